@@ -1,0 +1,152 @@
+# driftless: plain GNU make, pkg-config for every library, builds under build/.
+#
+#   make            build everything (installs missing dependencies first)
+#   make check      unit tests only (seconds)
+#   make test       unit + integration tests (minutes, real time)
+#   make sanitize   ASan+UBSan suite, TSan for the threaded parts
+#   make demo       stream the bundled sample to a receiver on localhost
+#   make install    PREFIX=/usr/local DESTDIR=
+#   V=1             show the commands
+
+BUILD    ?= build
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+PKGS      = opus libuv alsa sndfile speexdsp libsrtp2
+TEST_PKGS = cmocka
+VERSION  := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+
+# Install what is missing before pkg-config is asked for flags, except for
+# goals that need no library.
+NODEPS_GOALS = clean help uninstall
+ifeq ($(filter $(NODEPS_GOALS),$(MAKECMDGOALS)),)
+ifneq ($(shell pkg-config --exists $(PKGS) $(TEST_PKGS) 2>/dev/null && echo ok),ok)
+$(info make: some libraries are missing; running scripts/install-deps)
+DEPS_STATUS := $(shell scripts/install-deps --build >&2 && echo ok)
+ifneq ($(DEPS_STATUS),ok)
+$(error scripts/install-deps failed; install the packages it names and run make again)
+endif
+endif
+endif
+
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wpointer-arith -Wformat=2
+ifneq ($(CI),)
+WARN += -Werror
+endif
+
+# Sanitizer flags live in their own variable so that a user's CFLAGS= does
+# not drop them (as in redis' src/Makefile).
+SANITIZER ?=
+ifeq ($(SANITIZER),address)
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else ifeq ($(SANITIZER),thread)
+SAN_FLAGS = -fsanitize=thread -fno-omit-frame-pointer
+else ifeq ($(SANITIZER),fuzzer)
+SAN_FLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(TEST_PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+TEST_LIBS  := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
+
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -DDL_VERSION='"$(VERSION)"' -Icommon \
+              $(WARN) $(PKG_CFLAGS) -MMD -MP $(CFLAGS) $(SAN_FLAGS)
+ALL_LDFLAGS = -Wl,--as-needed $(LDFLAGS) $(SAN_FLAGS)
+LIBS        = $(PKG_LIBS) -lpthread -lm
+
+ifeq ($(V),)
+Q = @
+say = @printf '  %-6s %s\n' $(1) $(2);
+else
+Q =
+say =
+endif
+
+COMMON_SRC = $(sort $(wildcard common/*.c))
+COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+LIB        = $(BUILD)/libdriftless.a
+
+PROGRAMS   = sender receiver impair
+PROG_BINS  = $(foreach p,$(PROGRAMS),$(if $(wildcard $(p)/*.c),$(BUILD)/$(p)))
+
+UNIT_SRC   = $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRC   = $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS  = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+BENCH_SRC  = $(sort $(wildcard bench/*.c))
+BENCH_BINS = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+ALL_OBJ = $(COMMON_OBJ) \
+          $(foreach p,$(PROGRAMS),$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(p)/*.c))) \
+          $(UNIT_SRC:%.c=$(BUILD)/obj/%.o) $(TOOL_SRC:%.c=$(BUILD)/obj/%.o) \
+          $(BENCH_SRC:%.c=$(BUILD)/obj/%.o)
+
+.PHONY: deps all check test sanitize demo bench practicality fuzz install uninstall clean help
+.DEFAULT_GOAL := all
+
+all: $(PROG_BINS) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(COMMON_OBJ)
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
+
+define PROGRAM_RULE
+$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $(LIB)
+	$$(call say,LD,$$@)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_RULE,$(p))))
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LIBS)
+
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# The test peers and tools (ffmpeg, GStreamer, PulseAudio, sox, ...).
+deps:
+	$(Q)scripts/install-deps
+
+# Unit tests alone: seconds.
+check: $(UNIT_BINS)
+	$(Q)DL_BUILD=$(BUILD) tests/run --unit
+
+# The whole suite: unit tests, then real-time integration tests.
+test: deps all
+	$(Q)DL_BUILD=$(BUILD) tests/run
+
+# ASan+UBSan over the unit tests and the integration tests marked for it,
+# then TSan over the threaded receiver. Each in its own build directory.
+sanitize: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build/asan SANITIZER=address all
+	$(Q)DL_BUILD=build/asan DL_SANITIZER=address tests/run --sanitize
+	$(Q)$(MAKE) --no-print-directory BUILD=build/tsan SANITIZER=thread all
+	$(Q)DL_BUILD=build/tsan DL_SANITIZER=thread tests/run --sanitize --threaded
+
+demo: all
+	$(Q)scripts/demo
+
+install: $(PROG_BINS)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $(PROG_BINS) $(DESTDIR)$(BINDIR)/
+
+uninstall:
+	rm -f $(foreach p,$(PROGRAMS),$(DESTDIR)$(BINDIR)/$(p))
+
+clean:
+	rm -rf build
+
+help:
+	@sed -n '2,11s/^# \{0,1\}//p' Makefile
+
+-include $(ALL_OBJ:.o=.d)

@@ -1,0 +1,54 @@
+/* Every default number of driftless, in one place (as trx's defaults.h).
+ * Programs print these in --help; nothing else hard-codes them. */
+#ifndef DL_DEFAULTS_H
+#define DL_DEFAULTS_H
+
+#ifndef DL_VERSION
+#define DL_VERSION "0.1.0"
+#endif
+
+/* RTP and Opus (RFC 7587): the RTP clock is always 48 kHz. */
+#define DL_RATE                   48000
+#define DL_MAX_CHANNELS           2
+#define DL_DEFAULT_PT             96
+#define DL_MIN_DYNAMIC_PT         96
+#define DL_MAX_DYNAMIC_PT         127
+#define DL_DEFAULT_PORT           5004
+
+/* Opus frames: 2.5 .. 60 ms per packet on our sender; a received packet may
+ * carry up to 120 ms (5760 samples at 48 kHz). */
+#define DL_DEFAULT_FRAME_US       20000
+#define DL_MAX_PACKET_SAMPLES     5760
+#define DL_MAX_PAYLOAD            1500   /* bytes of Opus payload we accept */
+#define DL_MAX_DATAGRAM           65536  /* receive buffer: anything larger is truncated, so invalid */
+
+/* Encoder. */
+#define DL_DEFAULT_BITRATE_MONO   32000
+#define DL_DEFAULT_BITRATE_STEREO 64000
+#define DL_MIN_BITRATE            6000
+#define DL_MAX_BITRATE            510000
+#define DL_DEFAULT_COMPLEXITY     9
+#define DL_DEFAULT_EXPECT_LOSS    10     /* percent, OPUS_SET_PACKET_LOSS_PERC */
+
+/* Receiver. */
+#define DL_DEFAULT_LATENCY_MS     60     /* "auto" starts here */
+#define DL_DEFAULT_MIN_LATENCY_MS 10
+#define DL_DEFAULT_MAX_LATENCY_MS 500
+#define DL_MAX_LATENCY_LIMIT_MS   2000
+#define DL_SILENCE_AFTER_MS       100    /* continuous loss before PLC turns to silence */
+#define DL_FADE_MS                5      /* fade into silence after concealment */
+#define DL_PLAYOUT_SLOTS          512    /* packets the playout queue holds */
+#define DL_RING_SLOTS             1024   /* packets in flight from loop to playback thread */
+#define DL_RESTART_AFTER_MS       1000
+#define DL_LATE_RESYNC_MS         1000   /* only-late arrivals for this long resync */
+
+/* Sinks. */
+#define DL_ALSA_PERIOD_US         5000
+#define DL_ALSA_PERIODS           4
+#define DL_WAV_BLOCK_US           5000   /* WAV sink writes this much per deadline */
+
+/* Statistics. */
+#define DL_DEFAULT_STATS_INTERVAL_MS 1000
+#define DL_STATUS_INTERVAL_MS     250    /* the live line on a terminal */
+
+#endif /* DL_DEFAULTS_H */

@@ -1,0 +1,121 @@
+/* The playout engine: a timestamp-indexed queue of received Opus packets and
+ * the decision, frame by frame, of what the sink plays next.
+ *
+ * A state machine driven by explicit times (CLOCK_MONOTONIC ns, given by the
+ * caller): no threads, no clock reads, no allocation after playout_init, no
+ * decoding. The receiver's playback thread and the simulator run this same
+ * code. One thread at a time (the playback thread in the receiver).
+ *
+ * Time: the engine keeps a cursor, the RTP timestamp of the next sample to
+ * play. The first packet (arrival A, timestamp ts0) arms it: the sink gets
+ * silence until A + target, then the cursor starts at ts0 and advances by
+ * the samples of each frame returned. A packet that arrives when the cursor
+ * has passed its last sample is late: discarded and counted. A packet that
+ * the cursor has partly passed (a GStreamer stream's first step is 648, not
+ * 960) is played with its head skipped.
+ *
+ * Each playout_next returns one frame:
+ *   PACKET   the packet at the cursor: opus_decode(data, len)
+ *   FEC      the packet at the cursor is missing but the next one is here
+ *            and follows it directly: opus_decode(data, len, decode_fec=1)
+ *            with frame_size = samples (data is the *next* packet, which is
+ *            still queued and will be returned as PACKET after this)
+ *   PLC      missing, no FEC possible: opus_decode(NULL, 0, samples)
+ *   SILENCE  nothing to play yet, after DL_SILENCE_AFTER_MS of continuous
+ *            loss, always with conceal_silence, and once the stream stopped
+ * The caller discards the first `skip` decoded samples: the frame puts
+ * samples - skip samples into the sink (all of them for SILENCE: skip 0).
+ */
+#ifndef DL_PLAYOUT_H
+#define DL_PLAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rtp.h"
+
+enum playout_kind { PLAYOUT_SILENCE, PLAYOUT_PACKET, PLAYOUT_FEC, PLAYOUT_PLC };
+
+#define PLAYOUT_FADE_OUT 1u   /* fade this frame's output to zero (last PLC before silence) */
+#define PLAYOUT_FADE_IN  2u   /* fade in from zero (first packet after silence) */
+#define PLAYOUT_RESYNC   4u   /* the stream was resynced before this frame */
+
+struct playout_frame {
+  enum playout_kind kind;
+  const uint8_t *data;    /* PACKET, FEC: valid until the next playout_* call */
+  size_t len;
+  int samples;            /* 48 kHz samples to decode (or of silence) */
+  int skip;               /* leading decoded samples to discard */
+  unsigned flags;
+  uint32_t ts;            /* RTP timestamp of the first output sample */
+  uint16_t seq;           /* PACKET, FEC: the packet's (FEC: the next packet's) */
+  int64_t arrival_ns;     /* PACKET: when it arrived */
+};
+
+/* Results of playout_put. */
+enum playout_put_result {
+  PLAYOUT_QUEUED = 0,
+  PLAYOUT_LATE = 1,        /* its play time had passed: dropped */
+  PLAYOUT_DUPLICATE = 2,   /* seen before: dropped */
+  PLAYOUT_FULL = 3,        /* no slot free: dropped (counted as late) */
+  PLAYOUT_INVALID = -1     /* not an Opus packet: dropped */
+};
+
+struct playout_config {
+  int64_t target_ns;        /* target latency, arrival to sink */
+  int64_t max_latency_ns;   /* a packet further ahead than this resyncs */
+  int64_t silence_after_ns; /* continuous loss before silence (DL_SILENCE_AFTER_MS) */
+  int64_t late_resync_ns;   /* only-late arrivals for this long resync (DL_LATE_RESYNC_MS) */
+  int conceal_silence;      /* 1: silence instead of PLC (FEC still used) */
+  int slots;                /* queue capacity in packets (DL_PLAYOUT_SLOTS) */
+};
+
+/* Counts since start; frames are counted per returned frame. */
+struct playout_stats {
+  uint64_t received;       /* packets accepted into the queue */
+  uint64_t late;           /* packets dropped because their time had passed (or queue full) */
+  uint64_t duplicate;
+  uint64_t reordered;      /* arrived with a lower sequence number than one before */
+  uint64_t invalid;        /* payload not Opus */
+  uint64_t resyncs;        /* SSRC changes and timestamp jumps */
+  uint64_t expected;       /* packets expected (RFC 3550 A.3, over all syncs) */
+  uint64_t lost;           /* expected - received - late - duplicate..., never negative */
+  uint64_t played;         /* PACKET frames */
+  uint64_t fec_recovered;  /* FEC frames */
+  uint64_t concealed;      /* PLC frames */
+  uint64_t silence;        /* SILENCE frames after the stream started */
+  uint64_t samples_out;    /* samples returned to the sink (after skip), all kinds */
+};
+
+struct playout;   /* opaque; sized by playout_init */
+
+/* Allocates the engine and its slots. Returns 0 or -ENOMEM/-EINVAL. */
+int playout_create(struct playout **out, const struct playout_config *cfg);
+void playout_destroy(struct playout *p);   /* accepts NULL */
+
+/* Files one received packet (header already validated by rtp_parse).
+ * payload is copied. arrival_ns: when it came off the network. */
+enum playout_put_result playout_put(struct playout *p, const struct rtp_header *h,
+                                    const uint8_t *payload, size_t len, int64_t arrival_ns);
+
+/* The next frame to play. now_ns: when its first sample will be heard (the
+ * caller adds what the sink still holds). max_samples bounds the frame
+ * (>= DL_MAX_PACKET_SAMPLES lets any packet through whole; smaller values
+ * split only SILENCE). Returns samples that reach the sink (samples - skip). */
+int playout_next(struct playout *p, int64_t now_ns, int max_samples, struct playout_frame *out);
+
+/* Target latency may change at any time (the latency controller). */
+void playout_set_target(struct playout *p, int64_t target_ns);
+int64_t playout_target(const struct playout *p);
+
+/* Whether a stream is playing (armed and started), and the cursor. */
+int playout_started(const struct playout *p);
+uint32_t playout_cursor(const struct playout *p);
+
+/* Queue depth: the span from the cursor to the end of the newest queued
+ * packet, in 48 kHz samples (0 when empty or not started). */
+int playout_depth(const struct playout *p);
+
+void playout_get_stats(const struct playout *p, struct playout_stats *out);
+
+#endif /* DL_PLAYOUT_H */

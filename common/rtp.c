@@ -1,0 +1,135 @@
+/* RTP header pack and parse. The parser trusts nothing: each field that
+ * says how long something is gets checked against what is left of the
+ * datagram before the bytes it names are read. */
+#include "rtp.h"
+
+#include <opus/opus.h>
+#include <string.h>
+
+#include "defaults.h"
+
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t get32(const uint8_t *p)
+{
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static void put32(uint8_t *p, uint32_t v)
+{
+  p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+int rtp_pack(const struct rtp_header *h, const uint8_t *payload, size_t payload_len,
+             uint8_t *buf, size_t cap)
+{
+  unsigned cc = h->csrc_count > RTP_MAX_CSRC ? RTP_MAX_CSRC : h->csrc_count;
+  size_t hl = RTP_HEADER_LEN + 4u * cc;
+
+  if (cap < hl || cap - hl < payload_len || hl + payload_len > 0x7fffffff)
+    return RTP_ERR_NOBUFS;
+  buf[0] = (uint8_t)(RTP_VERSION << 6 | cc);
+  buf[1] = (uint8_t)((h->marker ? 0x80 : 0) | (h->payload_type & 0x7f));
+  put16(buf + 2, h->seq);
+  put32(buf + 4, h->timestamp);
+  put32(buf + 8, h->ssrc);
+  for (unsigned i = 0; i < cc; i++)
+    put32(buf + RTP_HEADER_LEN + 4 * i, h->csrc[i]);
+  if (payload_len)
+    memcpy(buf + hl, payload, payload_len);
+  return (int)(hl + payload_len);
+}
+
+int rtp_parse(const uint8_t *buf, size_t len, struct rtp_header *h,
+              const uint8_t **payload, size_t *payload_len)
+{
+  size_t off, end;
+
+  if (buf == NULL || len < RTP_HEADER_LEN)
+    return RTP_ERR_SHORT;
+  h->version = buf[0] >> 6;
+  if (h->version != RTP_VERSION)
+    return RTP_ERR_VERSION;
+  h->padding = (buf[0] >> 5) & 1;
+  h->extension = (buf[0] >> 4) & 1;
+  h->csrc_count = buf[0] & 0x0f;
+  h->marker = buf[1] >> 7;
+  h->payload_type = buf[1] & 0x7f;
+  h->seq = get16(buf + 2);
+  h->timestamp = get32(buf + 4);
+  h->ssrc = get32(buf + 8);
+  h->ext_profile = 0;
+  h->ext_len = 0;
+
+  off = RTP_HEADER_LEN;
+  if (len - off < 4u * h->csrc_count)
+    return RTP_ERR_CSRC;
+  for (unsigned i = 0; i < h->csrc_count; i++)
+    h->csrc[i] = get32(buf + off + 4 * i);
+  off += 4u * h->csrc_count;
+
+  if (h->extension) {
+    if (len - off < 4)
+      return RTP_ERR_EXT;
+    h->ext_profile = get16(buf + off);
+    h->ext_len = 4u * get16(buf + off + 2);
+    off += 4;
+    if (len - off < h->ext_len)
+      return RTP_ERR_EXT;
+    off += h->ext_len;
+  }
+
+  end = len;
+  if (h->padding) {
+    /* The last byte counts the padding, itself included. */
+    uint8_t pad = buf[len - 1];
+    if (pad == 0 || pad > len - off)
+      return RTP_ERR_PADDING;
+    end -= pad;
+  }
+  if (end == off)
+    return RTP_ERR_EMPTY;
+  *payload = buf + off;
+  *payload_len = end - off;
+  return RTP_OK;
+}
+
+int rtp_opus_samples(const uint8_t *payload, size_t len)
+{
+  const unsigned char *frames[48];
+  opus_int16 sizes[48];
+  unsigned char toc;
+  int n, spf;
+
+  if (payload == NULL || len == 0)
+    return RTP_ERR_EMPTY;
+  if (len > DL_MAX_PAYLOAD)
+    return RTP_ERR_TOO_LONG;
+  /* opus_packet_parse checks the TOC, the frame count byte and that every
+   * frame length fits in the packet. */
+  n = opus_packet_parse(payload, (opus_int32)len, &toc, frames, sizes, NULL);
+  if (n <= 0)
+    return RTP_ERR_OPUS;
+  spf = opus_packet_get_samples_per_frame(payload, DL_RATE);
+  if (spf <= 0)
+    return RTP_ERR_OPUS;
+  if ((long)n * spf > DL_MAX_PACKET_SAMPLES)
+    return RTP_ERR_TOO_LONG;
+  return n * spf;
+}
+
+const char *rtp_strerror(int err)
+{
+  switch (err) {
+  case RTP_OK: return "ok";
+  case RTP_ERR_SHORT: return "shorter than an RTP header";
+  case RTP_ERR_VERSION: return "RTP version is not 2";
+  case RTP_ERR_CSRC: return "CSRC list runs past the end";
+  case RTP_ERR_EXT: return "header extension runs past the end";
+  case RTP_ERR_PADDING: return "bad padding count";
+  case RTP_ERR_EMPTY: return "empty payload";
+  case RTP_ERR_OPUS: return "payload is not an Opus packet";
+  case RTP_ERR_TOO_LONG: return "Opus packet too long";
+  case RTP_ERR_NOBUFS: return "buffer too small";
+  default: return "unknown error";
+  }
+}

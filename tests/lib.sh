@@ -1,0 +1,89 @@
+# Shared by the integration tests (bash). Source it first:
+#   . "$(dirname "$0")/../lib.sh"
+# Gives: $BUILD, $T (a private temp dir, removed at exit), bg (start a
+# process whose pid is killed at exit), skip/fail/pass, need, free_port,
+# wait_exit, pulse_start (a paced PulseAudio null sink as ALSA "default").
+set -u
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=$TOP/${DL_BUILD:-build}
+case "${DL_BUILD:-build}" in /*) BUILD=$DL_BUILD ;; esac
+T=$(mktemp -d "${TMPDIR:-/tmp}/dl-test.XXXXXX")
+# GStreamer and PulseAudio write into $HOME; keep them inside $T.
+export HOME=$T XDG_CONFIG_HOME=$T/.config XDG_CACHE_HOME=$T/.cache XDG_RUNTIME_DIR=$T
+mkdir -p "$T/.config" "$T/.cache"
+_pids=()
+
+_cleanup() {
+  local p
+  for p in "${_pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  for p in "${_pids[@]}"; do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null
+  done
+  if [ -f "$T/pulse/pid" ]; then kill -TERM "$(cat "$T/pulse/pid")" 2>/dev/null; fi
+  rm -rf "$T"
+}
+trap _cleanup EXIT
+trap 'exit 130' INT TERM
+
+say()  { echo "$(basename "$0" .sh): $*"; }
+skip() { echo "skipped: $*"; exit 77; }
+fail() { echo "FAIL: $*"; exit 1; }
+pass() { echo "passed${1:+: $1}"; exit 0; }
+need() { local c; for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "$c not installed"; done; }
+
+# bg CMD...: start CMD in the background, remember its pid in $!.
+bg() { "$@" & _pids+=($!); }
+
+# A UDP port nothing listens on, from a seeded-free but collision-safe range:
+# the kernel picks it (bind to 0), then releases it.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); t=socket.socket(); 
+try:
+    t.bind(("127.0.0.1", s.getsockname()[1])); print(s.getsockname()[1])
+except OSError:
+    print(0)' 2>/dev/null
+}
+# free_port for RTP: an even port whose port+1 is free too.
+free_rtp_port() {
+  local p
+  for _ in $(seq 1 50); do
+    p=$(free_port); p=$((p - p % 2))
+    python3 -c "import socket,sys
+a=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); b=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
+a.bind(('127.0.0.1',$p)); b.bind(('127.0.0.1',$p+1))" 2>/dev/null && { echo "$p"; return 0; }
+  done
+  return 1
+}
+
+# wait_exit PID SEC: wait for PID to exit within SEC; returns its status,
+# or 124 (and kills it) on time-out.
+wait_exit() {
+  local pid=$1 limit=$2 i=0
+  while kill -0 "$pid" 2>/dev/null; do
+    i=$((i + 1))
+    if [ $i -gt $((limit * 10)) ]; then kill -KILL "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; return 124; fi
+    sleep 0.1
+  done
+  wait "$pid"
+}
+
+# pulse_start: a PulseAudio daemon with a paced null sink, made ALSA's
+# "default" through $HOME/.asoundrc. Skips the test where it cannot start.
+pulse_start() {
+  need pulseaudio parec
+  [ -f /usr/lib/x86_64-linux-gnu/alsa-lib/libasound_module_pcm_pulse.so ] ||
+    ls /usr/lib/*/alsa-lib/libasound_module_pcm_pulse.so >/dev/null 2>&1 ||
+    skip "ALSA pulse plugin (libasound2-plugins) not installed"
+  export PULSE_RUNTIME_PATH=$T/pulse
+  pulseaudio -D --exit-idle-time=-1 --system=false -n \
+    --load="module-null-sink sink_name=nullsink rate=48000 channels=${1:-1}" \
+    --load=module-native-protocol-unix --log-target="file:$T/pa.log" 2>>"$T/pa.log" ||
+    skip "pulseaudio would not start ($(tail -n 1 "$T/pa.log"))"
+  for _ in $(seq 1 50); do [ -S "$T/pulse/native" ] && break; sleep 0.1; done
+  [ -S "$T/pulse/native" ] || skip "pulseaudio socket did not appear"
+  cat >"$T/.asoundrc" <<EOT
+pcm.!default { type pulse  server "unix:$T/pulse/native"  device "nullsink" }
+ctl.!default { type pulse  server "unix:$T/pulse/native" }
+EOT
+}
