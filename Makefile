@@ -149,4 +149,7 @@ clean:
 help:
 	@sed -n '2,11s/^# \{0,1\}//p' Makefile
 
+# Keep objects that pattern rules make on the way to a binary.
+.SECONDARY:
+
 -include $(ALL_OBJ:.o=.d)

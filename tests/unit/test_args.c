@@ -1,0 +1,114 @@
+/* common/args and common/json: the value parsers behind every flag, and
+ * the stats line writer. */
+#include <errno.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "args.h"
+#include "json.h"
+
+static void test_args_long__range_and_junk__errors(void **state)
+{
+  (void)state;
+  long v = 0;
+  assert_int_equal(args_long("96", 96, 127, &v), 0);
+  assert_int_equal(v, 96);
+  assert_int_equal(args_long("95", 96, 127, &v), -ERANGE);
+  assert_int_equal(args_long("128", 96, 127, &v), -ERANGE);
+  assert_int_equal(args_long("9x", 0, 100, &v), -EINVAL);
+  assert_int_equal(args_long("", 0, 100, &v), -EINVAL);
+  assert_int_equal(args_long("99999999999999999999", 0, 100, &v), -ERANGE);
+  assert_int_equal(v, 96);   /* untouched on error */
+}
+
+static void test_args_double__fraction_nan__errors(void **state)
+{
+  (void)state;
+  double d = 0;
+  assert_int_equal(args_double("-1000.5", -1e4, 1e4, &d), 0);
+  assert_true(fabs(d + 1000.5) < 1e-9);
+  assert_int_equal(args_double("nan", -1e4, 1e4, &d), -EINVAL);
+  assert_int_equal(args_double("1e5", -1e4, 1e4, &d), -ERANGE);
+  assert_int_equal(args_double("abc", -1e4, 1e4, &d), -EINVAL);
+}
+
+static void test_args_frame_us__opus_sizes_only(void **state)
+{
+  (void)state;
+  int us = 0;
+  assert_int_equal(args_frame_us("2.5", &us), 0);
+  assert_int_equal(us, 2500);
+  assert_int_equal(args_frame_us("60", &us), 0);
+  assert_int_equal(us, 60000);
+  assert_int_equal(args_frame_us("30", &us), -EINVAL);
+  assert_int_equal(args_frame_us("20.0", &us), -EINVAL);
+}
+
+static void test_args_hostport__forms__split(void **state)
+{
+  (void)state;
+  char host[64], port[8];
+  assert_int_equal(args_hostport("127.0.0.1:5004", 0, host, sizeof host, port, sizeof port), 0);
+  assert_string_equal(host, "127.0.0.1");
+  assert_string_equal(port, "5004");
+  assert_int_equal(args_hostport("[::1]:6000", 0, host, sizeof host, port, sizeof port), 0);
+  assert_string_equal(host, "::1");
+  assert_string_equal(port, "6000");
+  assert_int_equal(args_hostport("example.org:1", 0, host, sizeof host, port, sizeof port), 0);
+  assert_string_equal(host, "example.org");
+  assert_int_equal(args_hostport("5004", 1, host, sizeof host, port, sizeof port), 0);
+  assert_string_equal(host, "");
+  assert_string_equal(port, "5004");
+  assert_int_equal(args_hostport("5004", 0, host, sizeof host, port, sizeof port), -EINVAL);
+  assert_int_equal(args_hostport("::1:5004", 0, host, sizeof host, port, sizeof port), -EINVAL);
+  assert_int_equal(args_hostport("host:0", 0, host, sizeof host, port, sizeof port), -EINVAL);
+  assert_int_equal(args_hostport("host:65536", 0, host, sizeof host, port, sizeof port), -EINVAL);
+  assert_int_equal(args_hostport("host:", 0, host, sizeof host, port, sizeof port), -EINVAL);
+  assert_int_equal(args_hostport("[::1]5004", 0, host, sizeof host, port, sizeof port), -EINVAL);
+  assert_int_equal(args_hostport(":5004", 0, host, sizeof host, port, sizeof port), -EINVAL);
+}
+
+static void test_json__nested_null_escape__exact_text(void **state)
+{
+  (void)state;
+  char buf[256];
+  struct json j;
+  json_begin(&j, buf, sizeof buf);
+  json_u64(&j, "t", 12);
+  json_obj_begin(&j, "latency_ms");
+  json_num(&j, "target", 60.0, 1);
+  json_num(&j, "mean", NAN, 1);
+  json_obj_end(&j);
+  json_str(&j, "s", "a\"b\n");
+  json_bool(&j, "final", 1);
+  assert_string_equal(json_end(&j),
+                      "{\"t\":12,\"latency_ms\":{\"target\":60.0,\"mean\":null},"
+                      "\"s\":\"a\\\"b\\u000a\",\"final\":true}");
+}
+
+static void test_json__overflow__null(void **state)
+{
+  (void)state;
+  char buf[8];
+  struct json j;
+  json_begin(&j, buf, sizeof buf);
+  json_u64(&j, "received", 123456);
+  assert_null(json_end(&j));
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_args_long__range_and_junk__errors),
+    cmocka_unit_test(test_args_double__fraction_nan__errors),
+    cmocka_unit_test(test_args_frame_us__opus_sizes_only),
+    cmocka_unit_test(test_args_hostport__forms__split),
+    cmocka_unit_test(test_json__nested_null_escape__exact_text),
+    cmocka_unit_test(test_json__overflow__null),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

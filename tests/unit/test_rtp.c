@@ -1,0 +1,250 @@
+/* common/rtp: pack/parse round trip, the malformed-datagram table, the
+ * Opus payload checks and serial arithmetic across wrap-around. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <opus/opus.h>
+
+#include "defaults.h"
+#include "rtp.h"
+
+/* A real 20 ms Opus packet of silence, made once. */
+static uint8_t opus20[400];
+static int opus20_len;
+
+static int make_opus(void **state)
+{
+  (void)state;
+  int err;
+  OpusEncoder *enc = opus_encoder_create(48000, 1, OPUS_APPLICATION_VOIP, &err);
+  opus_int16 pcm[960] = {0};
+  if (enc == NULL)
+    return -1;
+  opus20_len = opus_encode(enc, pcm, 960, opus20, sizeof opus20);
+  opus_encoder_destroy(enc);
+  return opus20_len > 0 ? 0 : -1;
+}
+
+static void test_rtp_pack_parse__round_trip__fields_kept(void **state)
+{
+  (void)state;
+  struct rtp_header h = {0}, g;
+  uint8_t buf[64];
+  const uint8_t payload[] = {1, 2, 3, 4, 5};
+  const uint8_t *p;
+  size_t plen;
+
+  h.marker = 1;
+  h.payload_type = 111;
+  h.seq = 0xfffe;
+  h.timestamp = 0xfffffff0u;
+  h.ssrc = 0xdeadbeefu;
+  h.csrc_count = 2;
+  h.csrc[0] = 7;
+  h.csrc[1] = 0x01020304;
+  int n = rtp_pack(&h, payload, sizeof payload, buf, sizeof buf);
+  assert_int_equal(n, 12 + 8 + 5);
+  assert_int_equal(buf[0], 0x82);
+  assert_int_equal(buf[1], 0x80 | 111);
+  assert_int_equal(rtp_parse(buf, (size_t)n, &g, &p, &plen), RTP_OK);
+  assert_int_equal(g.version, 2);
+  assert_int_equal(g.marker, 1);
+  assert_int_equal(g.payload_type, 111);
+  assert_int_equal(g.seq, 0xfffe);
+  assert_int_equal(g.timestamp, 0xfffffff0u);
+  assert_int_equal(g.ssrc, 0xdeadbeefu);
+  assert_int_equal(g.csrc_count, 2);
+  assert_int_equal(g.csrc[1], 0x01020304);
+  assert_int_equal(plen, sizeof payload);
+  assert_memory_equal(p, payload, sizeof payload);
+}
+
+static void test_rtp_pack__small_buffer__nobufs(void **state)
+{
+  (void)state;
+  struct rtp_header h = {0};
+  uint8_t buf[16];
+  const uint8_t payload[8] = {0};
+  assert_int_equal(rtp_pack(&h, payload, sizeof payload, buf, sizeof buf), RTP_ERR_NOBUFS);
+  assert_int_equal(rtp_pack(&h, payload, 4, buf, sizeof buf), 16);
+}
+
+static void test_rtp_parse__extension_and_padding__payload_exact(void **state)
+{
+  (void)state;
+  /* V=2 P=1 X=1 CC=1, ext of one word, payload 3 bytes, padding 4. */
+  const uint8_t d[] = {
+    0xb1, 0x60, 0x00, 0x01, 0, 0, 0, 9, 0, 0, 0, 5,   /* header */
+    0, 0, 0, 42,                                       /* CSRC */
+    0xbe, 0xde, 0x00, 0x01, 0x11, 0x22, 0x33, 0x44,   /* extension */
+    0xaa, 0xbb, 0xcc,                                  /* payload */
+    0, 0, 0, 4                                         /* padding */
+  };
+  struct rtp_header h;
+  const uint8_t *p;
+  size_t plen;
+  assert_int_equal(rtp_parse(d, sizeof d, &h, &p, &plen), RTP_OK);
+  assert_int_equal(h.ext_profile, 0xbede);
+  assert_int_equal(h.ext_len, 4);
+  assert_int_equal(h.csrc[0], 42);
+  assert_int_equal(plen, 3);
+  assert_int_equal(p[0], 0xaa);
+  assert_int_equal(p[2], 0xcc);
+}
+
+/* Each malformed datagram parses to its own named error. */
+struct bad {
+  const char *what;
+  uint8_t bytes[40];
+  size_t len;
+  int want;
+};
+
+static const struct bad bad_table[] = {
+  {"empty datagram", {0}, 0, RTP_ERR_SHORT},
+  {"11 bytes", {0x80, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0}, 11, RTP_ERR_SHORT},
+  {"version 0", {0x00, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xf8}, 13, RTP_ERR_VERSION},
+  {"version 1", {0x40, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xf8}, 13, RTP_ERR_VERSION},
+  {"version 3", {0xc0, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xf8}, 13, RTP_ERR_VERSION},
+  {"CSRC count 15 in 16 bytes", {0x8f, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4}, 16, RTP_ERR_CSRC},
+  {"CSRC count 1, 3 bytes of it", {0x81, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3}, 15, RTP_ERR_CSRC},
+  {"extension bit, 2 bytes after header", {0x90, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xbe, 0xde}, 14, RTP_ERR_EXT},
+  {"extension length past the end", {0x90, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xbe, 0xde, 0, 2, 1, 2, 3, 4}, 20, RTP_ERR_EXT},
+  {"extension length 0xffff", {0x90, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xbe, 0xde, 0xff, 0xff, 0xf8}, 17, RTP_ERR_EXT},
+  {"padding count 0", {0xa0, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xf8, 0}, 14, RTP_ERR_PADDING},
+  {"padding past the payload", {0xa0, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xf8, 9}, 14, RTP_ERR_PADDING},
+  {"padding eats the whole payload", {0xa0, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xf8, 2}, 14, RTP_ERR_EMPTY},
+  {"header only", {0x80, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1}, 12, RTP_ERR_EMPTY},
+  {"extension fills the datagram", {0x90, 96, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0xbe, 0xde, 0, 1, 1, 2, 3, 4}, 20, RTP_ERR_EMPTY},
+};
+
+static void test_rtp_parse__malformed_table__each_named_error(void **state)
+{
+  (void)state;
+  for (size_t i = 0; i < sizeof bad_table / sizeof bad_table[0]; i++) {
+    const struct bad *b = &bad_table[i];
+    struct rtp_header h;
+    const uint8_t *p = NULL;
+    size_t plen = 0;
+    /* Copy into a buffer of exactly len bytes so ASan sees any overread. */
+    uint8_t *exact = test_malloc(b->len ? b->len : 1);
+    memcpy(exact, b->bytes, b->len);
+    int got = rtp_parse(exact, b->len, &h, &p, &plen);
+    test_free(exact);
+    if (got != b->want)
+      fail_msg("%s: got %d (%s), want %d (%s)", b->what, got, rtp_strerror(got),
+               b->want, rtp_strerror(b->want));
+  }
+}
+
+static void test_rtp_parse__every_truncation__no_overread(void **state)
+{
+  (void)state;
+  struct rtp_header h = {0};
+  uint8_t full[64];
+  const uint8_t *p;
+  size_t plen;
+  h.csrc_count = 3;
+  int n = rtp_pack(&h, opus20, 10, full, sizeof full);
+  assert_true(n > 0);
+  for (int len = 0; len < n; len++) {
+    uint8_t *exact = test_malloc((size_t)(len ? len : 1));
+    memcpy(exact, full, (size_t)len);
+    int got = rtp_parse(exact, (size_t)len, &h, &p, &plen);
+    test_free(exact);
+    if (len < 12)
+      assert_int_equal(got, RTP_ERR_SHORT);
+    else if (len < 24)
+      assert_int_equal(got, RTP_ERR_CSRC);
+    else if (len == 24)
+      assert_int_equal(got, RTP_ERR_EMPTY);
+    else
+      assert_int_equal(got, RTP_OK);
+  }
+}
+
+static void test_rtp_opus_samples__real_packet__960(void **state)
+{
+  (void)state;
+  assert_int_equal(rtp_opus_samples(opus20, (size_t)opus20_len), 960);
+}
+
+static void test_rtp_opus_samples__bad_payloads__named_errors(void **state)
+{
+  (void)state;
+  uint8_t p[DL_MAX_PAYLOAD + 2];
+  memset(p, 0, sizeof p);
+  assert_int_equal(rtp_opus_samples(p, 0), RTP_ERR_EMPTY);
+  assert_int_equal(rtp_opus_samples(NULL, 5), RTP_ERR_EMPTY);
+  /* Code 3 (arbitrary frame count) with no count byte. */
+  p[0] = 0x03;
+  assert_int_equal(rtp_opus_samples(p, 1), RTP_ERR_OPUS);
+  /* Code 3, 0 frames. */
+  p[1] = 0x00;
+  assert_int_equal(rtp_opus_samples(p, 2), RTP_ERR_OPUS);
+  /* Code 3, 7 frames of 20 ms (config 1: SILK NB 20 ms) = 140 ms > 120 ms:
+   * libopus' own parser refuses it, so it is not Opus at all. */
+  p[0] = (uint8_t)(1 << 3 | 3);
+  p[1] = 7;
+  assert_int_equal(rtp_opus_samples(p, 2), RTP_ERR_OPUS);
+  /* Code 3, 6 frames of 20 ms = 120 ms: the longest allowed (CBR, 0-byte frames). */
+  p[1] = 6;
+  assert_int_equal(rtp_opus_samples(p, 2), 5760);
+  /* Code 1 (two equal frames) with an odd body length is invalid. */
+  p[0] = (uint8_t)(1 << 3 | 1);
+  assert_int_equal(rtp_opus_samples(p, 4), RTP_ERR_OPUS);
+  /* Longer than any payload we accept. */
+  p[0] = 0xf8;
+  assert_int_equal(rtp_opus_samples(p, DL_MAX_PAYLOAD + 1), RTP_ERR_TOO_LONG);
+}
+
+static void test_rtp_seq_diff__wrap_65535_to_0__plus_one(void **state)
+{
+  (void)state;
+  assert_int_equal(rtp_seq_diff(0, 65535), 1);
+  assert_int_equal(rtp_seq_diff(65535, 0), -1);
+  assert_true(rtp_seq_before(65535, 0));
+  assert_false(rtp_seq_before(0, 65535));
+  assert_int_equal(rtp_seq_diff(100, 65500), 136);
+  assert_int_equal(rtp_seq_diff(32767, 0), 32767);
+  assert_int_equal(rtp_seq_diff(32768, 0), -32768);
+}
+
+static void test_rtp_ts_diff__wrap_2_32__plus_one(void **state)
+{
+  (void)state;
+  assert_int_equal(rtp_ts_diff(0, 0xffffffffu), 1);
+  assert_int_equal(rtp_ts_diff(0xffffffffu, 0), -1);
+  assert_true(rtp_ts_before(0xfffffc40u, 0x000003c0u));
+  assert_int_equal(rtp_ts_diff(0x000003c0u, 0xfffffc40u), 1920);
+  assert_false(rtp_ts_before(960, 0));
+}
+
+static void test_rtp_strerror__every_code__distinct_text(void **state)
+{
+  (void)state;
+  for (int a = RTP_ERR_NOBUFS; a <= 0; a++)
+    for (int b = a + 1; b <= 0; b++)
+      assert_string_not_equal(rtp_strerror(a), rtp_strerror(b));
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_rtp_pack_parse__round_trip__fields_kept),
+    cmocka_unit_test(test_rtp_pack__small_buffer__nobufs),
+    cmocka_unit_test(test_rtp_parse__extension_and_padding__payload_exact),
+    cmocka_unit_test(test_rtp_parse__malformed_table__each_named_error),
+    cmocka_unit_test(test_rtp_parse__every_truncation__no_overread),
+    cmocka_unit_test(test_rtp_opus_samples__real_packet__960),
+    cmocka_unit_test(test_rtp_opus_samples__bad_payloads__named_errors),
+    cmocka_unit_test(test_rtp_seq_diff__wrap_65535_to_0__plus_one),
+    cmocka_unit_test(test_rtp_ts_diff__wrap_2_32__plus_one),
+    cmocka_unit_test(test_rtp_strerror__every_code__distinct_text),
+  };
+  return cmocka_run_group_tests(tests, make_opus, NULL);
+}
