@@ -113,6 +113,23 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+# libFuzzer targets: each tests/fuzz/fuzz_X.c with the common/ sources,
+# built by clang with ASan+UBSan; `make fuzz FUZZ_TIME=60` runs each for
+# that many seconds from its committed seed corpus (tests/fuzz/corpus/X).
+FUZZ_SRC  = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_TIME ?= 60
+FUZZ_CC   ?= clang
+
+build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard common/*.h)
+	@mkdir -p $(dir $@)
+	$(call say,FUZZ,$@)$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Icommon $(PKG_CFLAGS) \
+	  -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
+	  -o $@ $< $(COMMON_SRC) $(PKG_LIBS) -lpthread -lm
+
+fuzz: $(FUZZ_BINS)
+	$(Q)scripts/fuzz $(FUZZ_TIME) $(FUZZ_BINS)
+
 # The test peers and tools (ffmpeg, GStreamer, PulseAudio, sox, ...).
 deps:
 	$(Q)scripts/install-deps
