@@ -29,6 +29,7 @@
 
 struct audio_in {
   SNDFILE *sf;
+  int fd;                         /* the file, closed after sf_close */
   SpeexResamplerState *rs;        /* NULL when the file is at 48 kHz */
   struct audio_in_info info;
 
@@ -115,14 +116,26 @@ int audio_in_open(struct audio_in **out, const char *path, int channels, int qua
     set_why(why, why_cap, "%s", "out of memory");
     goto fail;
   }
+  a->fd = -1;
   memset(&si, 0, sizeof si);
-  a->sf = sf_open_fd(fd, SFM_READ, &si, 1);
+  /* libsndfile does not close the descriptor (close_desc 0): we own it in
+   * every outcome. */
+  a->fd = fd;
+  fd = -1;
+  a->sf = sf_open_fd(a->fd, SFM_READ, &si, 0);
   if (a->sf == NULL) {
-    err = -EPROTO;
-    set_why(why, why_cap, "not an audio file libsndfile can read (%s)", sf_strerror(NULL));
+    const char *msg = sf_strerror(NULL);
+    /* libsndfile (1.1 and later) refuses a header whose sample rate or
+     * channel count is 0 with this internal message; say what it means. */
+    if (strstr(msg, "SF_INFO") != NULL) {
+      err = -ERANGE;
+      set_why(why, why_cap, "the header gives a sample rate or channel count of 0 (%s)", msg);
+    } else {
+      err = -EPROTO;
+      set_why(why, why_cap, "not an audio file libsndfile can read (%s)", msg);
+    }
     goto fail;
   }
-  fd = -1;   /* owned by libsndfile now */
   if (si.samplerate <= 0 || si.samplerate > MAX_RATE) {
     err = -ERANGE;
     set_why(why, why_cap, "sample rate %d Hz is not usable", si.samplerate);
@@ -179,6 +192,8 @@ void audio_in_close(struct audio_in *a)
     return;
   if (a->sf != NULL)
     sf_close(a->sf);
+  if (a->fd >= 0)
+    close(a->fd);
   if (a->rs != NULL)
     speex_resampler_destroy(a->rs);
   free(a->raw);
