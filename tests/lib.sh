@@ -35,25 +35,27 @@ need() { local c; for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "$c 
 # bg CMD...: start CMD in the background, remember its pid in $!.
 bg() { "$@" & _pids+=($!); }
 
-# A UDP port nothing listens on, from a seeded-free but collision-safe range:
-# the kernel picks it (bind to 0), then releases it.
+# A UDP port nothing listens on: the kernel picks it (bind to 0), then
+# releases it. free_rtp_port: an even port whose port+1 is free too (RTCP).
+# One python3 call each: both are cheap even on a loaded machine.
 free_port() {
-  python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); t=socket.socket(); 
-try:
-    t.bind(("127.0.0.1", s.getsockname()[1])); print(s.getsockname()[1])
-except OSError:
-    print(0)' 2>/dev/null
+  python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
 }
-# free_port for RTP: an even port whose port+1 is free too.
 free_rtp_port() {
-  local p
-  for _ in $(seq 1 50); do
-    p=$(free_port); p=$((p - p % 2))
-    python3 -c "import socket,sys
-a=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); b=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
-a.bind(('127.0.0.1',$p)); b.bind(('127.0.0.1',$p+1))" 2>/dev/null && { echo "$p"; return 0; }
-  done
-  return 1
+  python3 -c 'import socket, sys
+for _ in range(200):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1] & ~1
+    s.close()
+    try:
+        a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); a.bind(("127.0.0.1", p))
+        b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); b.bind(("127.0.0.1", p + 1))
+    except OSError:
+        continue
+    print(p); sys.exit(0)
+sys.exit(1)'
 }
 
 # wait_exit PID SEC: wait for PID to exit within SEC; returns its status,
