@@ -177,7 +177,7 @@ static void test_playout_next__in_order__all_played(void **state)
   struct playout_config c = default_cfg();
   struct sim s;
   struct pk pks[10];
-  char want[64];
+  char want[256];
   int n = make_stream(pks, 10, 100, 5000, 0);
 
   sim_init(&s, &c);
@@ -204,7 +204,7 @@ static void test_playout_put__late__discarded(void **state)
   struct playout_config c = default_cfg();
   struct sim s;
   struct pk pks[10];
-  char want[64];
+  char want[256];
   int n = make_stream(pks, 10, 0, 0, 0);
 
   /* Packet 3 is due at 60 + 60 ms and arrives at 200 ms. */
@@ -233,7 +233,7 @@ static void test_playout_put__duplicate__dropped_once_counted(void **state)
   struct playout_config c = default_cfg();
   struct sim s;
   struct pk pks[12];
-  char want[64];
+  char want[256];
   int n = make_stream(pks, 10, 7, 0, 0);
 
   /* A copy of packet 2 while it is queued, one of packet 0 after it played. */
@@ -265,7 +265,7 @@ static void test_playout_put__reordered__played_in_order(void **state)
   struct playout_config c = default_cfg();
   struct sim s;
   struct pk pks[10];
-  char want[64];
+  char want[256];
   int n = make_stream(pks, 10, 0, 0, 0);
   struct pk t;
 
@@ -295,7 +295,7 @@ static void test_playout_next__single_gap__fec_from_next(void **state)
   struct playout_config c = default_cfg();
   struct sim s;
   struct pk pks[10];
-  char want[64];
+  char want[256];
   int n = make_stream(pks, 10, 0, 0, 0);
 
   n = drop(pks, n, 4, 5);
@@ -319,7 +319,7 @@ static void test_playout_next__three_lost__plc_then_fec(void **state)
   struct playout_config c = default_cfg();
   struct sim s;
   struct pk pks[12];
-  char want[64];
+  char want[256];
   int n = make_stream(pks, 12, 0, 0, 0);
 
   n = drop(pks, n, 4, 7);
@@ -341,7 +341,7 @@ static void test_playout_next__no_next_packet__plc(void **state)
   struct playout_config c = default_cfg();
   struct sim s;
   struct pk pks[10];
-  char want[64];
+  char want[256];
   int n = make_stream(pks, 10, 0, 0, 0);
 
   /* Packet 5 arrives 1 ms before its play time, 4 lost: at 4's time the
@@ -366,7 +366,7 @@ static void test_playout_next__long_gap__fades_to_silence(void **state)
   struct playout_config c = default_cfg();
   struct sim s;
   struct pk pks[40];
-  char want[64];
+  char want[256];
   int n = make_stream(pks, 40, 0, 0, 0);
 
   /* 400 ms lost: 100 ms of PLC (the last one fading out), silence, then
@@ -397,7 +397,7 @@ static void test_playout_next__conceal_silence__no_plc(void **state)
   struct playout_config c = default_cfg();
   struct sim s;
   struct pk pks[12];
-  char want[64];
+  char want[256];
   int n = make_stream(pks, 12, 0, 0, 0);
 
   c.conceal_silence = 1;
@@ -421,7 +421,7 @@ static void test_playout_put__seq_and_ts_wrap__counts_exact(void **state)
   struct playout_config c = default_cfg();
   struct sim s;
   struct pk pks[20];
-  char want[64];
+  char want[256];
   /* seq wraps after packet 5, ts after packet 3; packet 6 (seq 0) lost. */
   int n = make_stream(pks, 20, 65530, 0xffffffffu - 3 * 960 - 100, 0);
 
@@ -448,7 +448,7 @@ static void test_playout_put__ssrc_change__resyncs(void **state)
   struct playout_config c = default_cfg();
   struct sim s;
   struct pk pks[20];
-  char want[64];
+  char want[256];
   int n = make_stream(pks, 20, 0, 0, 0);
 
   /* From packet 10 on another sender: other SSRC, seq and ts. */
@@ -479,7 +479,7 @@ static void test_playout_put__ts_jump__resyncs(void **state)
   struct playout_config c = default_cfg();
   struct sim s;
   struct pk pks[20];
-  char want[64];
+  char want[256];
   int n = make_stream(pks, 20, 0, 0, 0);
 
   /* Same SSRC, timestamps jump 10 s ahead from packet 10 on. */
@@ -536,7 +536,7 @@ static void test_playout_put__marker_on_every_packet__no_resync(void **state)
   struct playout_config c = default_cfg();
   struct sim s;
   struct pk pks[20];
-  char want[64];
+  char want[256];
   int n = make_stream(pks, 20, 9, 123456, 0);
 
   for (int i = 0; i < n; i++)
@@ -556,7 +556,7 @@ static void test_playout_next__gstreamer_first_step_648__head_skipped(void **sta
   struct playout_config c = default_cfg();
   struct sim s;
   struct pk pks[10];
-  char want[64];
+  char want[256];
   int n = make_stream(pks, 10, 0, 1000, 0);
 
   /* GStreamer's first packet is followed by one 648 samples later. */
@@ -583,7 +583,7 @@ static void test_playout_next__sender_stops__silence_not_stale(void **state)
   struct playout_config c = default_cfg();
   struct sim s;
   struct pk pks[10];
-  char want[64];
+  char want[256];
   int n = make_stream(pks, 10, 0, 0, 0);
 
   sim_init(&s, &c);
@@ -660,7 +660,7 @@ static void test_playout_put__first_two_swapped__start_moves_back(void **state)
   struct playout_config c = default_cfg();
   struct sim s;
   struct pk pks[10];
-  char want[64];
+  char want[256];
   int n = make_stream(pks, 10, 0, 0, 0);
 
   pks[0].arrival_ns = 21 * MS;   /* arrives after packet 1 */
@@ -682,7 +682,7 @@ static void test_playout_set_target__new_stream__arms_there(void **state)
   struct playout_config c = default_cfg();
   struct sim s;
   struct pk pks[10];
-  char want[64];
+  char want[256];
   int n = make_stream(pks, 10, 0, 0, 0);
 
   sim_init(&s, &c);
