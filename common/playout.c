@@ -253,6 +253,10 @@ enum playout_put_result playout_put(struct playout *p, const struct rtp_header *
 
   d = rtp_seq_diff(h->seq, p->max_seq);
   if (d <= 0 && -d < SEEN_BITS && seen_get(p, h->seq)) {
+    /* A sender restarted with the same SSRC and lower sequence numbers
+     * would look like duplicates for ever: the late rule covers it too. */
+    if (arrival_ns - p->last_good_ns >= p->cfg.late_resync_ns)
+      return put_first(p, h, payload, len, samples, arrival_ns);
     p->st.duplicate++;
     return PLAYOUT_DUPLICATE;
   }

@@ -654,6 +654,35 @@ static void test_playout_put__only_late_for_a_while__resyncs(void **state)
   sim_done(&s);
 }
 
+static void test_playout_put__sender_restarts_same_ssrc__resyncs_at_once(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[20];
+  int n = make_stream(pks, 10, 0, 0, 0);
+
+  /* The same packets again (same SSRC, seq and ts) 2 s later: behind the
+   * cursor and already seen, but nothing good arrived for over 1 s. */
+  for (int i = 0; i < 10; i++) {
+    pks[10 + i] = pks[i];
+    pks[10 + i].arrival_ns += 2000 * MS;
+  }
+  n = 20;
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 2400 * MS);
+  for (int i = 0; i < n; i++)
+    assert_int_equal(pks[i].result, PLAYOUT_QUEUED);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.resyncs, 1);
+  assert_int_equal(st.duplicate, 0);
+  assert_int_equal(st.late, 0);
+  assert_int_equal(st.played, 20);
+  assert_int_equal(st.expected, 20);
+  assert_int_equal(st.lost, 0);
+  sim_done(&s);
+}
+
 static void test_playout_put__first_two_swapped__start_moves_back(void **state)
 {
   (void)state;
@@ -836,6 +865,7 @@ int main(void)
     cmocka_unit_test(test_playout_next__sender_stops__silence_not_stale),
     cmocka_unit_test(test_playout_put__queue_full__dropped_counted_late),
     cmocka_unit_test(test_playout_put__only_late_for_a_while__resyncs),
+    cmocka_unit_test(test_playout_put__sender_restarts_same_ssrc__resyncs_at_once),
     cmocka_unit_test(test_playout_put__first_two_swapped__start_moves_back),
     cmocka_unit_test(test_playout_set_target__new_stream__arms_there),
     cmocka_unit_test(test_playout_next__max_samples__splits_silence_only),
