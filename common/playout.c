@@ -163,6 +163,7 @@ static void arm(struct playout *p, const struct rtp_header *h, int64_t arrival_n
     p->closed_lost += seg_lost(p);
     p->resync_pending = 1;
     p->st.resyncs++;
+    p->in_silence = 1;   /* the old stream was cut: fade the new one in */
   }
   for (i = 0; i < p->nslots; i++)
     p->slots[i].used = 0;

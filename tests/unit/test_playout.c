@@ -464,6 +464,8 @@ static void test_playout_put__ssrc_change__resyncs(void **state)
   assert_string_equal(s.kinds, repeat(want, "3S7P3S10P"));
   assert_int_equal(s.flags[10], PLAYOUT_RESYNC);
   assert_int_equal(s.seq[13], 40010);
+  assert_int_equal(s.flags[13], PLAYOUT_FADE_IN);
+  assert_int_equal(s.flags[14], 0);
   struct playout_stats st = stats(&s);
   assert_int_equal(st.resyncs, 1);
   assert_int_equal(st.expected, 20);
