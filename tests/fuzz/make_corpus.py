@@ -65,6 +65,85 @@ def main():
     write("fuzz_srtp", "forged_short", b"\x00\x00" + pkt[:21])
     write("fuzz_srtp", "forged_csrc15", b"\x00\x00\x8f" + pkt[1:] + b"\xaa" * 10)
 
+    playout_corpus()
+    audio_in_corpus()
+
+
+def playout_corpus():
+    """fuzz_playout: 2 config bytes, then operations (see fuzz_playout.c)."""
+    put = lambda dseq=1, dts=8, extra=0, dms=20, pick=0, ssrc2=0: \
+        bytes([0 | (4 if ssrc2 else 0), dseq & 0xFF]) + struct.pack("!h", dts) + bytes([extra, dms, pick])
+    pull = lambda dq=80, mx=4: bytes([2, dq, mx])
+    cfg = bytes([0x3c, 0x02])   # 60 ms target, 13 slots, 300 ms max latency
+    steady = cfg + b"".join(put() + pull() for _ in range(40))
+    write("fuzz_playout", "steady", steady)
+    lossy = cfg + b"".join((put(dseq=2, dts=16) if i % 5 == 4 else put()) + pull() for i in range(40))
+    write("fuzz_playout", "loss", lossy)
+    reorder = cfg
+    for i in range(20):
+        reorder += put(dseq=2, dts=16) + put(dseq=-1 & 0xFF, dts=-8, dms=0) + put(dseq=2, dts=16, dms=0) + pull() + pull()
+    write("fuzz_playout", "reorder", reorder)
+    restart = cfg + b"".join(put() + pull() for _ in range(10)) + \
+        b"".join(put(ssrc2=1, dts=1000 if i == 0 else 8) + pull() for i in range(10))
+    write("fuzz_playout", "ssrc_change", restart)
+    burst = cfg + b"".join(put(dms=0) for _ in range(30)) + b"".join(pull(dq=200, mx=7) for _ in range(30))
+    write("fuzz_playout", "burst_full", burst)
+    mixed = cfg + b"".join(put(pick=p_, dts=[8, 1, 2, 4, 16, 24, 16, 48, 24][p_]) + pull(mx=p_ % 8)
+                           for p_ in range(9)) + bytes([3, 100]) + b"".join(put() + pull() for _ in range(10))
+    write("fuzz_playout", "durations_target", mixed)
+    write("fuzz_playout", "stall", cfg + b"".join(put() + pull() for _ in range(10)) +
+          bytes([2, 255, 7]) * 8 + b"".join(put() + pull() for _ in range(10)))
+
+
+def wav(rate, ch, bits, frames, fmt_tag=1):
+    """A RIFF WAVE file of a ramp; fmt_tag 1 PCM, 3 IEEE float."""
+    width = bits // 8
+    data = bytearray()
+    for i in range(frames):
+        for c in range(ch):
+            v = ((i * 997 + c * 131) % 200 - 100) / 100.0
+            if fmt_tag == 3:
+                data += struct.pack("<f", v * 0.5)
+            elif bits == 8:
+                data += bytes([int(128 + v * 100)])
+            else:
+                data += int(v * (1 << (bits - 2))).to_bytes(width, "little", signed=True)
+    fmt = struct.pack("<HHIIHH", fmt_tag, ch, rate, rate * ch * width, ch * width, bits)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + bytes(data)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def au(rate, ch, frames):
+    """Sun .au, 16-bit big-endian PCM."""
+    data = b"".join(struct.pack(">h", (i * 37 % 2000) - 1000) for i in range(frames * ch))
+    return struct.pack(">4sIIIII", b".snd", 24, len(data), 3, rate, ch) + data
+
+
+def audio_in_corpus():
+    """fuzz_audio_in: an option byte (channels % 3, quality), then a file."""
+    write("fuzz_audio_in", "wav_48k_mono_s16", b"\x00" + wav(48000, 1, 16, 300))
+    write("fuzz_audio_in", "wav_8k_stereo_float", b"\x01" + wav(8000, 2, 32, 100, fmt_tag=3))
+    write("fuzz_audio_in", "wav_44k1_mono_u8", b"\x02" + wav(44100, 1, 8, 200))
+    write("fuzz_audio_in", "wav_32k_3ch_s24", b"\x12" + wav(32000, 3, 24, 80))
+    write("fuzz_audio_in", "wav_rate0", b"\x00" + wav(0, 1, 16, 10))
+    write("fuzz_audio_in", "wav_truncated", b"\x00" + wav(48000, 1, 16, 300)[:200])
+    write("fuzz_audio_in", "au_16k_stereo", b"\x01" + au(16000, 2, 150))
+    # FLAC and Ogg/Vorbis need an encoder: sox, where it is installed.
+    import shutil
+    import subprocess
+    import tempfile
+    if shutil.which("sox"):
+        with tempfile.TemporaryDirectory() as d:
+            src = os.path.join(d, "in.wav")
+            with open(src, "wb") as f:
+                f.write(wav(22050, 1, 16, 400))
+            for ext, opt in (("flac", b"\x00"), ("ogg", b"\x01")):
+                out = os.path.join(d, "out." + ext)
+                if subprocess.call(["sox", src, out], stderr=subprocess.DEVNULL) == 0:
+                    with open(out, "rb") as f:
+                        write("fuzz_audio_in", ext + "_22k_mono", opt + f.read())
+    write("fuzz_audio_in", "not_audio", b"\x00" + b"hello, this is not an audio file\n")
+
 
 if __name__ == "__main__":
     main()
