@@ -8,7 +8,21 @@
  * the random bytes for a new key (dl_srtp_key_generate takes them).
  *
  * Prefix dl_srtp_: libsrtp2 owns srtp_*. libsrtp2's header is not included
- * here, so users of this header see none of its names. */
+ * here, so users of this header see none of its names.
+ *
+ * Use:
+ *   sender --gen-key FILE: read DL_SRTP_KEY_LEN bytes with getrandom(2),
+ *     dl_srtp_key_generate, dl_srtp_key_format, write the text and "\n"
+ *     (mode 0600).
+ *   --key FILE: read the file (a few KiB at most), dl_srtp_key_parse; on
+ *     error print "prog: --key FILE: <why>" and exit 2.
+ *   sender: dl_srtp_create(&s, key, DL_SRTP_SEND); per packet, rtp_pack into
+ *     a buffer with DL_SRTP_MAX_TRAILER bytes to spare, then
+ *     dl_srtp_protect(s, buf, &len, sizeof buf) and send len bytes. --sdp:
+ *     "m=audio PORT RTP/SAVP PT" and the line from dl_srtp_sdp_crypto.
+ *   receiver: dl_srtp_create(&s, key, DL_SRTP_RECV); per datagram (any
+ *     buffer, no spare room), dl_srtp_unprotect(s, buf, &len) before
+ *     rtp_parse/rxpipe_put; a non-zero result is counted and dropped. */
 #ifndef DL_SRTP_H
 #define DL_SRTP_H
 
