@@ -1,0 +1,55 @@
+/* libFuzzer target: rtp_parse and rtp_opus_samples on arbitrary datagrams.
+ * Besides memory errors (ASan/UBSan), it checks what must hold for every
+ * accepted datagram: the payload lies inside it, its duration is a whole
+ * number of 2.5 ms frames up to 120 ms, and packing the parsed header with
+ * the payload gives the datagram back (when it has no extension/padding). */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "defaults.h"
+#include "rtp.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_samples(int n)
+{
+  if (n > 0) {
+    if (n > DL_MAX_PACKET_SAMPLES || n % 120 != 0)
+      abort();
+  } else if (n != RTP_ERR_EMPTY && n != RTP_ERR_OPUS && n != RTP_ERR_TOO_LONG) {
+    abort();
+  }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+  struct rtp_header h;
+  const uint8_t *payload = NULL;
+  size_t plen = 0;
+  static uint8_t again[DL_MAX_DATAGRAM + 64];
+
+  /* The raw bytes as an Opus payload too: it is what a datagram's payload
+   * can be. */
+  check_samples(rtp_opus_samples(data, size));
+
+  int rc = rtp_parse(data, size, &h, &payload, &plen);
+  if (rc != RTP_OK) {
+    if (rc > 0 || strcmp(rtp_strerror(rc), "unknown error") == 0)
+      abort();
+    return 0;
+  }
+  if (h.version != RTP_VERSION || h.csrc_count > RTP_MAX_CSRC || h.payload_type > 127)
+    abort();
+  if (plen == 0 || payload < data || payload + plen > data + size)
+    abort();
+  check_samples(rtp_opus_samples(payload, plen));
+
+  if (!h.extension && !h.padding) {
+    int n = rtp_pack(&h, payload, plen, again, sizeof again);
+    if (n < 0 || (size_t)n != size || memcmp(again, data, size) != 0)
+      abort();
+  }
+  return 0;
+}

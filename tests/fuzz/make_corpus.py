@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora under tests/fuzz/corpus/<target>/ (small files).
+Run from the top of the tree; the files are committed, so this is only
+needed to change them."""
+import os
+import struct
+
+TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
+
+
+def rtp(pt=96, seq=1, ts=960, ssrc=0x12345678, payload=b"\xf8\xff\xfe",
+        marker=0, csrc=(), ext=None, pad=0):
+    b0 = 0x80 | (0x20 if pad else 0) | (0x10 if ext is not None else 0) | len(csrc)
+    h = struct.pack("!BBHII", b0, (marker << 7) | pt, seq, ts, ssrc)
+    h += b"".join(struct.pack("!I", c) for c in csrc)
+    if ext is not None:
+        h += struct.pack("!HH", 0xBEDE, len(ext) // 4) + ext
+    body = h + payload
+    if pad:
+        body += b"\0" * (pad - 1) + bytes([pad])
+    return body
+
+
+# Opus payloads (RFC 6716 TOC codes 0..3) of several durations.
+OPUS = {
+    "celt20": b"\xf8\xff\xfe",                      # code 0, 20 ms
+    "silk10": b"\x00" + b"\x11" * 20,               # code 0, SILK NB 10 ms
+    "two_equal": b"\xf9" + b"\x22" * 10,            # code 1, 2 x 20 ms
+    "two_sizes": b"\xfa\x03" + b"\x33" * 8,         # code 2, 3 + 5 bytes
+    "code3_cbr": b"\xfb\x03" + b"\x44" * 9,         # code 3, 3 frames CBR
+    "code3_vbr_pad": b"\xfb\xc2\x02\x01" + b"\x55" * 6,  # code 3, VBR, padding
+    "120ms": b"\x0b\x06" + b"\x66" * 12,            # code 3, 6 x 20 ms = 120 ms
+    "hybrid": b"\x78" + b"\x77" * 30,
+}
+
+
+def write(target, name, data):
+    d = os.path.join(TOP, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def main():
+    for k, p in OPUS.items():
+        write("fuzz_rtp", "opus_" + k, rtp(payload=p))
+    write("fuzz_rtp", "csrc2", rtp(csrc=(1, 2)))
+    write("fuzz_rtp", "ext", rtp(ext=b"\x10\xab\x00\x00"))
+    write("fuzz_rtp", "pad4", rtp(pad=4))
+    write("fuzz_rtp", "all", rtp(csrc=(7,), ext=b"\x10\xab\x00\x00", pad=3, marker=1))
+    write("fuzz_rtp", "bad_version", b"\x40" + rtp()[1:])
+    write("fuzz_rtp", "bad_csrc15", b"\x8f" + rtp()[1:])
+    write("fuzz_rtp", "bad_ext_len", rtp(ext=b"")[:14] + b"\xff\xff\xf8")
+    write("fuzz_rtp", "bad_toc_code3_0", rtp(payload=b"\xfb\x00"))
+    write("fuzz_rtp", "too_long_150ms", rtp(payload=b"\xfb\x07" + b"\x01" * 14))
+
+    # fuzz_srtp: mode byte, position byte, packet (see fuzz_srtp.c).
+    pkt = rtp(payload=OPUS["celt20"] + b"\x10" * 40)
+    write("fuzz_srtp", "roundtrip", b"\x01\x00" + pkt)
+    write("fuzz_srtp", "roundtrip_ext", b"\x01\x00" + rtp(csrc=(3,), ext=b"\x10\xab\x00\x00"))
+    write("fuzz_srtp", "flip_tag", b"\x03\xe5" + pkt)
+    write("fuzz_srtp", "flip_header", b"\x03\x22" + pkt)
+    write("fuzz_srtp", "truncate", b"\x05\x07" + pkt)
+    write("fuzz_srtp", "forged", b"\x00\x00" + pkt + b"\xaa" * 10)
+    write("fuzz_srtp", "forged_short", b"\x00\x00" + pkt[:21])
+    write("fuzz_srtp", "forged_csrc15", b"\x00\x00\x8f" + pkt[1:] + b"\xaa" * 10)
+
+    playout_corpus()
+    audio_in_corpus()
+
+
+def playout_corpus():
+    """fuzz_playout: 2 config bytes, then operations (see fuzz_playout.c)."""
+    put = lambda dseq=1, dts=8, extra=0, dms=20, pick=0, ssrc2=0: \
+        bytes([0 | (4 if ssrc2 else 0), dseq & 0xFF]) + struct.pack("!h", dts) + bytes([extra, dms, pick])
+    pull = lambda dq=80, mx=4: bytes([2, dq, mx])
+    cfg = bytes([0x3c, 0x02])   # 60 ms target, 13 slots, 300 ms max latency
+    steady = cfg + b"".join(put() + pull() for _ in range(40))
+    write("fuzz_playout", "steady", steady)
+    lossy = cfg + b"".join((put(dseq=2, dts=16) if i % 5 == 4 else put()) + pull() for i in range(40))
+    write("fuzz_playout", "loss", lossy)
+    reorder = cfg
+    for i in range(20):
+        reorder += put(dseq=2, dts=16) + put(dseq=-1 & 0xFF, dts=-8, dms=0) + put(dseq=2, dts=16, dms=0) + pull() + pull()
+    write("fuzz_playout", "reorder", reorder)
+    restart = cfg + b"".join(put() + pull() for _ in range(10)) + \
+        b"".join(put(ssrc2=1, dts=1000 if i == 0 else 8) + pull() for i in range(10))
+    write("fuzz_playout", "ssrc_change", restart)
+    burst = cfg + b"".join(put(dms=0) for _ in range(30)) + b"".join(pull(dq=200, mx=7) for _ in range(30))
+    write("fuzz_playout", "burst_full", burst)
+    mixed = cfg + b"".join(put(pick=p_, dts=[8, 1, 2, 4, 16, 24, 16, 48, 24][p_]) + pull(mx=p_ % 8)
+                           for p_ in range(9)) + bytes([3, 100]) + b"".join(put() + pull() for _ in range(10))
+    write("fuzz_playout", "durations_target", mixed)
+    write("fuzz_playout", "stall", cfg + b"".join(put() + pull() for _ in range(10)) +
+          bytes([2, 255, 7]) * 8 + b"".join(put() + pull() for _ in range(10)))
+
+
+def wav(rate, ch, bits, frames, fmt_tag=1):
+    """A RIFF WAVE file of a ramp; fmt_tag 1 PCM, 3 IEEE float."""
+    width = bits // 8
+    data = bytearray()
+    for i in range(frames):
+        for c in range(ch):
+            v = ((i * 997 + c * 131) % 200 - 100) / 100.0
+            if fmt_tag == 3:
+                data += struct.pack("<f", v * 0.5)
+            elif bits == 8:
+                data += bytes([int(128 + v * 100)])
+            else:
+                data += int(v * (1 << (bits - 2))).to_bytes(width, "little", signed=True)
+    fmt = struct.pack("<HHIIHH", fmt_tag, ch, rate, rate * ch * width, ch * width, bits)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + bytes(data)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def au(rate, ch, frames):
+    """Sun .au, 16-bit big-endian PCM."""
+    data = b"".join(struct.pack(">h", (i * 37 % 2000) - 1000) for i in range(frames * ch))
+    return struct.pack(">4sIIIII", b".snd", 24, len(data), 3, rate, ch) + data
+
+
+def audio_in_corpus():
+    """fuzz_audio_in: an option byte (channels % 3, quality), then a file."""
+    write("fuzz_audio_in", "wav_48k_mono_s16", b"\x00" + wav(48000, 1, 16, 300))
+    write("fuzz_audio_in", "wav_8k_stereo_float", b"\x01" + wav(8000, 2, 32, 100, fmt_tag=3))
+    write("fuzz_audio_in", "wav_44k1_mono_u8", b"\x02" + wav(44100, 1, 8, 200))
+    write("fuzz_audio_in", "wav_32k_3ch_s24", b"\x12" + wav(32000, 3, 24, 80))
+    write("fuzz_audio_in", "wav_rate0", b"\x00" + wav(0, 1, 16, 10))
+    write("fuzz_audio_in", "wav_truncated", b"\x00" + wav(48000, 1, 16, 300)[:200])
+    write("fuzz_audio_in", "au_16k_stereo", b"\x01" + au(16000, 2, 150))
+    # FLAC and Ogg/Vorbis need an encoder: sox, where it is installed.
+    import shutil
+    import subprocess
+    import tempfile
+    if shutil.which("sox"):
+        with tempfile.TemporaryDirectory() as d:
+            src = os.path.join(d, "in.wav")
+            with open(src, "wb") as f:
+                f.write(wav(22050, 1, 16, 400))
+            for ext, opt in (("flac", b"\x00"), ("ogg", b"\x01")):
+                out = os.path.join(d, "out." + ext)
+                if subprocess.call(["sox", src, out], stderr=subprocess.DEVNULL) == 0:
+                    with open(out, "rb") as f:
+                        write("fuzz_audio_in", ext + "_22k_mono", opt + f.read())
+    write("fuzz_audio_in", "not_audio", b"\x00" + b"hello, this is not an audio file\n")
+
+
+if __name__ == "__main__":
+    main()
