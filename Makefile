@@ -4,6 +4,7 @@
 #   make check      unit tests only (seconds)
 #   make test       unit + integration tests (minutes, real time)
 #   make sanitize   ASan+UBSan suite, TSan for the threaded parts
+#   make fuzz       each libFuzzer target for FUZZ_TIME s (60; clang)
 #   make demo       stream the bundled sample to a receiver on localhost
 #   make install    PREFIX=/usr/local DESTDIR=
 #   V=1             show the commands
@@ -83,7 +84,7 @@ ALL_OBJ = $(COMMON_OBJ) \
           $(UNIT_SRC:%.c=$(BUILD)/obj/%.o) $(TOOL_SRC:%.c=$(BUILD)/obj/%.o) \
           $(BENCH_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: deps all check test sanitize demo bench practicality fuzz install uninstall clean help
+.PHONY: deps all check test sanitize demo bench practicality fuzz fuzz-bins install uninstall clean help
 .DEFAULT_GOAL := all
 
 all: $(PROG_BINS) $(UNIT_BINS) $(TOOL_BINS) $(BENCH_BINS)
@@ -124,10 +125,13 @@ FUZZ_CC   ?= clang
 build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard common/*.h)
 	@mkdir -p $(dir $@)
 	$(call say,FUZZ,$@)$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Icommon $(PKG_CFLAGS) \
-	  -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  -fno-omit-frame-pointer \
 	  -o $@ $< $(COMMON_SRC) $(PKG_LIBS) -lpthread -lm
 
-fuzz: $(FUZZ_BINS)
+fuzz-bins: $(FUZZ_BINS)
+
+fuzz: fuzz-bins
 	$(Q)scripts/fuzz $(FUZZ_TIME) $(FUZZ_BINS)
 
 # The test peers and tools (ffmpeg, GStreamer, PulseAudio, sox, ...).
@@ -164,7 +168,7 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '2,11s/^# \{0,1\}//p' Makefile
+	@sed -n '2,12s/^# \{0,1\}//p' Makefile
 
 # Keep objects that pattern rules make on the way to a binary.
 .SECONDARY:

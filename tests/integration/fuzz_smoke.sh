@@ -15,7 +15,7 @@ clang -fsanitize=fuzzer,address -o "$T/probe" "$T/probe.c" >"$T/probe.log" 2>&1 
   skip "clang cannot link -fsanitize=fuzzer (no libFuzzer runtime): $(head -n 1 "$T/probe.log")"
 grep -q '^fuzz-bins:' "$TOP/Makefile" || skip "the Makefile has no fuzz-bins rule"
 
-make -C "$TOP" --no-print-directory BUILD=build/fuzz CC=clang SANITIZER=fuzzer fuzz-bins \
+make -C "$TOP" --no-print-directory fuzz-bins \
   >"$T/build.log" 2>&1 || { tail -n 30 "$T/build.log"; fail "building the fuzz targets"; }
 
 n=0
