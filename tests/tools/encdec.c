@@ -159,34 +159,36 @@ int main(int argc, char **argv) {
   if (!out) die(1, out_path, sf_strerror(NULL));
 
   int frame = (int)((long)frame_us * DL_RATE / 1000000);
-  float *raw = malloc((size_t)frame * (size_t)in_ch * sizeof *raw);
-  float *pcm = malloc((size_t)frame * (size_t)channels * sizeof *pcm);
+  /* int16 in and opus_encode, as the sender's txpipe: the same samples
+   * give the same packets. */
+  short *raw = malloc((size_t)frame * (size_t)in_ch * sizeof *raw);
+  opus_int16 *pcm = malloc((size_t)frame * (size_t)channels * sizeof *pcm);
   opus_int16 *dpcm = malloc((size_t)DL_MAX_PACKET_SAMPLES * (size_t)channels * sizeof *dpcm);
   unsigned char pkt[DL_MAX_PAYLOAD];
   if (!raw || !pcm || !dpcm) die(1, "memory", strerror(ENOMEM));
 
   long frames = 0, bytes = 0;
   for (;;) {
-    sf_count_t got = sf_readf_float(in, raw, frame);
+    sf_count_t got = sf_readf_short(in, raw, frame);
     if (got <= 0) break;
     /* Channel mapping: as is, stereo to mono by the mean, mono to both. */
     for (int i = 0; i < frame; i++) {
       for (int ch = 0; ch < channels; ch++) {
-        float v = 0;
+        int v = 0;
         if (i < got) {
           if (in_ch == channels) {
             v = raw[i * in_ch + ch];
           } else if (channels == 1) {
             for (int k = 0; k < in_ch; k++) v += raw[i * in_ch + k];
-            v /= (float)in_ch;
+            v /= in_ch;
           } else {
             v = raw[i * in_ch + (ch < in_ch ? ch : 0)];
           }
         }
-        pcm[i * channels + ch] = v;
+        pcm[i * channels + ch] = (opus_int16)v;
       }
     }
-    int n = opus_encode_float(enc, pcm, frame, pkt, (opus_int32)sizeof pkt);
+    int n = opus_encode(enc, pcm, frame, pkt, (opus_int32)sizeof pkt);
     if (n < 0) die(1, "opus_encode", opus_strerror(n));
     int d = opus_decode(dec, pkt, n, dpcm, DL_MAX_PACKET_SAMPLES, 0);
     if (d < 0) die(1, "opus_decode", opus_strerror(d));
