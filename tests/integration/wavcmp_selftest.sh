@@ -3,7 +3,8 @@
 # delayed by a seeded number of samples with white noise of a seeded level
 # mixed in (lag to the sample, SNR as sox measures the two parts, corr as
 # that SNR implies), a copy with its head cut (negative lag), a copy with a
-# 200 ms hole (exactly 10 damaged 20 ms windows), copies played 100 ppm slow
+# 200 ms hole (exactly 10 damaged 20 ms windows), a zero-padded copy (its
+# span of sound equals the reference's), copies played 100 ppm slow
 # and 200 ppm fast (--rate-check), and the exit codes.
 # tags: sanitize
 # timeout: 120
@@ -66,6 +67,15 @@ sox "$T/ref.wav" "$T/head.wav" trim 0.5
 measure "$T/ref.wav" "$T/head.wav"
 near lag_ms "$r_lag_ms" -500 0
 near overlap_s "$r_overlap_s" 7.5 0.0001
+
+say "1.5 s of zeros before, 2 s after (a receiver's output): lag, span"
+sox "$T/ref.wav" "$T/padded.wav" pad 1.5 2
+measure "$T/ref.wav" "$T/padded.wav"
+near lag_ms "$r_lag_ms" 1500 0
+near out_s "$r_out_s" 11.5 0.0001
+near out_span_s "$r_out_span_s" "$r_ref_span_s" 0.00003
+atleast ref_span_s "$r_ref_span_s" 7     # the speech fills the 8 s
+near corr "$r_corr" 1 0.00001
 
 say "a 200 ms hole at 2.0 s (every 20 ms window there has speech)"
 sox "$T/ref.wav" "$T/a.wav" trim 0 2

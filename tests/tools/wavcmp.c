@@ -50,6 +50,7 @@
 #define DEFAULT_MAX_LAG_MS 2000.0
 #define DEFAULT_FLOOR_DB (-30.0)
 #define ABS_FLOOR_DBFS (-60.0)
+#define DEFAULT_SPAN_DBFS (-50.0)
 
 struct signal {
   float *x;
@@ -78,6 +79,9 @@ static void usage(FILE *f) {
     "  --floor-db DB         windows whose REF energy is more than -DB below the\n"
     "                        REF overlap's mean energy (and any below %.0f dBFS)\n"
     "                        are pauses and not counted (%.0f)\n"
+    "  --span-db DBFS        ref_span_s and out_span_s run from the first to the\n"
+    "                        last sample louder than DBFS (%.0f): the audio\n"
+    "                        between a receiver's leading and trailing silence\n"
     "  --rate-check          also measure the lag (sub-sample) in 0.5 s probes\n"
     "                        every second along the overlap, fit a line, and\n"
     "                        report drift_ppm (> 0: OUT is stretched, its lag\n"
@@ -91,10 +95,11 @@ static void usage(FILE *f) {
     "content, its head is missing), corr (Pearson over the overlap), snr_db\n"
     "(10 log10 of REF energy / energy of OUT - REF), gain (least-squares level\n"
     "of OUT relative to REF), ref_s, out_s, overlap_s, windows (counted, above\n"
-    "the floor), damaged (windows below the threshold), damaged_pct.\n"
+    "the floor), damaged (windows below the threshold), damaged_pct,\n"
+    "ref_span_s, out_span_s.\n"
     "Exit: 0; 1 if --min-corr is not met; 2 on usage, file or format errors.\n",
     DEFAULT_MAX_LAG_MS, DEFAULT_WINDOW_MS, DEFAULT_SNR_THRESHOLD_DB, ABS_FLOOR_DBFS,
-    DEFAULT_FLOOR_DB);
+    DEFAULT_FLOOR_DB, DEFAULT_SPAN_DBFS);
 }
 
 static void die(const char *what, const char *why) {
@@ -106,6 +111,15 @@ static void *xmalloc(size_t n) {
   void *p = malloc(n ? n : 1);
   if (!p) die("memory", strerror(ENOMEM));
   return p;
+}
+
+/* Seconds from the first to the last sample whose magnitude reaches thr
+ * (0 if none does). */
+static double span_s(const struct signal *s, double thr) {
+  size_t a = 0, b = s->n;
+  while (a < s->n && fabsf(s->x[a]) < thr) a++;
+  while (b > a && fabsf(s->x[b - 1]) < thr) b--;
+  return (double)(b - a) / DL_RATE;
 }
 
 static void read_mono(const char *path, struct signal *s) {
@@ -247,7 +261,7 @@ static struct lag_result best_lag(const float *x, size_t nx, const float *y, siz
 }
 
 struct opts {
-  double window_ms, snr_threshold_db, max_lag_ms, floor_db, min_corr;
+  double window_ms, snr_threshold_db, max_lag_ms, floor_db, min_corr, span_db;
   int have_min_corr, json, rate_check;
 };
 
@@ -273,14 +287,15 @@ static void emit_num(const struct opts *o, int *first, const char *key, double v
 
 int main(int argc, char **argv) {
   struct opts o = {DEFAULT_WINDOW_MS, DEFAULT_SNR_THRESHOLD_DB, DEFAULT_MAX_LAG_MS,
-                   DEFAULT_FLOOR_DB, 0, 0, 0, 0};
-  enum { O_WINDOW = 256, O_SNR, O_MAXLAG, O_MINCORR, O_JSON, O_RATE, O_FLOOR };
+                   DEFAULT_FLOOR_DB, 0, DEFAULT_SPAN_DBFS, 0, 0, 0};
+  enum { O_WINDOW = 256, O_SNR, O_MAXLAG, O_MINCORR, O_JSON, O_RATE, O_FLOOR, O_SPAN };
   static const struct option longopts[] = {
     {"window-ms", required_argument, NULL, O_WINDOW},
     {"snr-threshold", required_argument, NULL, O_SNR},
     {"max-lag-ms", required_argument, NULL, O_MAXLAG},
     {"min-corr", required_argument, NULL, O_MINCORR},
     {"floor-db", required_argument, NULL, O_FLOOR},
+    {"span-db", required_argument, NULL, O_SPAN},
     {"json", no_argument, NULL, O_JSON},
     {"rate-check", no_argument, NULL, O_RATE},
     {"help", no_argument, NULL, 'h'},
@@ -297,6 +312,7 @@ int main(int argc, char **argv) {
       o.have_min_corr = 1;
       break;
     case O_FLOOR: o.floor_db = parse_num("--floor-db", optarg, -200, 0); break;
+    case O_SPAN: o.span_db = parse_num("--span-db", optarg, -200, 0); break;
     case O_JSON: o.json = 1; break;
     case O_RATE: o.rate_check = 1; break;
     case 'h': usage(stdout); return 0;
@@ -448,6 +464,9 @@ int main(int argc, char **argv) {
   emit_num(&o, &first, "damaged", (double)damaged, 0);
   emit_num(&o, &first, "damaged_pct", windows ? 100.0 * (double)damaged / (double)windows : 0.0,
            2);
+  double thr = pow(10, o.span_db / 20);
+  emit_num(&o, &first, "ref_span_s", span_s(&ref, thr), 4);
+  emit_num(&o, &first, "out_span_s", span_s(&out, thr), 4);
   if (o.rate_check) {
     emit_num(&o, &first, "lag_start_ms", lag_start, 4);
     emit_num(&o, &first, "lag_end_ms", lag_end, 4);
