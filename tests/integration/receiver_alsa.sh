@@ -16,8 +16,12 @@ sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" trim 0 8 || fa
 port=$(free_rtp_port) || fail "no free port"
 
 # The recorder first: it also wakes the idle null sink, whose first
-# seconds otherwise stall.
-bg parec --device=nullsink.monitor --latency-msec=20 --file-format=wav --rate=48000 \
+# seconds otherwise stall. Real-time where permitted, like the receiver,
+# so that a loaded machine makes it drop nothing (its overruns would look
+# like the receiver's damage).
+RT=""
+chrt -f 10 true 2>/dev/null && RT="chrt -f 10"
+bg $RT parec --device=nullsink.monitor --latency-msec=20 --file-format=wav --rate=48000 \
    --channels=1 --format=s16le "$T/played.wav"
 rec=$!
 sleep 0.5
@@ -42,7 +46,7 @@ cat "$T/rx.err"
 [ $rc -eq 0 ] || fail "receiver exited $rc"
 final=$(tail -n 1 "$T/stats.jsonl")
 echo "final: $final"
-"$BUILD/tools/wavcmp" "$T/in.wav" "$T/played.wav" | tee "$T/cmp.txt"
+"$BUILD/tools/wavcmp" --max-lag-ms 8000 "$T/in.wav" "$T/played.wav" | tee "$T/cmp.txt"
 
 python3 - "$final" "$T/cmp.txt" <<'PY' || fail "checks failed"
 import json, sys
