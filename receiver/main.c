@@ -208,11 +208,15 @@ static void write_stats(const struct playback_snapshot *snap, int final)
   /* The E-model (r_factor, mos) lands with the quality issue: null until then. */
   json_null(&j, "r_factor");
   json_null(&j, "mos");
-  /* Beyond DESIGN.md: where the other counts went. */
+  /* Beyond DESIGN.md: datagrams off the socket, ring overflows, resyncs;
+   * sink_frames: 48 kHz frames written to the sink (a WAV's length);
+   * frames_out: frames the playout engine produced, sink_frames plus the
+   * part of a decoded packet still waiting for the next period. */
   json_u64(&j, "datagrams", counter(&R.datagrams));
   json_u64(&j, "overflow", counter(&R.overflow));
   json_u64(&j, "resyncs", s.rx.po.resyncs);
   json_u64(&j, "sink_frames", s.sink_frames);
+  json_u64(&j, "frames_out", s.rx.po.samples_out);
   if (final)
     json_bool(&j, "final", 1);
   text = json_end(&j);
