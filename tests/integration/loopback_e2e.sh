@@ -36,10 +36,10 @@ udp_bound "$port" 10 || fail "receiver did not bind port $port: $(tail -n 3 "$T/
 bg "$BUILD/sender" -q --stats "$T/tx.json" "$T/in.wav" "127.0.0.1:$port" >"$T/tx.log" 2>&1
 tx=$!
 wait_exit "$tx" 30; rc=$?
-[ $rc = 0 ] || fail "sender exited $rc: $(tail -n 3 "$T/tx.log")"
+[ $rc = 0 ] || { tail -n 40 "$T/tx.log"; fail "sender exited $rc"; }
 say "sender final stats: $(tail -n 1 "$T/tx.json" 2>/dev/null)"
 wait_exit "$rx" 15; rc=$?
-[ $rc = 0 ] || fail "receiver exited $rc (--idle-exit 2 after the stream): $(tail -n 3 "$T/rx.log")"
+[ $rc = 0 ] || { tail -n 40 "$T/rx.log"; fail "receiver exited $rc (--idle-exit 2 after the stream)"; }
 say "receiver final stats: $(tail -n 1 "$T/rx.json")"
 
 res=$("$BUILD/tools/wavcmp" "$T/clean.wav" "$T/out.wav" --max-lag-ms 10000 --json) ||
