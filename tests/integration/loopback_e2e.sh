@@ -6,7 +6,8 @@
 # settings, nothing lost) with correlation >= 0.95; and the stream inside the
 # WAV (first to last audible sample, between the silence the sink plays
 # before the stream and after it) lasts as long as in the clean decode within
-# one frame (20 ms): nothing was dropped, repeated or stretched.
+# one frame (20 ms), and it played as many packets as the sender sent:
+# nothing was dropped, repeated or stretched.
 # tags: sanitize tsan
 # timeout: 120
 . "$(dirname "$0")/../lib.sh"
@@ -35,10 +36,10 @@ udp_bound "$port" 10 || fail "receiver did not bind port $port: $(tail -n 3 "$T/
 bg "$BUILD/sender" -q --stats "$T/tx.json" "$T/in.wav" "127.0.0.1:$port" >"$T/tx.log" 2>&1
 tx=$!
 wait_exit "$tx" 30; rc=$?
-[ $rc = 0 ] || fail "sender exited $rc: $(tail -n 3 "$T/tx.log")"
+[ $rc = 0 ] || { tail -n 40 "$T/tx.log"; fail "sender exited $rc"; }
 say "sender final stats: $(tail -n 1 "$T/tx.json" 2>/dev/null)"
 wait_exit "$rx" 15; rc=$?
-[ $rc = 0 ] || fail "receiver exited $rc (--idle-exit 2 after the stream): $(tail -n 3 "$T/rx.log")"
+[ $rc = 0 ] || { tail -n 40 "$T/rx.log"; fail "receiver exited $rc (--idle-exit 2 after the stream)"; }
 say "receiver final stats: $(tail -n 1 "$T/rx.json")"
 
 res=$("$BUILD/tools/wavcmp" "$T/clean.wav" "$T/out.wav" --max-lag-ms 10000 --json) ||
@@ -46,11 +47,17 @@ res=$("$BUILD/tools/wavcmp" "$T/clean.wav" "$T/out.wav" --max-lag-ms 10000 --jso
 say "wavcmp against the clean decode: $res"
 say "wavcmp against the input: $("$BUILD/tools/wavcmp" "$T/in.wav" "$T/out.wav" --max-lag-ms 10000 --json)"
 
-python3 - "$T/rx.json" "$res" <<'PY' || fail "see above"
+python3 - "$T/rx.json" "$res" "$T/tx.json" <<'PY' || fail "see above"
 import json, sys
-lines = [l for l in open(sys.argv[1]) if l.strip()]
-final = [json.loads(l) for l in lines if '"final"' in l]
+def final_line(path):
+    try:
+        lines = [l for l in open(path) if '"final"' in l]
+    except OSError:
+        return None
+    return json.loads(lines[-1]) if lines else None
 bad = []
+final = [final_line(sys.argv[1])] if final_line(sys.argv[1]) else []
+tx = final_line(sys.argv[3])
 if not final:
     bad.append("no final stats line")
 else:
@@ -60,6 +67,10 @@ else:
             bad.append("%s = %s, expected 0" % (k, f.get(k)))
     if not f.get("played"):
         bad.append("played = %s" % f.get("played"))
+    if tx is None:
+        bad.append("no final sender stats line")
+    elif f.get("played") != tx.get("sent"):
+        bad.append("played %s packets, the sender sent %s" % (f.get("played"), tx.get("sent")))
 d = json.loads(sys.argv[2])
 if d["corr"] is None or d["corr"] < 0.95:
     bad.append("corr %s < 0.95 against the clean decode" % d["corr"])

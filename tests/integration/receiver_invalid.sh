@@ -8,6 +8,9 @@
 # aligns with the input.
 # tags: sanitize tsan
 # timeout: 90
+# --latency 150: ffmpeg is an ordinary process; on a loaded machine it can
+# stall for tens of ms, and a packet that late is (rightly) discarded. The
+# clean-path counts are the point here, not the size of the latency.
 . "$(dirname "$0")/../lib.sh"
 need ffmpeg sox python3
 [ -x "$BUILD/receiver" ] || fail "$BUILD/receiver not built"
@@ -15,7 +18,7 @@ need ffmpeg sox python3
 
 sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" trim 0 6 || fail "sox"
 port=$(free_rtp_port) || fail "no free port"
-bg "$BUILD/receiver" -v -o "$T/out.wav" --idle-exit 1 --stats "$T/stats.jsonl" "127.0.0.1:$port" 2>"$T/rx.err"
+bg "$BUILD/receiver" -v --latency 150 -o "$T/out.wav" --idle-exit 1 --stats "$T/stats.jsonl" "127.0.0.1:$port" 2>"$T/rx.err"
 rx=$!
 for _ in $(seq 1 50); do grep -q 'listening on' "$T/rx.err" && break; sleep 0.1; done
 grep -q 'listening on' "$T/rx.err" || { cat "$T/rx.err"; fail "receiver did not start"; }
@@ -61,7 +64,7 @@ wait_exit "$rx" 15 || fail "receiver exited $?"
 cat "$T/rx.err"
 final=$(tail -n 1 "$T/stats.jsonl")
 echo "final: $final"
-"$BUILD/tools/wavcmp" "$T/in.wav" "$T/out.wav" | tee "$T/cmp.txt"
+"$BUILD/tools/wavcmp" --max-lag-ms 8000 "$T/in.wav" "$T/out.wav" | tee "$T/cmp.txt"
 python3 - "$final" $(cat "$T/expect") "$T/cmp.txt" <<'PY' || fail "checks failed"
 import json, sys
 s = json.loads(sys.argv[1]); want_invalid, want_rejected = int(sys.argv[2]), int(sys.argv[3])

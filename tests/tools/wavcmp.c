@@ -69,13 +69,16 @@ static void usage(FILE *f) {
     "\n"
     "  --max-lag-ms MS       search lags of OUT behind REF within +-MS (%.0f)\n"
     "  --window-ms MS        window length for damaged_pct (%.0f)\n"
-    "  --snr-threshold DB    a window whose SNR is below DB is damaged (%.0f).\n"
-    "                        Against the clean-path decode (tests/tools/encdec)\n"
-    "                        intact windows are nearly identical (> 30 dB) and\n"
-    "                        concealed or silent ones are below about 3 dB, so\n"
-    "                        10 dB separates them with a margin either side.\n"
+    "  --snr-threshold DB    a window whose SNR is below DB is damaged (%.0f):\n"
+    "                        the error is then within 10 dB of the signal,\n"
+    "                        plainly audible. Against the clean-path decode\n"
+    "                        (tests/tools/encdec) an undamaged stream is\n"
+    "                        bit-exact; with 10 %% of packets lost, a PLC frame\n"
+    "                        and the decoder's re-convergence after it put about\n"
+    "                        2.5 windows per lost packet below 10 dB, FEC about\n"
+    "                        0.7, while windows far from a loss stay above 40 dB.\n"
     "                        Against the original input Opus itself scores only\n"
-    "                        10-15 dB overall: use about 0 dB there.\n"
+    "                        about 10 dB overall: use about 0 dB there.\n"
     "  --floor-db DB         windows whose REF energy is more than -DB below the\n"
     "                        REF overlap's mean energy (and any below %.0f dBFS)\n"
     "                        are pauses and not counted (%.0f)\n"
@@ -205,6 +208,10 @@ struct lag_result {
 static struct lag_result best_lag(const float *x, size_t nx, const float *y, size_t ny,
                                   long lo, long hi, size_t min_overlap) {
   struct lag_result r = {0, 0, 0, 0};
+  /* Lags beyond either end overlap nothing. */
+  if (lo < -(long)nx + 1) lo = -(long)nx + 1;
+  if (hi > (long)ny - 1) hi = (long)ny - 1;
+  if (lo > hi) return r;
   size_t n = 1;
   while (n < nx + ny) n <<= 1;
   double complex *a = xmalloc(n * sizeof *a);
@@ -306,7 +313,7 @@ int main(int argc, char **argv) {
     switch (c) {
     case O_WINDOW: o.window_ms = parse_num("--window-ms", optarg, 1, 10000); break;
     case O_SNR: o.snr_threshold_db = parse_num("--snr-threshold", optarg, -100, 200); break;
-    case O_MAXLAG: o.max_lag_ms = parse_num("--max-lag-ms", optarg, 0, 600000); break;
+    case O_MAXLAG: o.max_lag_ms = parse_num("--max-lag-ms", optarg, 0, 60000); break;
     case O_MINCORR:
       o.min_corr = parse_num("--min-corr", optarg, -1, 1);
       o.have_min_corr = 1;
@@ -345,8 +352,11 @@ int main(int argc, char **argv) {
   if (min_ov > ny / 2) min_ov = ny / 2;
   if (min_ov < 1) min_ov = 1;
   struct lag_result g = best_lag(ref.x, nx, out.x, ny, -maxlag, maxlag, min_ov);
-  if (!g.found) die("alignment", "no lag with enough overlap and energy (silent file?)");
-  long lag = g.lag;
+  /* A silent OUT (a receiver that played nothing) is a result, not an
+   * error: compare at lag 0, where corr comes out null. */
+  if (!g.found)
+    fprintf(stderr, PROG ": no lag has energy in both files (one is silent): comparing at lag 0\n");
+  long lag = g.found ? g.lag : 0;
 
   /* Overlap: ref[r0, r1) against out[r0 + lag, r1 + lag). */
   long r0 = lag < 0 ? -lag : 0;
