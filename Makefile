@@ -5,6 +5,7 @@
 #   make test       unit + integration tests (minutes, real time)
 #   make sanitize   ASan+UBSan suite, TSan for the threaded parts
 #   make fuzz       each libFuzzer target for FUZZ_TIME s (60; clang)
+#   make practicality  network profiles through build/impair: docs/PRACTICALITY.md
 #   make demo       stream the bundled sample to a receiver on localhost
 #   make install    PREFIX=/usr/local DESTDIR=
 #   V=1             show the commands
@@ -134,6 +135,11 @@ fuzz-bins: $(FUZZ_BINS)
 fuzz: fuzz-bins
 	$(Q)scripts/fuzz $(FUZZ_TIME) $(FUZZ_BINS)
 
+# The practicality matrix (minutes): every network profile through
+# build/impair; writes docs/PRACTICALITY.md and docs/practicality/.
+practicality: all
+	$(Q)scripts/practicality --build $(BUILD)
+
 # The test peers and tools (ffmpeg, GStreamer, PulseAudio, sox, ...).
 deps:
 	$(Q)scripts/install-deps
@@ -168,7 +174,7 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '2,12s/^# \{0,1\}//p' Makefile
+	@sed -n '2,13s/^# \{0,1\}//p' Makefile
 
 # Keep objects that pattern rules make on the way to a binary.
 .SECONDARY:
