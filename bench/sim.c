@@ -383,7 +383,7 @@ static int run(const struct opts *o, const struct pool *pl, double fixed_ms, FIL
     .latency_auto = fixed_ms < 0,
     .latency_quantile = o->quantile,
     .min_latency_ns = (int64_t)(o->min_ms * 1e6),
-    .no_resample = o->no_resample,
+    .resample = !o->no_resample,
   };
   rc = rxpipe_create(&rp, &cfg);
   if (rc < 0)

@@ -53,7 +53,7 @@
 
 /* Time discipline (common/delay, common/drift; issue 4). */
 #define DL_DEFAULT_LATENCY_QUANTILE 0.97 /* of the relative arrival delay */
-#define DL_DELAY_MEMORY_MS        8000   /* histogram forgetting time constant */
+#define DL_DELAY_MEMORY_MS        6000   /* histogram forgetting time constant */
 #define DL_DRIFT_MAX_PPM          5000   /* resampler ratio within +-0.5 % */
 #define DL_DRIFT_RISE_US_PER_S    3500   /* target latency slew up (us per s) */
 #define DL_DRIFT_FALL_US_PER_S    2500   /* and down */
