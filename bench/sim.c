@@ -269,6 +269,7 @@ struct result {
   double target_end_ms;
   uint64_t inserted_after_start;         /* PLC, FEC, silence frames while the stream ran */
   uint64_t unplayed;                     /* sent, not lost, never played nor dropped */
+  double calm_from_ms;                   /* the target when the path calmed */
   double calm_target_s, calm_latency_s;  /* after calm_after: time until target, latency
                                             come within 2 ms of their final value */
   double wall_s, cpu_s;
@@ -460,6 +461,7 @@ static int run(const struct opts *o, const struct pool *pl, double fixed_ms, FIL
     /* The last moment each was still more than 2 ms above its final value. */
     double end_t = ctx.calm[ctx.calm_n - 1][1], end_l = ctx.calm[ctx.calm_n - 1][2];
     res->calm_target_s = res->calm_latency_s = 0;
+    res->calm_from_ms = ctx.calm[0][1];
     for (size_t i = 0; i < ctx.calm_n; i++) {
       double since = ctx.calm[i][0] - o->calm_after_s;
       if (ctx.calm[i][1] > end_t + 2)
@@ -842,6 +844,7 @@ int main(int argc, char **argv)
   json_num(&j, "ratio_max", r.ratio_max, 7);
   if (o.calm_after_s > 0) {
     json_num(&j, "calm_after_s", o.calm_after_s, 1);
+    json_num(&j, "calm_from_ms", r.calm_from_ms, 3);
     json_num(&j, "calm_target_down_s", r.calm_target_s, 2);
     json_num(&j, "calm_latency_down_s", r.calm_latency_s, 2);
   }

@@ -19,7 +19,7 @@
 #define NEG_BUCKETS 200             /* relative delays down to -200 ms */
 #define MIN_PACKETS 50              /* before that, the target is initial_ns */
 #define TRACK_ALPHA 0.03            /* tracked delay: gain per packet */
-#define TRACK_BETA  0.0004          /* its slope gain (about alpha^2 / 2) */
+#define TRACK_BETA  0.00002         /* its slope gain: slow, clocks drift slowly */
 #define TRACK_CLIP_MIN_NS 5e6       /* residuals clipped to max(this, 5 x mean |r|) */
 
 struct delay {
