@@ -776,14 +776,12 @@ int main(int argc, char **argv)
    * no more than this run's. Late-loss falls with the latency, so bisect
    * (between 1 ms and twice this run's mean, widened if that is not
    * enough); every probe is a whole run of the same trace through the same
-   * pipeline. Without clock skew the probes hold the ratio at 1: a plain
-   * fixed playout delay, the classic yardstick, and twice as fast. */
+   * pipeline, the controller holding the fixed target. (Not the ratio held
+   * at 1: then the offset would be set by the first packet's luck.) */
   double hs_ms = NAN, hs_mean = NAN, hs_late = NAN, hs_wall = 0;
   int probes = 0;
   if (o.hindsight) {
     struct opts ho = o;
-    if (o.sender_ppm == 0 && o.sink_ppm == 0)
-      ho.no_resample = 1;
     int lo = 1, hi = (int)ceil(2 * r.st.latency_mean_ms);
     struct result hr;
     if (!(hi > 1) || hi > (int)o.max_ms)
