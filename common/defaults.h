@@ -60,4 +60,10 @@
 #define DL_DRIFT_BANDWIDTH_MHZ    25     /* controller natural frequency, mHz */
 #define DL_DRIFT_SMOOTH_MS        500    /* latency measurement smoothing */
 
+/* Sender (h-sender). */
+#define DL_RESAMPLE_QUALITY       5      /* speexdsp 0..10: input rate conversion */
+#define DL_AUDIO_IN_CHUNK         1024   /* input frames read from the file at a time */
+#define DL_SENDER_START_LEAD_US   5000   /* t0 is this far after setup, so the first packet is not already late */
+#define DL_MIN_STATS_INTERVAL_MS  10
+
 #endif /* DL_DEFAULTS_H */
