@@ -519,7 +519,7 @@ static void parse_args(int argc, char **argv, struct options *o)
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
   };
-  int c, device_set = 0, min_set = 0;
+  int c, device_set = 0;
 
   memset(o, 0, sizeof *o);
   o->device = "default";
@@ -544,7 +544,6 @@ static void parse_args(int argc, char **argv, struct options *o)
       break;
     case OPT_MIN_LATENCY:
       o->min_latency_ms = (int)want_long("--min-latency", optarg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms");
-      min_set = 1;
       break;
     case OPT_MAX_LATENCY:
       o->max_latency_ms = (int)want_long("--max-latency", optarg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms");
@@ -595,7 +594,6 @@ static void parse_args(int argc, char **argv, struct options *o)
     usage_error("--min-latency %d ms is above --max-latency %d ms", o->min_latency_ms, o->max_latency_ms);
   if (o->latency_ms > o->max_latency_ms)
     usage_error("--latency %d ms is above --max-latency %d ms", o->latency_ms, o->max_latency_ms);
-  (void)min_set;
 }
 
 /* The target latency "auto" starts from, within the bounds. The adaptive
