@@ -190,6 +190,10 @@ static void write_stats(const struct playback_snapshot *snap, int final)
   json_u64(&j, "auth_failed", 0);
   json_u64(&j, "fec_recovered", s.rx.po.fec_recovered);
   json_u64(&j, "concealed", s.rx.po.concealed);
+  /* Beyond DESIGN.md: PLC frames after a stream's last packet (the sender
+   * stopped; not a loss, see playout.h), so that concealed is 0 on a clean
+   * path that ends. */
+  json_u64(&j, "tail_concealed", s.rx.po.tail_concealed);
   json_u64(&j, "silence", s.rx.po.silence);
   json_u64(&j, "played", s.rx.po.played);
   json_u64(&j, "underruns", s.underruns);

@@ -65,6 +65,9 @@ else:
     for k in ("lost", "late", "concealed"):
         if f.get(k) != 0:
             bad.append("%s = %s, expected 0" % (k, f.get(k)))
+    # The stream's end (100 ms of PLC before silence), counted apart.
+    if f.get("tail_concealed") != 5:
+        bad.append("tail_concealed = %s, expected 5" % f.get("tail_concealed"))
     if not f.get("played"):
         bad.append("played = %s" % f.get("played"))
     if tx is None:
