@@ -17,8 +17,8 @@
 
 #define NS_PER_TS (1e9 / DL_RATE)   /* ns per RTP timestamp unit */
 #define NEG_BUCKETS 200             /* relative delays down to -200 ms; 1 ms buckets */
-#define MIN_PACKETS 50              /* before that, the target is initial_ns */
-#define TRACK_ALPHA 0.03            /* tracked delay: gain per packet */
+#define MIN_PACKETS 25              /* before that, the target is initial_ns */
+#define TRACK_ALPHA 0.01            /* tracked delay: gain per packet (2 s at 50 packets/s) */
 #define TRACK_BETA  0.00002         /* its slope gain: slow, clocks drift slowly */
 #define TRACK_CLIP_MIN_NS 5e6       /* residuals clipped to max(this, 5 x mean |r|) */
 
@@ -173,13 +173,22 @@ void delay_put(struct delay *d, int64_t arrival_ns, uint32_t ts, int samples)
     if (clip < TRACK_CLIP_MIN_NS)
       clip = TRACK_CLIP_MIN_NS;
     double res = rel > clip ? clip : rel < -clip ? -clip : rel;
-    d->m = pred + TRACK_ALPHA * res;
-    d->v += TRACK_BETA * res / dt;
+    /* At the start a plain running mean: the first packet's delay is as
+     * random as any, and the mapping it set must be judged from the mean
+     * soon, not seconds later. */
+    double gain = TRACK_ALPHA;
+    if (d->n < 1.0 / TRACK_ALPHA) {
+      gain = 1.0 / (double)d->n;
+      res = rel;
+    }
+    d->m = pred + gain * res;
+    if (d->n >= 1.0 / TRACK_ALPHA)
+      d->v += TRACK_BETA * res / dt;
     if (d->v > 0.01)
       d->v = 0.01;   /* 1 %: far beyond any clock */
     if (d->v < -0.01)
       d->v = -0.01;
-    d->mad += 0.02 * (fabs(res) - d->mad);
+    d->mad += fmax(0.02, 1.0 / (double)d->n) * (fabs(res) - d->mad);
     d->ext = ext;
     d->last_ts = ts;
   }

@@ -16,7 +16,7 @@
 
 #define ZETA 0.9
 #define SLEW_MARGIN 300e-6   /* ratio kept free for the proportional term */
-#define REF_TAU_S 2.0        /* the reference's approach to the target */
+#define REF_TAU_S 4.0        /* the reference's approach to the target */
 #define WINDOW_MIN_S 10.0    /* before this much window, report the integral term */
 
 int drift_init(struct drift *dc, const struct drift_config *cfg)
