@@ -19,7 +19,7 @@
 #define NEG_BUCKETS 200             /* relative delays down to -200 ms; 1 ms buckets */
 #define MIN_PACKETS 25              /* before that, the target is initial_ns */
 #define TRACK_ALPHA 0.01            /* tracked delay: gain per packet (2 s at 50 packets/s) */
-#define TRACK_BETA  0.00002         /* its slope gain: slow, clocks drift slowly */
+#define TRACK_BETA  0.0001          /* its slope gain: slow, clocks drift slowly */
 #define TRACK_CLIP_MIN_NS 5e6       /* residuals clipped to max(this, 5 x mean |r|) */
 #define SLOPE_CLIP_NS 1e6           /* the slope learns from residuals clipped to 1 ms */
 #define SLOPE_MAX 0.003             /* 3000 ppm: beyond any sound card or crystal */
