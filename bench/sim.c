@@ -420,7 +420,8 @@ static int run(const struct opts *o, const struct pool *pl, double fixed_ms, FIL
     if (t >= o->duration_s)
       break;
     int64_t t_ns = (int64_t)llround(t * 1e9);
-    while (next_send <= t && next_send < o->duration_s) {
+    while (next_send <= t && next_send < o->duration_s &&
+           (o->kind != TR_FILE || k < g.file_n)) {
       double d = gen_delay(&g, k, next_send);
       res->sent++;
       if (isnan(d)) {
@@ -768,7 +769,11 @@ int main(int argc, char **argv)
   if (csv)
     fclose(csv);
   if (rc < 0) {
-    fprintf(stderr, "sim: run: %s\n", strerror(-rc));
+    if (o.kind == TR_FILE)
+      fprintf(stderr, "sim: --trace file:%s: %s\n", o.file,
+              rc == -EINVAL ? "no delays in it" : strerror(-rc));
+    else
+      fprintf(stderr, "sim: run: %s\n", strerror(-rc));
     return 1;
   }
 
