@@ -49,6 +49,8 @@ struct options {
   int latency_ms;             /* 0: auto */
   int min_latency_ms;
   int max_latency_ms;
+  double latency_quantile;    /* auto: the quantile of arrival delays aimed at */
+  int no_resample;            /* 1: no drift compensation */
   int conceal_silence;
   int pt;                     /* 0: lock to the first dynamic payload type */
   double duration_s;          /* 0: run until stopped */
@@ -440,12 +442,19 @@ static void usage(FILE *f)
 "                           sample being heard, 1..%d ms, or auto (default;\n"
 "                           starts at %d ms within the bounds below)\n"
 "      --min-latency MS     lower bound for auto (default %d)\n"
+"      --latency-quantile Q auto: the target is this quantile of the recent\n"
+"                           arrival delays plus one frame, 0.5..0.9999 (default %.2f)\n"
 "      --max-latency MS     upper bound for auto; a packet further ahead than\n"
 "                           this resyncs the stream (default %d, max %d)\n"
 "      --conceal plc|silence  what replaces a lost packet when the next one\n"
 "                           carries no FEC: Opus packet loss concealment (plc,\n"
 "                           default) or silence; after %d ms of continuous loss\n"
 "                           it is silence either way\n"
+"      --no-resample        no drift compensation: the decoder's output goes to\n"
+"                           the sink unchanged (bit-exact), and latency follows\n"
+"                           the difference between the sender's and the sink's\n"
+"                           clocks (default: a resampler within +-0.5 %% holds\n"
+"                           latency at its target)\n"
 "      --pt N               accept only RTP payload type N (%d..%d); default:\n"
 "                           lock to the first dynamic payload type seen\n"
 "      --duration SEC       stop after SEC seconds\n"
@@ -465,8 +474,8 @@ static void usage(FILE *f)
 "final stats line written. Exit status: 0 done, 1 runtime error (device,\n"
 "file, port), 2 bad usage.\n",
           DL_WAV_BLOCK_US / 1000, DL_WAV_SYNC_MS, DL_MAX_LATENCY_LIMIT_MS, DL_DEFAULT_LATENCY_MS,
-          DL_DEFAULT_MIN_LATENCY_MS, DL_DEFAULT_MAX_LATENCY_MS, DL_MAX_LATENCY_LIMIT_MS,
-          DL_SILENCE_AFTER_MS, DL_MIN_DYNAMIC_PT, DL_MAX_DYNAMIC_PT, DL_DEFAULT_STATS_INTERVAL_MS);
+          DL_DEFAULT_MIN_LATENCY_MS, DL_DEFAULT_LATENCY_QUANTILE, DL_DEFAULT_MAX_LATENCY_MS,
+          DL_MAX_LATENCY_LIMIT_MS, DL_SILENCE_AFTER_MS, DL_MIN_DYNAMIC_PT, DL_MAX_DYNAMIC_PT, DL_DEFAULT_STATS_INTERVAL_MS);
 }
 
 __attribute__((format(printf, 1, 2), noreturn))
@@ -499,7 +508,7 @@ static double want_double(const char *flag, const char *s, double min, double ma
 
 enum {
   OPT_SKEW = 256, OPT_LATENCY, OPT_MIN_LATENCY, OPT_MAX_LATENCY, OPT_CONCEAL, OPT_PT,
-  OPT_DURATION, OPT_IDLE_EXIT, OPT_STATS, OPT_STATS_INTERVAL
+  OPT_DURATION, OPT_IDLE_EXIT, OPT_STATS, OPT_STATS_INTERVAL, OPT_QUANTILE, OPT_NO_RESAMPLE
 };
 
 static void parse_args(int argc, char **argv, struct options *o)
@@ -511,6 +520,8 @@ static void parse_args(int argc, char **argv, struct options *o)
     {"latency", required_argument, NULL, OPT_LATENCY},
     {"min-latency", required_argument, NULL, OPT_MIN_LATENCY},
     {"max-latency", required_argument, NULL, OPT_MAX_LATENCY},
+    {"latency-quantile", required_argument, NULL, OPT_QUANTILE},
+    {"no-resample", no_argument, NULL, OPT_NO_RESAMPLE},
     {"conceal", required_argument, NULL, OPT_CONCEAL},
     {"pt", required_argument, NULL, OPT_PT},
     {"duration", required_argument, NULL, OPT_DURATION},
@@ -530,6 +541,7 @@ static void parse_args(int argc, char **argv, struct options *o)
   o->min_latency_ms = DL_DEFAULT_MIN_LATENCY_MS;
   o->max_latency_ms = DL_DEFAULT_MAX_LATENCY_MS;
   o->stats_interval_ms = DL_DEFAULT_STATS_INTERVAL_MS;
+  o->latency_quantile = DL_DEFAULT_LATENCY_QUANTILE;
 
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":d:o:qvhV", longs, NULL)) != -1) {
@@ -552,6 +564,10 @@ static void parse_args(int argc, char **argv, struct options *o)
     case OPT_MAX_LATENCY:
       o->max_latency_ms = (int)want_long("--max-latency", optarg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms");
       break;
+    case OPT_QUANTILE:
+      o->latency_quantile = want_double("--latency-quantile", optarg, 0.5, 0.9999, "");
+      break;
+    case OPT_NO_RESAMPLE: o->no_resample = 1; break;
     case OPT_CONCEAL:
       if (strcmp(optarg, "plc") == 0)
         o->conceal_silence = 0;
@@ -734,10 +750,13 @@ int main(int argc, char **argv)
   rc.playout.slots = DL_PLAYOUT_SLOTS;
   rc.channels = 1;
   rc.pt = R.o.pt;
-  /* Drift compensation and the adaptive target (common/drift, common/delay)
-   * stay off here, as issue 3 asks: rxpipe's zeroes mean a fixed target and
-   * no resampling. Turning them on is rc.latency_auto, rc.min_latency_ns,
-   * rc.latency_quantile and rc.resample = 1. */
+  /* The adaptive target (common/delay) with --latency auto, and drift
+   * compensation (common/drift: a resampler steered so that latency follows
+   * the target) unless --no-resample. */
+  rc.latency_auto = R.o.latency_ms == 0;
+  rc.latency_quantile = R.o.latency_quantile;
+  rc.min_latency_ns = (int64_t)R.o.min_latency_ms * 1000000;
+  rc.resample = !R.o.no_resample;
   r = rxpipe_create(&R.rx, &rc);
   if (r < 0) {
     error("cannot set up the playout pipeline: %s", strerror(-r));
