@@ -71,6 +71,8 @@ struct playout {
   uint32_t bad_ts;        /* the suspect packet's timestamp */
 
   int last_samples;       /* frame size of the last packet played: PLC size */
+  uint16_t last_seq;      /* sequence number of the last packet played (this sync) */
+  uint64_t pending;       /* PLC frames since the last PACKET/FEC, not yet counted */
   int loss_samples;       /* concealed samples since the last PACKET/FEC */
   int in_silence;         /* silence replaced audio: fade the next packet in */
   int resync_pending;     /* flag the next frame PLAYOUT_RESYNC */
@@ -152,6 +154,33 @@ static uint64_t seg_lost(const struct playout *p)
   return e > p->seg_got ? e - p->seg_got : 0;
 }
 
+/* Whether the packet after the last one played was never received: it is
+ * inside the sequence range (the sender went on past it) and its bit is not
+ * set. Beyond the duplicate window nothing is known of it; a sequence that
+ * ran that far past the last packet played lost it by any measure. */
+static int next_lost(const struct playout *p)
+{
+  uint16_t next = (uint16_t)(p->last_seq + 1);
+  int d = rtp_seq_diff(p->max_seq, next);
+
+  if (d < 0)
+    return 0;   /* the sender sent nothing after it: the stream ended */
+  if (d >= SEEN_BITS)
+    return 1;
+  return !seen_get(p, next);
+}
+
+/* Counts the pending PLC frames: concealed if they stood in for lost audio
+ * of the stream, tail_concealed if the stream ended under them. */
+static void commit_pending(struct playout *p, int lost)
+{
+  if (lost)
+    p->st.concealed += p->pending;
+  else
+    p->st.tail_concealed += p->pending;
+  p->pending = 0;
+}
+
 /* Starts a new sync with this packet as its first: the queue is flushed and
  * the stream plays from arrival + target. */
 static void arm(struct playout *p, const struct rtp_header *h, int64_t arrival_ns)
@@ -159,6 +188,7 @@ static void arm(struct playout *p, const struct rtp_header *h, int64_t arrival_n
   int i;
 
   if (p->armed) {
+    commit_pending(p, p->pending > 0 && next_lost(p));
     p->closed_expected += seg_expected(p);
     p->closed_lost += seg_lost(p);
     p->resync_pending = 1;
@@ -175,6 +205,7 @@ static void arm(struct playout *p, const struct rtp_header *h, int64_t arrival_n
   p->late_run = 0;
   p->bad_valid = 0;
   p->loss_samples = 0;
+  p->last_seq = (uint16_t)(h->seq - 1);   /* its "next" is this first packet */
   p->max_seq = h->seq;
   p->max_ts = h->timestamp;
   p->base_seq = h->seq;
@@ -415,8 +446,10 @@ static int next_started(struct playout *p, int max_samples, struct playout_frame
     s->used = 0;
     p->cursor = s->ts + (uint32_t)s->samples;
     p->last_samples = s->samples;
+    p->last_seq = s->seq;
     p->loss_samples = 0;
     p->in_silence = 0;
+    commit_pending(p, 1);   /* the stream resumed: what PLC covered was lost */
     p->st.played++;
     return s->samples - skip;
   }
@@ -436,6 +469,7 @@ static int next_started(struct playout *p, int max_samples, struct playout_frame
     p->cursor = nx->ts;
     p->loss_samples = 0;
     p->in_silence = 0;
+    commit_pending(p, 1);   /* the stream resumed (its next packet is here) */
     p->st.fec_recovered++;
     return gap;
   }
@@ -471,7 +505,7 @@ static int next_started(struct playout *p, int max_samples, struct playout_frame
   p->loss_samples += n;
   if (p->loss_samples >= silence_after)
     out->flags |= PLAYOUT_FADE_OUT;
-  p->st.concealed++;
+  p->pending++;   /* a loss or the stream's end: the next PACKET/FEC or arm says */
   return n;
 }
 
@@ -549,4 +583,7 @@ void playout_get_stats(const struct playout *p, struct playout_stats *out)
   *out = p->st;
   out->expected = p->closed_expected + seg_expected(p);
   out->lost = p->closed_lost + seg_lost(p);
+  /* Gone to silence with nothing since: provisionally the stream's tail. */
+  if (p->pending > 0 && p->loss_samples >= ns_to_samples(p->cfg.silence_after_ns))
+    out->tail_concealed += p->pending;
 }

@@ -80,7 +80,27 @@ struct playout_config {
   int slots;                /* queue capacity in packets (DL_PLAYOUT_SLOTS) */
 };
 
-/* Counts since start; frames are counted per returned frame. */
+/* Counts since start; frames are counted per returned frame.
+ *
+ * PLC frames: the engine cannot tell a loss from the end of a stream when
+ * it conceals, so the PLC frames since the last PACKET/FEC frame are held
+ * as pending and counted only once it can:
+ *   - a later PACKET or FEC frame of the same sync is returned (the stream
+ *     resumed): all pending frames go to concealed;
+ *   - a resync or a new stream (see above): they go to concealed if the
+ *     packet after the last one played is inside the old stream's sequence
+ *     range (the sender went on past it) and was never received (late or
+ *     duplicate arrivals count as received); else to tail_concealed;
+ *   - while the stream has gone to silence (silence_after_ns of continuous
+ *     loss reached, PLAYOUT_FADE_OUT returned) and nothing resumed it,
+ *     playout_get_stats reports them in tail_concealed (the sender stopped:
+ *     reported, not a loss). This is provisional: should the same stream
+ *     resume later, they move to concealed (tail_concealed goes down by
+ *     that many, the only count that can).
+ * Pending frames before silence (under silence_after_ns of loss) are in
+ * neither count yet. The SILENCE frames of any gap are in silence at once.
+ * So on a clean path that ends, concealed is 0 and tail_concealed is the
+ * silence_after_ns of PLC (5 frames of 20 ms by default). */
 struct playout_stats {
   uint64_t received;       /* packets accepted into the queue */
   uint64_t late;           /* packets dropped because their time had passed (or queue full) */
@@ -92,7 +112,8 @@ struct playout_stats {
   uint64_t lost;           /* expected - received - late - duplicate..., never negative */
   uint64_t played;         /* PACKET frames */
   uint64_t fec_recovered;  /* FEC frames */
-  uint64_t concealed;      /* PLC frames */
+  uint64_t concealed;      /* PLC frames that stood in for lost audio (committed, see above) */
+  uint64_t tail_concealed; /* PLC frames after the stream's last packet (it stopped) */
   uint64_t silence;        /* SILENCE frames after the stream started */
   uint64_t samples_out;    /* samples returned to the sink (after skip), all kinds */
 };

@@ -55,11 +55,12 @@ for k in ("lost", "late", "duplicate", "invalid", "rejected", "underruns", "fec_
 pkts = s["received"]
 check(s["played"] == pkts, f"every received packet played ({s['played']} of {pkts})")
 check(0 <= pkts * 960 - in_frames <= 960 + 312, f"packets cover the input: {pkts} x 960 vs {in_frames}")
-# When the stream ends the engine cannot tell the end from a loss: it
-# conceals DL_SILENCE_AFTER_MS (100 ms = 5 frames) and then plays silence.
-# Those 5 are the only concealment allowed on a clean path (0 if the engine
-# does not count its tail).
-check(s["concealed"] in (0, 5), f"no concealment within the stream (concealed {s['concealed']}: the 100 ms tail only)")
+# When the stream ends the engine conceals DL_SILENCE_AFTER_MS (100 ms =
+# 5 frames) and then plays silence; with nothing after them those frames
+# are the stream's tail, not a loss: tail_concealed, not concealed.
+check(s["concealed"] == 0, f"concealed == 0 (got {s['concealed']})")
+# The stream's end: 100 ms (5 frames) of PLC before silence, counted apart.
+check(s.get("tail_concealed") == 5, f"tail_concealed == 5 (got {s.get('tail_concealed')})")
 check(wav == s["sink_frames"], f"WAV length {wav} == sink_frames {s['sink_frames']}")
 check(wav >= pkts * 960, f"WAV holds every played frame ({wav} >= {pkts * 960})")
 lag = float(cmp["lag_ms"]); corr = float(cmp["corr"])

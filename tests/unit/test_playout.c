@@ -324,11 +324,17 @@ static void test_playout_next__three_lost__plc_then_fec(void **state)
 
   n = drop(pks, n, 4, 7);
   sim_init(&s, &c);
+  sim_run(&s, pks, n, 150 * MS);   /* the first PLC frame played */
+  assert_string_equal(s.kinds, repeat(want, "3S4P1C"));
+  struct playout_stats mid = stats(&s);
+  assert_int_equal(mid.concealed, 0);   /* pending: loss or end, not known yet */
+  assert_int_equal(mid.tail_concealed, 0);
   sim_run(&s, pks, n, 300 * MS);
   assert_string_equal(s.kinds, repeat(want, "3S4P2C1F5P"));
   assert_int_equal(s.flags[7] & PLAYOUT_FADE_OUT, 0);
   struct playout_stats st = stats(&s);
-  assert_int_equal(st.concealed, 2);
+  assert_int_equal(st.concealed, 2);   /* committed when FEC resumed it */
+  assert_int_equal(st.tail_concealed, 0);
   assert_int_equal(st.fec_recovered, 1);
   assert_int_equal(st.lost, 3);
   assert_int_equal(st.expected, 12);
@@ -373,6 +379,16 @@ static void test_playout_next__long_gap__fades_to_silence(void **state)
    * the FEC of packet 30 fading in. */
   n = drop(pks, n, 10, 30);
   sim_init(&s, &c);
+  sim_run(&s, pks, n, 340 * MS);   /* under 100 ms of loss */
+  assert_string_equal(s.kinds, repeat(want, "3S10P4C"));
+  struct playout_stats mid = stats(&s);
+  assert_int_equal(mid.concealed, 0);
+  assert_int_equal(mid.tail_concealed, 0);
+  sim_run(&s, pks, n, 500 * MS);   /* gone to silence: provisionally a tail */
+  assert_string_equal(s.kinds, repeat(want, "3S10P5C7S"));
+  mid = stats(&s);
+  assert_int_equal(mid.concealed, 0);
+  assert_int_equal(mid.tail_concealed, 5);
   sim_run(&s, pks, n, 860 * MS);
   assert_string_equal(s.kinds, repeat(want, "3S10P5C14S1F10P"));
   for (int i = 13; i < 17; i++)
@@ -382,7 +398,8 @@ static void test_playout_next__long_gap__fades_to_silence(void **state)
   assert_int_equal(s.flags[32], PLAYOUT_FADE_IN);
   assert_int_equal(s.flags[33], 0);
   struct playout_stats st = stats(&s);
-  assert_int_equal(st.concealed, 5);
+  assert_int_equal(st.concealed, 5);   /* it resumed: the PLC was a loss */
+  assert_int_equal(st.tail_concealed, 0);
   assert_int_equal(st.silence, 14);
   assert_int_equal(st.fec_recovered, 1);
   assert_int_equal(st.played, 20);
@@ -600,11 +617,109 @@ static void test_playout_next__sender_stops__silence_not_stale(void **state)
   assert_string_equal(s.kinds, repeat(want, "3S10P5C82S"));
   assert_int_equal(s.flags[17], PLAYOUT_FADE_OUT);
   struct playout_stats st = stats(&s);
+  /* The end of the stream, not a loss. */
+  assert_int_equal(st.concealed, 0);
+  assert_int_equal(st.tail_concealed, 5);
   assert_int_equal(st.silence, 82);
   assert_int_equal(st.played, 10);
   assert_int_equal(st.expected, 10);
   assert_int_equal(st.lost, 0);
   assert_int_equal(playout_depth(s.p), 0);
+  sim_done(&s);
+}
+
+/* Three packets lost mid-stream and the next one just in time (no FEC):
+ * PLC for all three, pending until packet 7 plays, then counted. */
+static void test_playout_next__three_lost_no_fec__concealed_on_resume(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[12];
+  char want[256];
+  int n = make_stream(pks, 12, 0, 0, 0);
+
+  c.target_ns = 20 * MS;
+  n = drop(pks, n, 4, 7);
+  for (int i = 4; i < n; i++)
+    pks[i].arrival_ns += 19 * MS;   /* 7 comes 1 ms before its play time */
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 140 * MS);
+  assert_string_equal(s.kinds, repeat(want, "1S4P2C"));
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.concealed, 0);
+  assert_int_equal(st.tail_concealed, 0);
+  sim_run(&s, pks, n, 160 * MS);
+  assert_string_equal(s.kinds, repeat(want, "1S4P3C"));
+  st = stats(&s);
+  assert_int_equal(st.concealed, 0);
+  sim_run(&s, pks, n, 180 * MS);
+  assert_string_equal(s.kinds, repeat(want, "1S4P3C1P"));
+  st = stats(&s);
+  assert_int_equal(st.concealed, 3);
+  assert_int_equal(st.tail_concealed, 0);
+  assert_int_equal(st.fec_recovered, 0);
+  assert_int_equal(st.lost, 3);
+  sim_done(&s);
+}
+
+/* A clean stream ends, another SSRC starts a second later: the first
+ * stream's PLC is its tail (nothing lost), not concealment. */
+static void test_playout_put__ssrc_change_after_clean_end__tail_not_concealed(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[20];
+  int n = make_stream(pks, 20, 0, 0, 0);
+
+  for (int i = 10; i < 20; i++) {
+    pks[i].ssrc = 0xbeef;
+    pks[i].seq = (uint16_t)(5000 + i);
+    pks[i].ts = 99999u + 960u * (uint32_t)i;
+    pks[i].arrival_ns += 1000 * MS;
+  }
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 2000 * MS);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.resyncs, 1);
+  assert_int_equal(st.played, 20);
+  assert_int_equal(st.lost, 0);
+  assert_int_equal(st.concealed, 0);
+  assert_int_equal(st.tail_concealed, 10);   /* 5 per stream end */
+  sim_done(&s);
+}
+
+/* The old stream loses 6..8 (9 is queued behind the gap) and another SSRC
+ * takes over during the PLC: the old stream did lose packets there, so the
+ * PLC frame already played counts as concealed. */
+static void test_playout_put__ssrc_change_during_loss__concealed(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[20];
+  int n = make_stream(pks, 20, 0, 0, 0);
+
+  for (int i = 10; i < 20; i++) {
+    pks[i].ssrc = 0xbeef;
+    pks[i].seq = (uint16_t)(5000 + i);
+    pks[i].ts = 99999u + 960u * (uint32_t)i;
+    pks[i].arrival_ns = 190 * MS + (i - 10) * 20 * MS;
+  }
+  n = drop(pks, n, 6, 9);
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 195 * MS);
+  assert_int_equal(s.kinds[s.n - 1], 'C');   /* packet 6's PLC at 180 ms */
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.concealed, 0);
+  sim_run(&s, pks, n, 600 * MS);
+  st = stats(&s);
+  assert_int_equal(st.resyncs, 1);
+  assert_int_equal(st.lost, 3);
+  assert_int_equal(st.concealed, 1);
+  assert_int_equal(st.tail_concealed, 5);    /* the second stream's end */
+  assert_int_equal(st.played, 6 + 10);
   sim_done(&s);
 }
 
@@ -849,6 +964,7 @@ static void test_playout__random_impairments__invariants_hold(void **state)
   static struct sim s;
   struct playout_config c = default_cfg();
   int n = 0, sent = 0, dups = 0;
+  uint64_t plc = 0;
 
   printf("test_playout random: DL_SEED=%u\n", seed);
   srand(seed);
@@ -894,9 +1010,15 @@ static void test_playout__random_impairments__invariants_hold(void **state)
     assert_true(f.samples <= DL_MAX_PACKET_SAMPLES);
     if (f.kind == PLAYOUT_PLC || f.kind == PLAYOUT_FEC)
       assert_int_equal(f.samples % 120, 0);
+    plc += f.kind == PLAYOUT_PLC;
     s.out += (uint64_t)r;
   }
   struct playout_stats st = stats(&s);
+  /* Every PLC frame counted once; the stream ended into silence: its last
+   * 100 ms are the tail, everything else a loss. */
+  assert_int_equal(st.concealed + st.tail_concealed, plc);
+  assert_int_equal(st.tail_concealed, DL_SILENCE_AFTER_MS / 20);
+  assert_true(st.concealed > 0);
   assert_int_equal(st.samples_out, s.out);
   /* Time elapsed within one frame. */
   assert_true(s.out >= (uint64_t)(until * DL_RATE / 1000000000));
@@ -938,6 +1060,9 @@ int main(void)
     cmocka_unit_test(test_playout_put__marker_on_every_packet__no_resync),
     cmocka_unit_test(test_playout_next__gstreamer_first_step_648__head_skipped),
     cmocka_unit_test(test_playout_next__sender_stops__silence_not_stale),
+    cmocka_unit_test(test_playout_next__three_lost_no_fec__concealed_on_resume),
+    cmocka_unit_test(test_playout_put__ssrc_change_after_clean_end__tail_not_concealed),
+    cmocka_unit_test(test_playout_put__ssrc_change_during_loss__concealed),
     cmocka_unit_test(test_playout_put__queue_full__dropped_counted_late),
     cmocka_unit_test(test_playout_put__only_late_for_a_while__resyncs),
     cmocka_unit_test(test_playout_put__sender_restarts_same_ssrc__resyncs_after_late_run),
