@@ -75,4 +75,8 @@
 #define DL_SENDER_START_LEAD_US   5000   /* t0 is this far after setup, so the first packet is not already late */
 #define DL_MIN_STATS_INTERVAL_MS  10
 
+/* Output lines off the pacing thread (sender/linew.c, impair/linew.c). */
+#define DL_LINEW_QUEUE_BYTES      (1 << 20) /* about 50 s of a 2.5 ms --trace: a stalled disk drops nothing for that long */
+#define DL_LINEW_POLL_MS          10     /* the writer thread looks for new lines this often */
+
 #endif /* DL_DEFAULTS_H */

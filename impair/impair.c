@@ -13,7 +13,9 @@
  * depend on the seed alone. One thread: the libuv loop. A copy due at
  * send_ns waits in a time-ordered queue driven by a timerfd on absolute
  * CLOCK_MONOTONIC deadlines (the clock of uv_hrtime), polled by the loop:
- * a uv_timer only has millisecond resolution. */
+ * a uv_timer only has millisecond resolution. The loop writes no file:
+ * --trace and --stats lines go through impair/linew's writer thread, so a
+ * stalled disk does not hold back the copies due meanwhile. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -33,6 +35,7 @@
 #include "defaults.h"
 #include "impair.h"
 #include "json.h"
+#include "linew.h"
 
 #define PROG "impair"
 #define QUEUE_CAP 65536
@@ -78,8 +81,8 @@ struct relay {
   int started;
   int64_t launch_ns;
   uint64_t queue_overflow;
-  FILE *trace;
-  FILE *stats;
+  struct linew *out;          /* --trace and --stats lines */
+  int trace_id, stats_id;     /* its streams; -1: none */
   long stats_interval_ms;
   int verbose;
   int stopping;
@@ -308,16 +311,23 @@ static void arm_send_timer(void)
 static void trace_line(uint64_t n, enum flow fl, int64_t arr, size_t len,
                        const uint8_t *d, const struct impair_fate *f)
 {
-  char seq[8] = "-";
-  if (R.trace == NULL)
+  char seq[8] = "-", line[512];
+  size_t len_line;
+  if (R.trace_id < 0)
     return;
   if (len >= 12 && (d[0] >> 6) == 2)
     snprintf(seq, sizeof seq, "%u", (unsigned)((d[2] << 8) | d[3]));
-  fprintf(R.trace, "%" PRIu64 " %s %.3f %zu %s %s %d", n, flow_name[fl],
-          (double)(arr - R.start_ns) / 1e6, len, seq, impair_verdict_name(f->verdict), f->copies);
-  for (int i = 0; i < f->copies; i++)
-    fprintf(R.trace, " %.3f", (double)(f->send_ns[i] - arr) / 1e6);
-  fputc('\n', R.trace);
+  snprintf(line, sizeof line, "%" PRIu64 " %s %.3f %zu %s %s %d", n, flow_name[fl],
+           (double)(arr - R.start_ns) / 1e6, len, seq, impair_verdict_name(f->verdict), f->copies);
+  len_line = strlen(line);
+  for (int i = 0; i < f->copies && len_line < sizeof line; i++) {
+    snprintf(line + len_line, sizeof line - len_line, " %.3f", (double)(f->send_ns[i] - arr) / 1e6);
+    len_line += strlen(line + len_line);
+  }
+  if (len_line + 1 < sizeof line) {
+    line[len_line++] = '\n';
+    linew_put(R.out, R.trace_id, line, len_line);
+  }
 }
 
 static int make_engines(int64_t start)
@@ -425,7 +435,7 @@ static void write_stats(int final)
   uint64_t back_rx = R.fs[FLOW_RTP_BACK].received + R.fs[FLOW_RTCP_BACK].received;
   uint64_t back_tx = R.fs[FLOW_RTP_BACK].sent + R.fs[FLOW_RTCP_BACK].sent;
 
-  if (R.stats == NULL)
+  if (R.stats_id < 0)
     return;
   if (R.engine[FLOW_RTP])
     impair_get_stats(R.engine[FLOW_RTP], &st);
@@ -453,8 +463,15 @@ static void write_stats(int final)
     json_bool(&j, "final", 1);
   s = json_end(&j);
   if (s) {
-    fprintf(R.stats, "%s\n", s);
-    fflush(R.stats);
+    char text[sizeof line + 1];
+    size_t len = strlen(s);
+    memcpy(text, s, len);
+    text[len++] = '\n';
+    /* The final line waits for room: nothing is relayed any more. */
+    if (final)
+      linew_put_wait(R.out, R.stats_id, text, len);
+    else
+      linew_put(R.out, R.stats_id, text, len);
   }
 }
 
@@ -524,17 +541,31 @@ static int parse_blackout(const char *s, struct impair_blackout *b)
   return 0;
 }
 
-static FILE *open_out(const char *name, const char *what)
+/* Adds name ("-": stderr) to R.out; returns the stream's id. Exits on
+ * failure. */
+static int open_out(const char *name, const char *what, int *err_id)
 {
+  char label[300];
   FILE *f;
-  if (strcmp(name, "-") == 0)
-    return stderr;
+  int id;
+
+  if (strcmp(name, "-") == 0) {
+    if (*err_id < 0)
+      *err_id = linew_add(R.out, stderr, "stderr");
+    return *err_id;
+  }
   f = fopen(name, "w");
   if (f == NULL) {
     fprintf(stderr, PROG ": %s %s: %s\n", what, name, strerror(errno));
     exit(1);
   }
-  return f;
+  snprintf(label, sizeof label, "%s %s", what, name);
+  id = linew_add(R.out, f, label);
+  if (id < 0) {
+    fprintf(stderr, PROG ": %s %s: %s\n", what, name, strerror(-id));
+    exit(1);
+  }
+  return id;
 }
 
 enum {
@@ -667,10 +698,19 @@ int main(int argc, char **argv)
     fprintf(stderr, PROG ": %s: %s\n", *lhost ? lhost : "listen address", gai_strerror(err));
     return 1;
   }
-  R.trace = trace_name ? open_out(trace_name, "--trace") : NULL;
-  R.stats = stats_name ? open_out(stats_name, "--stats") : NULL;
-  if (R.trace)
-    fprintf(R.trace, "# index flow arrival_ms bytes rtp_seq fate copies delay_ms...\n");
+  if ((err = linew_create(&R.out, PROG, DL_LINEW_QUEUE_BYTES)) < 0) {
+    fprintf(stderr, PROG ": output queue: %s\n", strerror(-err));
+    return 1;
+  }
+  int err_id = -1;
+  R.trace_id = trace_name ? open_out(trace_name, "--trace", &err_id) : -1;
+  R.stats_id = stats_name ? open_out(stats_name, "--stats", &err_id) : -1;
+  if (R.trace_id >= 0)
+    linew_printf(R.out, R.trace_id, "# index flow arrival_ms bytes rtp_seq fate copies delay_ms...\n");
+  if ((err = linew_start(R.out)) < 0) {
+    fprintf(stderr, PROG ": writer thread: %s\n", strerror(-err));
+    return 1;
+  }
 
   R.loop = uv_default_loop();
   if (impair_queue_init(&R.queue, QUEUE_CAP) < 0) {
@@ -721,7 +761,7 @@ int main(int argc, char **argv)
   uv_signal_init(R.loop, &R.sigterm);
   uv_signal_start(&R.sigint, signal_cb, SIGINT);
   uv_signal_start(&R.sigterm, signal_cb, SIGTERM);
-  if (R.stats)
+  if (R.stats_id >= 0)
     uv_timer_start(&R.stats_timer, stats_cb, (uint64_t)R.stats_interval_ms,
                    (uint64_t)R.stats_interval_ms);
   if (duration > 0)
@@ -737,11 +777,10 @@ int main(int argc, char **argv)
   impair_queue_destroy(&R.queue);
   for (int f = 0; f < FLOW_COUNT; f++)
     impair_destroy(R.engine[f]);
-  if (R.trace && R.trace != stderr)
-    fclose(R.trace);
-  if (R.stats && R.stats != stderr)
-    fclose(R.stats);
+  /* The final stats line was queued last (stop()); all of it goes out,
+   * then the files are closed. */
+  err = linew_destroy(R.out);
   uv_loop_close(R.loop);
   close(R.send_fd);
-  return 0;
+  return err < 0 ? 1 : 0;
 }

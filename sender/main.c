@@ -7,7 +7,12 @@
  * to the loop's cached time, which is exactly the drift this program exists
  * to avoid. On each wake-up every due packet is sent (uv_udp_try_send), and
  * then the next one is encoded at once, ahead of its deadline, so that
- * encoding never delays a send. */
+ * encoding never delays a send.
+ *
+ * The loop thread does no file I/O once the stream runs: --stats, --trace,
+ * the live line and run-time messages are queued to sender/linew's writer
+ * thread, since one write stalled by a busy disk (117 ms was seen) would
+ * otherwise make packets late. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -32,6 +37,7 @@
 #include "audio_in.h"
 #include "defaults.h"
 #include "json.h"
+#include "linew.h"
 #include "pacer.h"
 #include "rtp.h"
 #include "sdp.h"
@@ -91,7 +97,8 @@ struct sender {
   uint64_t max_frames;        /* --duration in frames; 0: no limit */
   int frame_samples;
 
-  FILE *stats, *trace;
+  struct linew *out;          /* every line written once the loop runs */
+  int err_id, stats_id, trace_id;   /* its streams; -1: none */
   int64_t start_ns;           /* CLOCK_MONOTONIC at t0 */
   uint64_t sent, bytes, payload_bytes, send_errors;
   uint64_t last_payload_bytes;
@@ -327,7 +334,7 @@ static void write_stats(struct sender *s, int final)
   double t = (double)(now - s->start_ns) / 1e9;
   double bitrate;
 
-  if (s->stats == NULL)
+  if (s->stats_id < 0)
     return;
   txpipe_get_stats(s->tp, &ts);
   if (final) {
@@ -354,8 +361,16 @@ static void write_stats(struct sender *s, int final)
     json_bool(&j, "final", 1);
   const char *line = json_end(&j);
   if (line != NULL) {
-    fprintf(s->stats, "%s\n", line);
-    fflush(s->stats);
+    char text[sizeof buf + 1];
+    size_t len = strlen(line);
+    memcpy(text, line, len);
+    text[len++] = '\n';
+    /* The final line waits for room: it must not be lost, and nothing is
+     * paced any more. */
+    if (final)
+      linew_put_wait(s->out, s->stats_id, text, len);
+    else
+      linew_put(s->out, s->stats_id, text, len);
   }
 }
 
@@ -375,10 +390,10 @@ static void status_line(struct sender *s, int last)
     snprintf(total, sizeof total, "%.1f s", (double)s->info.out_frames / DL_RATE);
   else
     snprintf(total, sizeof total, "?");
-  fprintf(stderr, "\r" PROG ": %.1f s / %s  packets %" PRIu64 "  %.1f kb/s  late %" PRIu64 "\033[K%s",
-          pos, total, s->sent, secs > 0 ? (double)s->payload_bytes * 8 / secs / 1000 : 0.0,
-          s->pacer.late, last ? "\n" : "");
-  fflush(stderr);
+  linew_printf(s->out, s->err_id,
+               "\r" PROG ": %.1f s / %s  packets %" PRIu64 "  %.1f kb/s  late %" PRIu64 "\033[K%s",
+               pos, total, s->sent, secs > 0 ? (double)s->payload_bytes * 8 / secs / 1000 : 0.0,
+               s->pacer.late, last ? "\n" : "");
 }
 
 static void stats_cb(uv_timer_t *t)
@@ -417,8 +432,8 @@ static int encode_next(struct sender *s)
     return 1;
   }
   if (rc < 0) {
-    fprintf(stderr, "%s" PROG ": %s: %s\n", s->status_on ? "\n" : "", s->o.input,
-            rc == -EIO ? "read or encode error" : strerror(-rc));
+    linew_printf(s->out, s->err_id, "%s" PROG ": %s: %s\n", s->status_on ? "\n" : "",
+                 s->o.input, rc == -EIO ? "read or encode error" : strerror(-rc));
     s->have_pending = 0;
     finish(s, EXIT_RUNTIME);
     return 1;
@@ -437,8 +452,8 @@ static void send_pending(struct sender *s, int64_t deadline, int64_t at)
   if (rc < 0) {
     s->send_errors++;
     if (!s->send_error_said && !s->o.quiet) {
-      fprintf(stderr, "%s" PROG ": send to %s: %s (counting send_errors, going on)\n",
-              s->status_on ? "\n" : "", s->addr_text, uv_strerror(rc));
+      linew_printf(s->out, s->err_id, "%s" PROG ": send to %s: %s (counting send_errors, going on)\n",
+                   s->status_on ? "\n" : "", s->addr_text, uv_strerror(rc));
       s->send_error_said = 1;
     }
   } else {
@@ -446,11 +461,12 @@ static void send_pending(struct sender *s, int64_t deadline, int64_t at)
     s->bytes += (uint64_t)s->pending_len;
     s->payload_bytes += (uint64_t)(s->pending_len - RTP_HEADER_LEN);
   }
-  if (s->trace != NULL) {
+  if (s->trace_id >= 0) {
     const uint8_t *p = s->pending;
     unsigned seq = (unsigned)p[2] << 8 | p[3];
     uint32_t ts = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
-    fprintf(s->trace, "%u\t%" PRIu32 "\t%" PRId64 "\t%" PRId64 "\n", seq, ts, deadline, at);
+    linew_printf(s->out, s->trace_id, "%u\t%" PRIu32 "\t%" PRId64 "\t%" PRId64 "\n", seq, ts,
+                 deadline, at);
   }
 }
 
@@ -470,13 +486,13 @@ static void tick_cb(uv_poll_t *h, int status, int events)
   (void)events;
 
   if (status < 0) {
-    fprintf(stderr, PROG ": timer: %s\n", uv_strerror(status));
+    linew_printf(s->out, s->err_id, PROG ": timer: %s\n", uv_strerror(status));
     finish(s, EXIT_RUNTIME);
     return;
   }
   /* Clear the timerfd; EAGAIN just means it fired before we re-armed. */
   if (read(s->tfd, &expirations, sizeof expirations) < 0 && errno != EAGAIN) {
-    fprintf(stderr, PROG ": timer: %s\n", strerror(errno));
+    linew_printf(s->out, s->err_id, PROG ": timer: %s\n", strerror(errno));
     finish(s, EXIT_RUNTIME);
     return;
   }
@@ -499,7 +515,7 @@ static void tick_cb(uv_poll_t *h, int status, int events)
     return;
   }
   if (arm(s, pacer_next_deadline(&s->pacer)) < 0) {
-    fprintf(stderr, PROG ": timerfd_settime: %s\n", strerror(errno));
+    linew_printf(s->out, s->err_id, PROG ": timerfd_settime: %s\n", strerror(errno));
     finish(s, EXIT_RUNTIME);
   }
 }
@@ -586,15 +602,53 @@ static uint32_t random_u32(void)
   return v;
 }
 
-static FILE *open_out(const char *path, const char *what)
+/* Adds path ("-": stderr) to s->out as a stream; returns its id, or -1
+ * after saying why. */
+static int open_out(struct sender *s, const char *path, const char *what)
 {
+  char name[300];
   FILE *f;
+  int id;
+
   if (strcmp(path, "-") == 0)
-    return stderr;
+    return s->err_id;
   f = fopen(path, "w");
-  if (f == NULL)
+  if (f == NULL) {
     fprintf(stderr, PROG ": %s %s: %s\n", what, path, strerror(errno));
-  return f;
+    return -1;
+  }
+  snprintf(name, sizeof name, "%s %s", what, path);
+  id = linew_add(s->out, f, name);
+  if (id < 0) {
+    fclose(f);
+    fprintf(stderr, PROG ": %s %s: %s\n", what, path, strerror(-id));
+    return -1;
+  }
+  return id;
+}
+
+/* The writer of every line once the loop runs: stderr, --stats, --trace. */
+static int open_outputs(struct sender *s)
+{
+  int rc = linew_create(&s->out, PROG, DL_LINEW_QUEUE_BYTES);
+
+  if (rc < 0) {
+    fprintf(stderr, PROG ": output queue: %s\n", strerror(-rc));
+    return rc;
+  }
+  s->err_id = linew_add(s->out, stderr, "stderr");
+  if (s->o.stats != NULL && (s->stats_id = open_out(s, s->o.stats, "--stats")) < 0)
+    return -1;
+  if (s->o.trace != NULL) {
+    if ((s->trace_id = open_out(s, s->o.trace, "--trace")) < 0)
+      return -1;
+    linew_printf(s->out, s->trace_id, "seq\tts\tscheduled_ns\tsend_ns\n");
+  }
+  if ((rc = linew_start(s->out)) < 0) {
+    fprintf(stderr, PROG ": writer thread: %s\n", strerror(-rc));
+    return rc;
+  }
+  return 0;
 }
 
 int main(int argc, char **argv)
@@ -607,6 +661,7 @@ int main(int argc, char **argv)
 
   parse(argc, argv, &s.o);
   s.tfd = -1;
+  s.err_id = s.stats_id = s.trace_id = -1;
   s.exit_code = EXIT_RUNTIME;
   signal(SIGPIPE, SIG_IGN);
   /* The kernel may fire a normal task's timers up to 50 us late to batch
@@ -671,13 +726,8 @@ int main(int argc, char **argv)
     fprintf(stderr, PROG ": --sdp %s: %s\n", s.o.sdp, strerror(-rc));
     goto out;
   }
-  if (s.o.stats != NULL && (s.stats = open_out(s.o.stats, "--stats")) == NULL)
+  if ((rc = open_outputs(&s)) < 0)
     goto out;
-  if (s.o.trace != NULL) {
-    if ((s.trace = open_out(s.o.trace, "--trace")) == NULL)
-      goto out;
-    fprintf(s.trace, "seq\tts\tscheduled_ns\tsend_ns\n");
-  }
 
   if ((rc = uv_loop_init(&s.loop)) < 0) {
     fprintf(stderr, PROG ": libuv: %s\n", uv_strerror(rc));
@@ -733,19 +783,26 @@ int main(int argc, char **argv)
     goto out;
   }
   uv_poll_start(&s.poll, UV_READABLE, tick_cb);
-  if (s.stats != NULL)
+  if (s.stats_id >= 0)
     uv_timer_start(&s.stats_timer, stats_cb, (uint64_t)s.o.stats_interval_ms,
                    (uint64_t)s.o.stats_interval_ms);
   /* The live line and JSON lines on the same terminal would garble each
    * other: --stats - wins. */
-  s.status_on = !s.o.quiet && isatty(STDERR_FILENO) && s.stats != stderr;
+  s.status_on = !s.o.quiet && isatty(STDERR_FILENO) &&
+                (s.o.stats == NULL || strcmp(s.o.stats, "-") != 0);
   if (s.status_on)
     uv_timer_start(&s.status_timer, status_cb, DL_STATUS_INTERVAL_MS, DL_STATUS_INTERVAL_MS);
 
   uv_run(&s.loop, UV_RUN_DEFAULT);
 
   status_line(&s, 1);
+  /* Everything queued goes out before the final stats line, which goes
+   * out before the files are closed and the verbose summary. */
   write_stats(&s, 1);
+  rc = linew_destroy(s.out);
+  s.out = NULL;
+  if (rc < 0 && s.exit_code == 0)
+    s.exit_code = EXIT_RUNTIME;
   if (s.o.verbose)
     fprintf(stderr, PROG ": sent %" PRIu64 " packets, %" PRIu64 " late, max lateness %.3f ms\n",
             s.sent, s.pacer.late,
@@ -770,12 +827,9 @@ out:
   }
   if (s.tfd >= 0)
     close(s.tfd);
-  if (s.trace != NULL && s.trace != stderr && fclose(s.trace) != 0 && s.exit_code == 0) {
-    fprintf(stderr, PROG ": --trace %s: %s\n", s.o.trace, strerror(errno));
+  /* Error paths: what was queued (a message, say) is still written. */
+  if (linew_destroy(s.out) < 0 && s.exit_code == 0)
     s.exit_code = EXIT_RUNTIME;
-  }
-  if (s.stats != NULL && s.stats != stderr)
-    fclose(s.stats);
   txpipe_destroy(s.tp);
   audio_in_close(s.in);
   return s.exit_code;

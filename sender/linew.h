@@ -1,0 +1,59 @@
+/* linew: text lines written to files by a thread of their own, so that the
+ * thread that paces packets never waits for a disk, a pipe or a terminal.
+ *
+ * One producer thread (the libuv loop) copies each line into a bounded,
+ * lock-free single-producer/single-consumer byte ring and goes on; the
+ * writer thread takes the lines out in order, writes them to their streams
+ * and flushes. A full ring drops the line and counts it (said once on
+ * stderr while running, and per stream at the end). Lines to several
+ * streams keep their relative order, which matters when two are stderr.
+ *
+ * The same file is in sender/ and impair/: the Makefile builds each
+ * program from its own directory only, and common/ has no threads. */
+#ifndef DL_LINEW_H
+#define DL_LINEW_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#define LINEW_MAX_STREAMS 4
+#define LINEW_MAX_LINE    4096   /* bytes of one line, with its newline */
+
+struct linew;
+
+/* Any thread, before linew_start. prog: the program's name for messages
+ * (kept, not copied). queue_bytes: the ring's size, rounded up to a power
+ * of two. Returns 0 or -ENOMEM. */
+int linew_create(struct linew **out, const char *prog, size_t queue_bytes);
+
+/* Before linew_start. Hands f over: it is flushed after every batch of
+ * lines and closed by linew_destroy, unless it is stderr or stdout. name
+ * says which stream in messages ("--trace out.tsv"; copied). Returns the
+ * stream's id (>= 0) or -ENOSPC. */
+int linew_add(struct linew *w, FILE *f, const char *name);
+
+/* Starts the writer thread. Returns 0 or a negative errno. Lines put
+ * before it are kept and written first. */
+int linew_start(struct linew *w);
+
+/* Producer thread only; never blocks. Copies len bytes (a whole line with
+ * its newline; len <= LINEW_MAX_LINE). Returns 0, or -ENOBUFS when the
+ * ring is full (the line is dropped and counted). */
+int linew_put(struct linew *w, int id, const char *line, size_t len);
+
+/* Producer thread only; never blocks. Formats one line (the caller ends it
+ * with "\n") and puts it. Returns as linew_put, or -EINVAL if too long. */
+int linew_printf(struct linew *w, int id, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Producer thread only. As linew_put, but waits for room instead of
+ * dropping: for the last lines, once nothing is paced any more. */
+int linew_put_wait(struct linew *w, int id, const char *line, size_t len);
+
+/* Producer thread. Writes everything queued, stops the writer thread,
+ * closes the streams and says on stderr what was dropped and which
+ * stream failed. Accepts NULL. Returns 0, or the first write or close
+ * error as a negative errno. */
+int linew_destroy(struct linew *w);
+
+#endif /* DL_LINEW_H */
