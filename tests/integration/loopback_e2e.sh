@@ -29,7 +29,10 @@ udp_bound() {   # udp_bound PORT SEC: wait until something listens on UDP PORT
 }
 
 port=$(free_rtp_port) || fail "no free port"
-bg "$BUILD/receiver" -q -o "$T/out.wav" --idle-exit 2 --stats "$T/rx.json" \
+# --no-resample: the output is compared sample-exact with a decode, so
+# the drift resampler (which stretches time to move latency to its target,
+# by design) stays out; drift_e2e.sh and the simulator test it.
+bg "$BUILD/receiver" --no-resample -q -o "$T/out.wav" --idle-exit 2 --stats "$T/rx.json" \
   "127.0.0.1:$port" >"$T/rx.log" 2>&1
 rx=$!
 udp_bound "$port" 10 || fail "receiver did not bind port $port: $(tail -n 3 "$T/rx.log")"
