@@ -51,4 +51,10 @@
 #define DL_DEFAULT_STATS_INTERVAL_MS 1000
 #define DL_STATUS_INTERVAL_MS     250    /* the live line on a terminal */
 
+/* Sender (h-sender). */
+#define DL_RESAMPLE_QUALITY       5      /* speexdsp 0..10: input rate conversion */
+#define DL_AUDIO_IN_CHUNK         1024   /* input frames read from the file at a time */
+#define DL_SENDER_START_LEAD_US   5000   /* t0 is this far after setup, so the first packet is not already late */
+#define DL_MIN_STATS_INTERVAL_MS  10
+
 #endif /* DL_DEFAULTS_H */

@@ -1,0 +1,776 @@
+/* sender: reads an audio file, encodes it with Opus and sends it as RTP over
+ * UDP on an absolute schedule (common/pacer).
+ *
+ * One thread, one libuv loop. The schedule is a timerfd (CLOCK_MONOTONIC,
+ * TFD_TIMER_ABSTIME) armed at the next packet's deadline and watched with
+ * uv_poll: libuv's own timers have millisecond resolution and are relative
+ * to the loop's cached time, which is exactly the drift this program exists
+ * to avoid. On each wake-up every due packet is sent (uv_udp_try_send), and
+ * then the next one is encoded at once, ahead of its deadline, so that
+ * encoding never delays a send. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <opus/opus.h>
+#include <uv.h>
+
+#include "args.h"
+#include "audio_in.h"
+#include "defaults.h"
+#include "json.h"
+#include "pacer.h"
+#include "rtp.h"
+#include "sdp.h"
+#include "txpipe.h"
+
+#define PROG "sender"
+#define EXIT_USAGE 2
+#define EXIT_RUNTIME 1
+#define DGRAM_CAP (RTP_HEADER_LEN + DL_MAX_PAYLOAD)
+
+struct opts {
+  int frame_us;
+  int bitrate;            /* 0: by channels */
+  int channels;           /* 0: the input's */
+  int complexity;
+  int application;
+  const char *application_name;
+  int fec;
+  int expect_loss;
+  int dtx;
+  int pt;
+  int have_ssrc;
+  uint32_t ssrc;
+  int loop;
+  double duration;        /* seconds, 0: the whole input */
+  const char *sdp;
+  double skew_ppm;
+  const char *stats;
+  int stats_interval_ms;
+  const char *trace;
+  int quiet, verbose;
+  const char *input;
+  const char *dest;
+  char host[256], port[16];
+};
+
+struct sender {
+  struct opts o;
+  uv_loop_t loop;
+  uv_udp_t udp;
+  uv_poll_t poll;
+  uv_timer_t stats_timer, status_timer;
+  uv_signal_t sigint, sigterm;
+  int tfd;
+  int status_on;          /* the live line on a TTY */
+
+  struct audio_in *in;
+  struct audio_in_info info;
+  struct txpipe *tp;
+  struct pacer pacer;
+  struct sockaddr_storage addr;
+  char addr_text[INET6_ADDRSTRLEN + 32];
+
+  uint8_t pending[DGRAM_CAP]; /* the next packet, encoded ahead of its deadline */
+  int pending_len;            /* > 0 a datagram, 0 a DTX frame (nothing to send) */
+  int have_pending;
+  uint64_t max_frames;        /* --duration in frames; 0: no limit */
+  int frame_samples;
+
+  FILE *stats, *trace;
+  int64_t start_ns;           /* CLOCK_MONOTONIC at t0 */
+  uint64_t sent, bytes, payload_bytes, send_errors;
+  uint64_t last_payload_bytes;
+  int64_t last_stats_ns;
+  int send_error_said;
+  int exit_code;
+  int finished;
+};
+
+static int64_t mono_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void usage_error(const char *fmt, ...)
+{
+  va_list ap;
+  fputs(PROG ": ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputs("\n", stderr);
+  exit(EXIT_USAGE);
+}
+
+static void help(void)
+{
+  printf(
+      "Usage: " PROG " [OPTIONS] INPUT HOST:PORT\n"
+      "\n"
+      "Sends an audio file as Opus over RTP/UDP (RFC 3550, RFC 7587), each packet on\n"
+      "an absolute deadline t0 + k*frame, so the stream never drifts.\n"
+      "\n"
+      "  INPUT                 any file libsndfile reads (WAV, FLAC, Ogg/Vorbis, ...), any\n"
+      "                        sample rate (converted to 48 kHz), more than 2 channels are\n"
+      "                        downmixed to stereo; alsa:DEVICE (live capture) is reserved\n"
+      "  HOST:PORT             destination: IPv4 (127.0.0.1:5004), [IPv6]:port ([::1]:5004)\n"
+      "                        or a host name (localhost:5004)\n"
+      "\n"
+      "  -f, --frame-ms MS     Opus frame (= packet) duration: 2.5, 5, 10, 20, 40 or 60 (%d)\n"
+      "  -b, --bitrate BPS     Opus bitrate in bit/s, %d..%d (%d mono, %d stereo)\n"
+      "  -c, --channels 1|2    channels to send (the input's, at most 2)\n"
+      "      --complexity N    Opus encoder complexity 0..10 (%d)\n"
+      "      --application A   voip, audio or lowdelay: Opus' tuning (voip)\n"
+      "      --fec, --no-fec   Opus in-band forward error correction (on)\n"
+      "      --expect-loss PCT packet loss the encoder plans for, 0..100 (%d): feeds\n"
+      "                        OPUS_SET_PACKET_LOSS_PERC, without which FEC adds nothing\n"
+      "      --dtx             discontinuous transmission: no packets during silence\n"
+      "      --pt N            RTP payload type, 96..127 (%d)\n"
+      "      --ssrc N          RTP SSRC, 0..4294967295 (random)\n"
+      "      --loop            start the input again at its end, seamlessly, until stopped\n"
+      "      --duration SEC    stop after SEC seconds of audio\n"
+      "      --sdp FILE        write an SDP describing the stream, for ffmpeg/ffplay\n"
+      "                        (-protocol_whitelist file,udp,rtp -i FILE), VLC or GStreamer\n"
+      "      --clock-skew-ppm PPM  run the schedule PPM parts per million fast (positive) or\n"
+      "                        slow (negative), to test a receiver's drift compensation (0)\n"
+      "      --stats FILE|-    statistics as JSON lines (- is stderr), every --stats-interval\n"
+      "                        and once at exit with \"final\":true. Keys: t (s since start),\n"
+      "                        sent (packets), bytes (RTP bytes sent), bitrate (Opus bit/s over\n"
+      "                        the interval; the final line: over the run), fec, late (packets\n"
+      "                        sent a frame or more behind schedule), send_errors, dtx (frames\n"
+      "                        not sent), loss_pct_reported and rtt_ms (null: no RTCP yet)\n"
+      "      --stats-interval MS   period of the stats lines, %d..3600000 (%d)\n"
+      "      --trace FILE      one line per packet sent (tab-separated, with a header):\n"
+      "                        seq, RTP timestamp, scheduled and actual send time\n"
+      "                        (CLOCK_MONOTONIC ns)\n"
+      "  -q, --quiet           no live status line and no notices, only errors\n"
+      "  -v, --verbose         say what was set up (input, destination, SSRC, encoder)\n"
+      "  -h, --help            this text\n"
+      "  -V, --version         the version\n"
+      "\n"
+      "On a terminal, a live status line shows position, packets and bitrate.\n"
+      "SIGINT/SIGTERM stop the stream cleanly (a final stats line, exit 0).\n"
+      "Exit status: 0 done, 1 run-time error (file, host, network), 2 usage error.\n",
+      DL_DEFAULT_FRAME_US / 1000, DL_MIN_BITRATE, DL_MAX_BITRATE, DL_DEFAULT_BITRATE_MONO,
+      DL_DEFAULT_BITRATE_STEREO, DL_DEFAULT_COMPLEXITY, DL_DEFAULT_EXPECT_LOSS, DL_DEFAULT_PT,
+      DL_MIN_STATS_INTERVAL_MS, DL_DEFAULT_STATS_INTERVAL_MS);
+}
+
+enum {
+  OPT_COMPLEXITY = 256, OPT_APPLICATION, OPT_FEC, OPT_NO_FEC, OPT_EXPECT_LOSS, OPT_DTX,
+  OPT_PT, OPT_SSRC, OPT_LOOP, OPT_DURATION, OPT_SDP, OPT_SKEW, OPT_STATS,
+  OPT_STATS_INTERVAL, OPT_TRACE
+};
+
+static long want_long(const char *flag, const char *v, long min, long max, const char *what)
+{
+  long out;
+  if (args_long(v, min, max, &out) < 0)
+    usage_error("%s: expected %s, got \"%s\"", flag, what, v);
+  return out;
+}
+
+static double want_double(const char *flag, const char *v, double min, double max, const char *what)
+{
+  double out;
+  if (args_double(v, min, max, &out) < 0)
+    usage_error("%s: expected %s, got \"%s\"", flag, what, v);
+  return out;
+}
+
+static void parse(int argc, char **argv, struct opts *o)
+{
+  static const struct option longs[] = {
+    {"frame-ms", required_argument, NULL, 'f'},
+    {"bitrate", required_argument, NULL, 'b'},
+    {"channels", required_argument, NULL, 'c'},
+    {"complexity", required_argument, NULL, OPT_COMPLEXITY},
+    {"application", required_argument, NULL, OPT_APPLICATION},
+    {"fec", no_argument, NULL, OPT_FEC},
+    {"no-fec", no_argument, NULL, OPT_NO_FEC},
+    {"expect-loss", required_argument, NULL, OPT_EXPECT_LOSS},
+    {"dtx", no_argument, NULL, OPT_DTX},
+    {"pt", required_argument, NULL, OPT_PT},
+    {"ssrc", required_argument, NULL, OPT_SSRC},
+    {"loop", no_argument, NULL, OPT_LOOP},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"sdp", required_argument, NULL, OPT_SDP},
+    {"clock-skew-ppm", required_argument, NULL, OPT_SKEW},
+    {"stats", required_argument, NULL, OPT_STATS},
+    {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
+    {"trace", required_argument, NULL, OPT_TRACE},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+  };
+  int c;
+
+  memset(o, 0, sizeof *o);
+  o->frame_us = DL_DEFAULT_FRAME_US;
+  o->complexity = DL_DEFAULT_COMPLEXITY;
+  o->application = OPUS_APPLICATION_VOIP;
+  o->application_name = "voip";
+  o->fec = 1;
+  o->expect_loss = DL_DEFAULT_EXPECT_LOSS;
+  o->pt = DL_DEFAULT_PT;
+  o->stats_interval_ms = DL_DEFAULT_STATS_INTERVAL_MS;
+
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":f:b:c:qvhV", longs, NULL)) != -1) {
+    switch (c) {
+    case 'f':
+      if (args_frame_us(optarg, &o->frame_us) < 0)
+        usage_error("--frame-ms: expected 2.5, 5, 10, 20, 40 or 60, got \"%s\"", optarg);
+      break;
+    case 'b':
+      o->bitrate = (int)want_long("--bitrate", optarg, DL_MIN_BITRATE, DL_MAX_BITRATE,
+                                  "bit/s from 6000 to 510000");
+      break;
+    case 'c':
+      o->channels = (int)want_long("--channels", optarg, 1, 2, "1 or 2");
+      break;
+    case OPT_COMPLEXITY:
+      o->complexity = (int)want_long("--complexity", optarg, 0, 10, "0..10");
+      break;
+    case OPT_APPLICATION:
+      if (strcmp(optarg, "voip") == 0)
+        o->application = OPUS_APPLICATION_VOIP;
+      else if (strcmp(optarg, "audio") == 0)
+        o->application = OPUS_APPLICATION_AUDIO;
+      else if (strcmp(optarg, "lowdelay") == 0)
+        o->application = OPUS_APPLICATION_RESTRICTED_LOWDELAY;
+      else
+        usage_error("--application: expected voip, audio or lowdelay, got \"%s\"", optarg);
+      o->application_name = optarg;
+      break;
+    case OPT_FEC: o->fec = 1; break;
+    case OPT_NO_FEC: o->fec = 0; break;
+    case OPT_EXPECT_LOSS:
+      o->expect_loss = (int)want_long("--expect-loss", optarg, 0, 100, "a percentage 0..100");
+      break;
+    case OPT_DTX: o->dtx = 1; break;
+    case OPT_PT:
+      o->pt = (int)want_long("--pt", optarg, DL_MIN_DYNAMIC_PT, DL_MAX_DYNAMIC_PT,
+                             "a dynamic payload type 96..127");
+      break;
+    case OPT_SSRC:
+      o->ssrc = (uint32_t)want_long("--ssrc", optarg, 0, 4294967295L, "0..4294967295");
+      o->have_ssrc = 1;
+      break;
+    case OPT_LOOP: o->loop = 1; break;
+    case OPT_DURATION:
+      o->duration = want_double("--duration", optarg, 0.001, 1e8, "seconds > 0");
+      break;
+    case OPT_SDP: o->sdp = optarg; break;
+    case OPT_SKEW:
+      o->skew_ppm = want_double("--clock-skew-ppm", optarg, -100000, 100000,
+                                "parts per million, -100000..100000");
+      break;
+    case OPT_STATS: o->stats = optarg; break;
+    case OPT_STATS_INTERVAL:
+      o->stats_interval_ms = (int)want_long("--stats-interval", optarg, DL_MIN_STATS_INTERVAL_MS,
+                                            3600000, "milliseconds, 10..3600000");
+      break;
+    case OPT_TRACE: o->trace = optarg; break;
+    case 'q': o->quiet = 1; break;
+    case 'v': o->verbose = 1; break;
+    case 'h': help(); exit(0);
+    case 'V': printf(PROG " (driftless) %s\n", DL_VERSION); exit(0);
+    case ':':
+      usage_error("%s needs a value (see --help)", argv[optind - 1]);
+    default:
+      if (optopt != 0)
+        usage_error("unknown option '-%c' (see --help)", optopt);
+      usage_error("unknown option '%s' (see --help)", argv[optind - 1]);
+    }
+  }
+  if (argc - optind != 2)
+    usage_error("expected INPUT and HOST:PORT, got %d argument%s (see --help)", argc - optind,
+                argc - optind == 1 ? "" : "s");
+  o->input = argv[optind];
+  o->dest = argv[optind + 1];
+  if (args_hostport(o->dest, 0, o->host, sizeof o->host, o->port, sizeof o->port) < 0 ||
+      o->host[0] == '\0')
+    usage_error("%s: expected HOST:PORT with a port 1..65535 (IPv6: [ADDR]:PORT)", o->dest);
+  if (o->quiet && o->verbose)
+    usage_error("-q and -v contradict each other");
+}
+
+/* ---- statistics and status ---------------------------------------------- */
+
+static void write_stats(struct sender *s, int final)
+{
+  char buf[512];
+  struct json j;
+  struct txpipe_stats ts;
+  int64_t now = mono_ns();
+  double t = (double)(now - s->start_ns) / 1e9;
+  double bitrate;
+
+  if (s->stats == NULL)
+    return;
+  txpipe_get_stats(s->tp, &ts);
+  if (final) {
+    bitrate = t > 0 ? (double)s->payload_bytes * 8 / t : 0;
+  } else {
+    double dt = (double)(now - s->last_stats_ns) / 1e9;
+    bitrate = dt > 0 ? (double)(s->payload_bytes - s->last_payload_bytes) * 8 / dt : 0;
+  }
+  s->last_payload_bytes = s->payload_bytes;
+  s->last_stats_ns = now;
+
+  json_begin(&j, buf, sizeof buf);
+  json_num(&j, "t", t, 3);
+  json_u64(&j, "sent", s->sent);
+  json_u64(&j, "bytes", s->bytes);
+  json_num(&j, "bitrate", bitrate, 0);
+  json_bool(&j, "fec", s->o.fec);
+  json_null(&j, "loss_pct_reported");
+  json_null(&j, "rtt_ms");
+  json_u64(&j, "late", s->pacer.late);
+  json_u64(&j, "send_errors", s->send_errors);
+  json_u64(&j, "dtx", ts.dtx_frames);
+  if (final)
+    json_bool(&j, "final", 1);
+  const char *line = json_end(&j);
+  if (line != NULL) {
+    fprintf(s->stats, "%s\n", line);
+    fflush(s->stats);
+  }
+}
+
+static void status_line(struct sender *s, int last)
+{
+  char total[32];
+  double pos = (double)s->pacer.next * s->frame_samples / DL_RATE;
+  double secs = (double)(mono_ns() - s->start_ns) / 1e9;
+
+  if (!s->status_on)
+    return;
+  if (s->o.duration > 0)
+    snprintf(total, sizeof total, "%.1f s", s->o.duration);
+  else if (s->o.loop)
+    snprintf(total, sizeof total, "loop");
+  else if (s->info.out_frames >= 0)
+    snprintf(total, sizeof total, "%.1f s", (double)s->info.out_frames / DL_RATE);
+  else
+    snprintf(total, sizeof total, "?");
+  fprintf(stderr, "\r" PROG ": %.1f s / %s  packets %" PRIu64 "  %.1f kb/s  late %" PRIu64 "\033[K%s",
+          pos, total, s->sent, secs > 0 ? (double)s->payload_bytes * 8 / secs / 1000 : 0.0,
+          s->pacer.late, last ? "\n" : "");
+  fflush(stderr);
+}
+
+static void stats_cb(uv_timer_t *t)
+{
+  write_stats(t->data, 0);
+}
+
+static void status_cb(uv_timer_t *t)
+{
+  status_line(t->data, 0);
+}
+
+/* ---- the schedule ---------------------------------------------------------- */
+
+static void finish(struct sender *s, int code)
+{
+  if (s->finished)
+    return;
+  s->finished = 1;
+  s->exit_code = code;
+  uv_stop(&s->loop);
+}
+
+/* Encodes the packet after the one just sent. Returns 0, or 1 at the end. */
+static int encode_next(struct sender *s)
+{
+  int rc;
+
+  if (s->max_frames != 0 && s->pacer.next >= s->max_frames) {
+    s->have_pending = 0;
+    return 1;
+  }
+  rc = txpipe_pull(s->tp, s->in, s->o.loop, s->pending, sizeof s->pending);
+  if (rc == TXPIPE_END) {
+    s->have_pending = 0;
+    return 1;
+  }
+  if (rc < 0) {
+    fprintf(stderr, "%s" PROG ": %s: %s\n", s->status_on ? "\n" : "", s->o.input,
+            rc == -EIO ? "read or encode error" : strerror(-rc));
+    s->have_pending = 0;
+    finish(s, EXIT_RUNTIME);
+    return 1;
+  }
+  s->pending_len = rc;
+  s->have_pending = 1;
+  return 0;
+}
+
+/* at: CLOCK_MONOTONIC just before the datagram goes to the kernel. */
+static void send_pending(struct sender *s, int64_t deadline, int64_t at)
+{
+  uv_buf_t b = uv_buf_init((char *)s->pending, (unsigned)s->pending_len);
+  int rc = uv_udp_try_send(&s->udp, &b, 1, (const struct sockaddr *)&s->addr);
+
+  if (rc < 0) {
+    s->send_errors++;
+    if (!s->send_error_said && !s->o.quiet) {
+      fprintf(stderr, "%s" PROG ": send to %s: %s (counting send_errors, going on)\n",
+              s->status_on ? "\n" : "", s->addr_text, uv_strerror(rc));
+      s->send_error_said = 1;
+    }
+  } else {
+    s->sent++;
+    s->bytes += (uint64_t)s->pending_len;
+    s->payload_bytes += (uint64_t)(s->pending_len - RTP_HEADER_LEN);
+  }
+  if (s->trace != NULL) {
+    const uint8_t *p = s->pending;
+    unsigned seq = (unsigned)p[2] << 8 | p[3];
+    uint32_t ts = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 8 | p[7];
+    fprintf(s->trace, "%u\t%" PRIu32 "\t%" PRId64 "\t%" PRId64 "\n", seq, ts, deadline, at);
+  }
+}
+
+static int arm(struct sender *s, int64_t deadline)
+{
+  struct itimerspec its;
+  memset(&its, 0, sizeof its);
+  its.it_value.tv_sec = deadline / 1000000000;
+  its.it_value.tv_nsec = deadline % 1000000000;
+  return timerfd_settime(s->tfd, TFD_TIMER_ABSTIME, &its, NULL);
+}
+
+static void tick_cb(uv_poll_t *h, int status, int events)
+{
+  struct sender *s = h->data;
+  uint64_t expirations;
+  (void)events;
+
+  if (status < 0) {
+    fprintf(stderr, PROG ": timer: %s\n", uv_strerror(status));
+    finish(s, EXIT_RUNTIME);
+    return;
+  }
+  /* Clear the timerfd; EAGAIN just means it fired before we re-armed. */
+  if (read(s->tfd, &expirations, sizeof expirations) < 0 && errno != EAGAIN) {
+    fprintf(stderr, PROG ": timer: %s\n", strerror(errno));
+    finish(s, EXIT_RUNTIME);
+    return;
+  }
+  /* Send every packet that is due (after a stall: all the overdue ones,
+   * back to back, counted late by the pacer), encoding each next one
+   * straight after its predecessor left. */
+  while (s->have_pending && !s->finished) {
+    int64_t deadline = pacer_next_deadline(&s->pacer), now = mono_ns();
+    if (now < deadline)
+      break;
+    if (s->pending_len > 0)
+      send_pending(s, deadline, now);
+    pacer_sent(&s->pacer, now);
+    encode_next(s);
+  }
+  if (s->finished)
+    return;
+  if (!s->have_pending) {
+    finish(s, 0);
+    return;
+  }
+  if (arm(s, pacer_next_deadline(&s->pacer)) < 0) {
+    fprintf(stderr, PROG ": timerfd_settime: %s\n", strerror(errno));
+    finish(s, EXIT_RUNTIME);
+  }
+}
+
+static void signal_cb(uv_signal_t *h, int signum)
+{
+  (void)signum;
+  finish(h->data, 0);
+}
+
+/* ---- setup ------------------------------------------------------------------ */
+
+static int resolve(struct sender *s)
+{
+  struct addrinfo hints, *res = NULL;
+  char text[INET6_ADDRSTRLEN];
+  int rc;
+
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  rc = getaddrinfo(s->o.host, s->o.port, &hints, &res);
+  if (rc != 0) {
+    fprintf(stderr, PROG ": %s: cannot resolve: %s\n", s->o.host,
+            rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+    return -1;
+  }
+  memcpy(&s->addr, res->ai_addr, res->ai_addrlen);
+  freeaddrinfo(res);
+  if (getnameinfo((struct sockaddr *)&s->addr, sizeof s->addr, text, sizeof text, NULL, 0,
+                  NI_NUMERICHOST) != 0)
+    snprintf(text, sizeof text, "?");
+  snprintf(s->addr_text, sizeof s->addr_text, "%s%s%s:%s", s->addr.ss_family == AF_INET6 ? "[" : "",
+           text, s->addr.ss_family == AF_INET6 ? "]" : "", s->o.port);
+  return 0;
+}
+
+static int write_sdp(struct sender *s, uint32_t ssrc)
+{
+  char text[INET6_ADDRSTRLEN], buf[2048];
+  struct sdp_params p;
+  FILE *f;
+  int n;
+
+  if (getnameinfo((struct sockaddr *)&s->addr, sizeof s->addr, text, sizeof text, NULL, 0,
+                  NI_NUMERICHOST) != 0)
+    return -EINVAL;
+  /* Drop an IPv6 zone ("%eth0"): SDP has no place for it. */
+  text[strcspn(text, "%")] = '\0';
+  memset(&p, 0, sizeof p);
+  p.addr = text;
+  p.ipv6 = s->addr.ss_family == AF_INET6;
+  p.port = atoi(s->o.port);
+  p.pt = s->o.pt;
+  p.channels = s->info.channels;
+  p.bitrate = s->o.bitrate;
+  p.fec = s->o.fec;
+  p.dtx = s->o.dtx;
+  p.frame_us = s->o.frame_us;
+  p.ssrc = ssrc;
+  p.session_id = (uint64_t)time(NULL);
+  n = sdp_write(&p, buf, sizeof buf);
+  if (n < 0)
+    return n;
+  f = fopen(s->o.sdp, "w");
+  if (f == NULL)
+    return -errno;
+  if (fwrite(buf, 1, (size_t)n, f) != (size_t)n) {
+    int e = errno;
+    fclose(f);
+    return -e;
+  }
+  return fclose(f) == 0 ? 0 : -errno;
+}
+
+static uint32_t random_u32(void)
+{
+  uint32_t v;
+  if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v) {
+    /* Not secret, only unlikely to collide: time and pid will do. */
+    v = (uint32_t)mono_ns() ^ (uint32_t)getpid() * 2654435761u;
+  }
+  return v;
+}
+
+static FILE *open_out(const char *path, const char *what)
+{
+  FILE *f;
+  if (strcmp(path, "-") == 0)
+    return stderr;
+  f = fopen(path, "w");
+  if (f == NULL)
+    fprintf(stderr, PROG ": %s %s: %s\n", what, path, strerror(errno));
+  return f;
+}
+
+int main(int argc, char **argv)
+{
+  static struct sender s;   /* large buffers: not on the stack */
+  struct txpipe_config tc;
+  char why[256];
+  int rc, oerr;
+  int loop_ok = 0, udp_ok = 0, poll_ok = 0, timers_ok = 0, signals_ok = 0;
+
+  parse(argc, argv, &s.o);
+  s.tfd = -1;
+  s.exit_code = EXIT_RUNTIME;
+  signal(SIGPIPE, SIG_IGN);
+
+  if (strncmp(s.o.input, "alsa:", 5) == 0) {
+    fprintf(stderr, PROG ": %s: live ALSA capture is not supported yet\n", s.o.input);
+    return EXIT_RUNTIME;
+  }
+  rc = audio_in_open(&s.in, s.o.input, s.o.channels, DL_RESAMPLE_QUALITY, why, sizeof why);
+  if (rc < 0) {
+    fprintf(stderr, PROG ": %s: %s\n", s.o.input, why);
+    return EXIT_RUNTIME;
+  }
+  audio_in_get_info(s.in, &s.info);
+  if (s.info.downmixed && !s.o.quiet)
+    fprintf(stderr, PROG ": %s: %d channels, downmixed to stereo\n", s.o.input, s.info.in_channels);
+  if (s.o.bitrate == 0)
+    s.o.bitrate = s.info.channels == 2 ? DL_DEFAULT_BITRATE_STEREO : DL_DEFAULT_BITRATE_MONO;
+  if (resolve(&s) < 0)
+    goto out;
+
+  s.frame_samples = (int)((int64_t)s.o.frame_us * DL_RATE / 1000000);
+  if (s.o.duration > 0) {
+    double f = ceil(s.o.duration * DL_RATE / s.frame_samples - 1e-9);
+    s.max_frames = f < 1 ? 1 : (uint64_t)f;
+  }
+  memset(&tc, 0, sizeof tc);
+  tc.channels = s.info.channels;
+  tc.frame_samples = s.frame_samples;
+  tc.bitrate = s.o.bitrate;
+  tc.complexity = s.o.complexity;
+  tc.application = s.o.application;
+  tc.fec = s.o.fec;
+  tc.loss_perc = s.o.expect_loss;
+  tc.dtx = s.o.dtx;
+  tc.pt = s.o.pt;
+  tc.ssrc = s.o.have_ssrc ? s.o.ssrc : random_u32();
+  /* RFC 3550: random initial sequence number and timestamp. */
+  tc.seq0 = (uint16_t)random_u32();
+  tc.ts0 = random_u32();
+  rc = txpipe_create(&s.tp, &tc, &oerr);
+  if (rc < 0) {
+    fprintf(stderr, PROG ": Opus encoder: %s\n",
+            oerr != OPUS_OK ? opus_strerror(oerr) : strerror(-rc));
+    goto out;
+  }
+  if (s.o.verbose) {
+    fprintf(stderr, PROG ": input %s: %s, %d Hz, %d channel%s%s, %.3f s\n", s.o.input,
+            s.info.format, s.info.in_rate, s.info.in_channels, s.info.in_channels == 1 ? "" : "s",
+            s.info.resampled ? " (resampled to 48 kHz)" : "",
+            s.info.out_frames >= 0 ? (double)s.info.out_frames / DL_RATE : -1.0);
+    fprintf(stderr, PROG ": to %s, SSRC %" PRIu32 ", pt %d, seq %u, ts %" PRIu32 "\n",
+            s.addr_text, tc.ssrc, tc.pt, tc.seq0, tc.ts0);
+    fprintf(stderr, PROG ": Opus %s, %d ch, %g ms frames, %d bit/s, complexity %d, FEC %s"
+            " (expect %d%% loss), DTX %s, skew %g ppm\n", s.o.application_name, tc.channels,
+            s.o.frame_us / 1000.0, tc.bitrate, tc.complexity, tc.fec ? "on" : "off",
+            tc.loss_perc, tc.dtx ? "on" : "off", s.o.skew_ppm);
+  }
+  if (s.o.sdp != NULL && (rc = write_sdp(&s, tc.ssrc)) < 0) {
+    fprintf(stderr, PROG ": --sdp %s: %s\n", s.o.sdp, strerror(-rc));
+    goto out;
+  }
+  if (s.o.stats != NULL && (s.stats = open_out(s.o.stats, "--stats")) == NULL)
+    goto out;
+  if (s.o.trace != NULL) {
+    if ((s.trace = open_out(s.o.trace, "--trace")) == NULL)
+      goto out;
+    fprintf(s.trace, "seq\tts\tscheduled_ns\tsend_ns\n");
+  }
+
+  if ((rc = uv_loop_init(&s.loop)) < 0) {
+    fprintf(stderr, PROG ": libuv: %s\n", uv_strerror(rc));
+    goto out;
+  }
+  loop_ok = 1;
+  if ((rc = uv_udp_init_ex(&s.loop, &s.udp, s.addr.ss_family)) < 0) {
+    fprintf(stderr, PROG ": UDP socket: %s\n", uv_strerror(rc));
+    goto out;
+  }
+  udp_ok = 1;
+  s.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (s.tfd < 0) {
+    fprintf(stderr, PROG ": timerfd_create: %s\n", strerror(errno));
+    goto out;
+  }
+  if ((rc = uv_poll_init(&s.loop, &s.poll, s.tfd)) < 0) {
+    fprintf(stderr, PROG ": uv_poll_init: %s\n", uv_strerror(rc));
+    goto out;
+  }
+  poll_ok = 1;
+  s.poll.data = &s;
+  uv_timer_init(&s.loop, &s.stats_timer);
+  uv_timer_init(&s.loop, &s.status_timer);
+  s.stats_timer.data = s.status_timer.data = &s;
+  timers_ok = 1;
+  uv_signal_init(&s.loop, &s.sigint);
+  uv_signal_init(&s.loop, &s.sigterm);
+  s.sigint.data = s.sigterm.data = &s;
+  signals_ok = 1;
+  uv_signal_start(&s.sigint, signal_cb, SIGINT);
+  uv_signal_start(&s.sigterm, signal_cb, SIGTERM);
+
+  /* The first packet is encoded before t0, like every later one before
+   * its deadline. */
+  if (pacer_init(&s.pacer, 0, (int64_t)s.o.frame_us * 1000, s.o.skew_ppm) < 0) {
+    fprintf(stderr, PROG ": --clock-skew-ppm: out of range\n");
+    goto out;
+  }
+  s.exit_code = 0;
+  if (encode_next(&s) != 0) {
+    if (s.exit_code == 0)
+      fprintf(stderr, PROG ": %s: no audio to send (the file is empty)\n", s.o.input);
+    s.exit_code = EXIT_RUNTIME;
+    goto out;
+  }
+  s.start_ns = mono_ns() + (int64_t)DL_SENDER_START_LEAD_US * 1000;
+  s.last_stats_ns = s.start_ns;
+  pacer_init(&s.pacer, s.start_ns, (int64_t)s.o.frame_us * 1000, s.o.skew_ppm);
+  if (arm(&s, s.start_ns) < 0) {
+    fprintf(stderr, PROG ": timerfd_settime: %s\n", strerror(errno));
+    s.exit_code = EXIT_RUNTIME;
+    goto out;
+  }
+  uv_poll_start(&s.poll, UV_READABLE, tick_cb);
+  if (s.stats != NULL)
+    uv_timer_start(&s.stats_timer, stats_cb, (uint64_t)s.o.stats_interval_ms,
+                   (uint64_t)s.o.stats_interval_ms);
+  s.status_on = !s.o.quiet && isatty(STDERR_FILENO);
+  if (s.status_on)
+    uv_timer_start(&s.status_timer, status_cb, DL_STATUS_INTERVAL_MS, DL_STATUS_INTERVAL_MS);
+
+  uv_run(&s.loop, UV_RUN_DEFAULT);
+
+  status_line(&s, 1);
+  write_stats(&s, 1);
+  if (s.o.verbose)
+    fprintf(stderr, PROG ": sent %" PRIu64 " packets, %" PRIu64 " late, max lateness %.3f ms\n",
+            s.sent, s.pacer.late,
+            s.pacer.sent > 0 ? (double)s.pacer.max_late_ns / 1e6 : 0.0);
+
+out:
+  if (signals_ok) {
+    uv_close((uv_handle_t *)&s.sigint, NULL);
+    uv_close((uv_handle_t *)&s.sigterm, NULL);
+  }
+  if (timers_ok) {
+    uv_close((uv_handle_t *)&s.stats_timer, NULL);
+    uv_close((uv_handle_t *)&s.status_timer, NULL);
+  }
+  if (poll_ok)
+    uv_close((uv_handle_t *)&s.poll, NULL);
+  if (udp_ok)
+    uv_close((uv_handle_t *)&s.udp, NULL);
+  if (loop_ok) {
+    uv_run(&s.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&s.loop);
+  }
+  if (s.tfd >= 0)
+    close(s.tfd);
+  if (s.trace != NULL && s.trace != stderr && fclose(s.trace) != 0 && s.exit_code == 0) {
+    fprintf(stderr, PROG ": --trace %s: %s\n", s.o.trace, strerror(errno));
+    s.exit_code = EXIT_RUNTIME;
+  }
+  if (s.stats != NULL && s.stats != stderr)
+    fclose(s.stats);
+  txpipe_destroy(s.tp);
+  audio_in_close(s.in);
+  return s.exit_code;
+}
