@@ -51,6 +51,15 @@
 #define DL_DEFAULT_STATS_INTERVAL_MS 1000
 #define DL_STATUS_INTERVAL_MS     250    /* the live line on a terminal */
 
+/* Receiver program (receiver/). */
+#define DL_RING_SLOT_BYTES        2048   /* bytes per ring slot: an RTP header and DL_MAX_PAYLOAD fit */
+#define DL_PLAYBACK_RT_PRIORITY   40     /* SCHED_FIFO priority of the playback thread, where permitted */
+#define DL_WAV_SYNC_MS            1000   /* WAV header rewritten this often, so a killed receiver leaves a readable file */
+#define DL_WAV_RESYNC_MS          1000   /* WAV pacing this far behind its clock counts an underrun and restarts */
+#define DL_ALSA_WAIT_MS           100    /* longest wait for the device before looking at the stop flag */
+#define DL_SNAPSHOT_MS            50     /* playback thread publishes its counters this often */
+#define DL_IDLE_CHECK_MS          100
+
 /* Sender (h-sender). */
 #define DL_RESAMPLE_QUALITY       5      /* speexdsp 0..10: input rate conversion */
 #define DL_AUDIO_IN_CHUNK         1024   /* input frames read from the file at a time */

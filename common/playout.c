@@ -1,0 +1,496 @@
+/* The playout engine (see playout.h for the model).
+ *
+ * Design. The queue is a fixed array of slots, each big enough for the
+ * largest payload we accept; a packet is found by a linear scan over the
+ * slots (a few hundred at most, a few times per frame: cheaper than keeping
+ * an ordered structure right under reordering and wrap-around). Everything
+ * is allocated in playout_create.
+ *
+ * The cursor is the RTP timestamp of the next sample the sink gets. Before a
+ * stream is started the cursor is its first timestamp and start_ns the time
+ * it is due (arrival of the first packet + target); after that the cursor
+ * only moves by the samples of the frames returned, so the sink's own clock
+ * paces the stream and a packet is late exactly when the cursor has passed
+ * its last sample.
+ *
+ * Target changes: playout_set_target only changes where the next stream
+ * (or resync) arms. Moving the mapping of a running stream is the job of
+ * the drift resampler (it plays slightly faster or slower until the queue
+ * depth matches the new target); nothing here drops or repeats audio for it.
+ *
+ * Counts follow RFC 3550 A.3 per sync (base and extended highest sequence
+ * number of the current SSRC); a resync closes the current sync into
+ * running totals so that expected and lost never go backwards or negative.
+ */
+#include "playout.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "defaults.h"
+
+/* Opus decodes concealment (PLC, and the PLC part of FEC) only in multiples
+ * of 2.5 ms. */
+#define GRAIN (DL_RATE / 400)
+/* Silence (not armed) comes in chunks of the default frame. */
+#define CHUNK (DL_RATE / 1000 * (DL_DEFAULT_FRAME_US / 1000))
+/* Sequence numbers remembered for duplicate detection. */
+#define SEEN_BITS 1024
+
+struct slot {
+  int used;
+  uint16_t seq;
+  uint32_t ts;
+  int samples;
+  size_t len;
+  int64_t arrival_ns;
+  uint8_t data[DL_MAX_PAYLOAD];
+};
+
+struct playout {
+  struct playout_config cfg;
+  struct slot *slots;
+  int nslots;
+
+  int armed;          /* a first packet was seen: ssrc, cursor, start_ns valid */
+  int started;        /* start_ns has passed: the cursor runs */
+  uint32_t ssrc;
+  uint32_t cursor;
+  int64_t start_ns;
+  int64_t last_good_ns;   /* arrival of the last packet that was not late */
+
+  int last_samples;       /* frame size of the last packet played: PLC size */
+  int loss_samples;       /* concealed samples since the last PACKET/FEC */
+  int in_silence;         /* silence replaced audio: fade the next packet in */
+  int resync_pending;     /* flag the next frame PLAYOUT_RESYNC */
+
+  /* RFC 3550 A.3 for the current sync. */
+  uint16_t max_seq;
+  uint32_t cycles;        /* count of wraps, times 65536 */
+  uint32_t base_seq;
+  uint64_t seg_got;       /* received + late in this sync */
+  uint64_t closed_expected, closed_lost;
+  uint8_t seen[SEEN_BITS / 8];   /* seq % SEEN_BITS for seqs near max_seq */
+
+  struct playout_stats st;
+};
+
+static int64_t samples_to_ns(int64_t samples)
+{
+  return samples * 1000000000 / DL_RATE;
+}
+
+static int64_t ns_to_samples(int64_t ns)
+{
+  return ns * DL_RATE / 1000000000;
+}
+
+int playout_create(struct playout **out, const struct playout_config *cfg)
+{
+  struct playout *p;
+
+  if (out == NULL || cfg == NULL || cfg->slots <= 0 || cfg->target_ns < 0 ||
+      cfg->max_latency_ns <= 0 || cfg->silence_after_ns < 0 || cfg->late_resync_ns < 0)
+    return -EINVAL;
+  *out = NULL;
+  p = calloc(1, sizeof *p);
+  if (p == NULL)
+    goto fail;
+  p->cfg = *cfg;
+  p->nslots = cfg->slots;
+  p->slots = calloc((size_t)cfg->slots, sizeof *p->slots);
+  if (p->slots == NULL)
+    goto fail;
+  p->last_samples = CHUNK;
+  *out = p;
+  return 0;
+fail:
+  playout_destroy(p);
+  return -ENOMEM;
+}
+
+void playout_destroy(struct playout *p)
+{
+  if (p == NULL)
+    return;
+  free(p->slots);
+  free(p);
+}
+
+static void seen_set(struct playout *p, uint16_t seq)
+{
+  p->seen[(seq % SEEN_BITS) / 8] |= (uint8_t)(1u << (seq % 8));
+}
+
+static int seen_get(const struct playout *p, uint16_t seq)
+{
+  return (p->seen[(seq % SEEN_BITS) / 8] >> (seq % 8)) & 1;
+}
+
+static uint64_t seg_expected(const struct playout *p)
+{
+  if (!p->armed)
+    return 0;
+  return (uint64_t)p->cycles + p->max_seq - p->base_seq + 1;
+}
+
+static uint64_t seg_lost(const struct playout *p)
+{
+  uint64_t e = seg_expected(p);
+  return e > p->seg_got ? e - p->seg_got : 0;
+}
+
+/* Starts a new sync with this packet as its first: the queue is flushed and
+ * the stream plays from arrival + target. */
+static void arm(struct playout *p, const struct rtp_header *h, int64_t arrival_ns)
+{
+  int i;
+
+  if (p->armed) {
+    p->closed_expected += seg_expected(p);
+    p->closed_lost += seg_lost(p);
+    p->resync_pending = 1;
+    p->st.resyncs++;
+  }
+  for (i = 0; i < p->nslots; i++)
+    p->slots[i].used = 0;
+  p->armed = 1;
+  p->started = 0;
+  p->ssrc = h->ssrc;
+  p->cursor = h->timestamp;
+  p->start_ns = arrival_ns + p->cfg.target_ns;
+  p->last_good_ns = arrival_ns;
+  p->loss_samples = 0;
+  p->max_seq = h->seq;
+  p->base_seq = h->seq;
+  p->cycles = 0;
+  p->seg_got = 0;
+  memset(p->seen, 0, sizeof p->seen);
+}
+
+/* RFC 3550 A.3: extends the highest sequence number; clears the duplicate
+ * bits of the sequence numbers that come into the window. */
+static void seq_update(struct playout *p, uint16_t seq)
+{
+  int d = rtp_seq_diff(seq, p->max_seq);
+  int k;
+
+  if (d <= 0)
+    return;
+  if (d >= SEEN_BITS) {
+    memset(p->seen, 0, sizeof p->seen);
+  } else {
+    for (k = 1; k <= d; k++) {
+      uint16_t s = (uint16_t)(p->max_seq + k);
+      p->seen[(s % SEEN_BITS) / 8] &= (uint8_t)~(1u << (s % 8));
+    }
+  }
+  if (seq < p->max_seq)
+    p->cycles += 65536;
+  p->max_seq = seq;
+}
+
+static struct slot *free_slot(struct playout *p)
+{
+  int i;
+
+  for (i = 0; i < p->nslots; i++)
+    if (!p->slots[i].used)
+      return &p->slots[i];
+  return NULL;
+}
+
+static enum playout_put_result store(struct playout *p, const struct rtp_header *h,
+                                     const uint8_t *payload, size_t len, int samples,
+                                     int64_t arrival_ns)
+{
+  struct slot *s = free_slot(p);
+
+  if (s == NULL) {
+    p->st.late++;
+    return PLAYOUT_FULL;
+  }
+  s->used = 1;
+  s->seq = h->seq;
+  s->ts = h->timestamp;
+  s->samples = samples;
+  s->len = len;
+  s->arrival_ns = arrival_ns;
+  memcpy(s->data, payload, len);
+  p->st.received++;
+  p->last_good_ns = arrival_ns;
+  return PLAYOUT_QUEUED;
+}
+
+/* A packet of a new sync: arm with it and queue it. */
+static enum playout_put_result put_first(struct playout *p, const struct rtp_header *h,
+                                         const uint8_t *payload, size_t len, int samples,
+                                         int64_t arrival_ns)
+{
+  arm(p, h, arrival_ns);
+  seen_set(p, h->seq);
+  p->seg_got++;
+  return store(p, h, payload, len, samples, arrival_ns);
+}
+
+enum playout_put_result playout_put(struct playout *p, const struct rtp_header *h,
+                                    const uint8_t *payload, size_t len, int64_t arrival_ns)
+{
+  int samples = rtp_opus_samples(payload, len);
+  int32_t ahead;
+  int d;
+
+  if (samples <= 0) {
+    p->st.invalid++;
+    return PLAYOUT_INVALID;
+  }
+  if (!p->armed || h->ssrc != p->ssrc)
+    return put_first(p, h, payload, len, samples, arrival_ns);
+  ahead = rtp_ts_diff(h->timestamp, p->cursor);
+  if (ahead > ns_to_samples(p->cfg.max_latency_ns))
+    return put_first(p, h, payload, len, samples, arrival_ns);
+
+  d = rtp_seq_diff(h->seq, p->max_seq);
+  if (d <= 0 && -d < SEEN_BITS && seen_get(p, h->seq)) {
+    p->st.duplicate++;
+    return PLAYOUT_DUPLICATE;
+  }
+  if (d < 0)
+    p->st.reordered++;
+  seq_update(p, h->seq);
+  if (d > -SEEN_BITS)
+    seen_set(p, h->seq);
+
+  if (ahead + samples <= 0) {
+    /* Entirely behind the cursor. Before the start, a packet that precedes
+     * the first one (reordering) moves the start back if its own play time
+     * has not passed yet. */
+    if (!p->started && p->start_ns + samples_to_ns(ahead) >= arrival_ns) {
+      p->start_ns += samples_to_ns(ahead);
+      p->cursor = h->timestamp;
+    } else if (arrival_ns - p->last_good_ns >= p->cfg.late_resync_ns) {
+      /* Nothing but late packets for a while: the sender's timeline moved
+       * behind ours (a paused and resumed sender, a long stall). */
+      return put_first(p, h, payload, len, samples, arrival_ns);
+    } else {
+      p->seg_got++;
+      p->st.late++;
+      return PLAYOUT_LATE;
+    }
+  } else if (ahead < 0 && !p->started && p->start_ns + samples_to_ns(ahead) >= arrival_ns) {
+    /* Partly before the first packet, before the start: start earlier. */
+    p->start_ns += samples_to_ns(ahead);
+    p->cursor = h->timestamp;
+  }
+  p->seg_got++;
+  return store(p, h, payload, len, samples, arrival_ns);
+}
+
+/* The queued packet that covers the cursor (ts <= cursor < ts + samples),
+ * preferring the one that starts latest (a whole packet over a tail). Drops
+ * packets the cursor has passed entirely. */
+static struct slot *find_at_cursor(struct playout *p)
+{
+  struct slot *best = NULL;
+  int i;
+
+  for (i = 0; i < p->nslots; i++) {
+    struct slot *s = &p->slots[i];
+    int32_t off;
+
+    if (!s->used)
+      continue;
+    off = rtp_ts_diff(p->cursor, s->ts);
+    if (off >= s->samples) {
+      s->used = 0;
+      continue;
+    }
+    if (off >= 0 && (best == NULL || rtp_ts_before(best->ts, s->ts)))
+      best = s;
+  }
+  return best;
+}
+
+/* The queued packet that starts first after the cursor. */
+static struct slot *find_next(struct playout *p)
+{
+  struct slot *best = NULL;
+  int i;
+
+  for (i = 0; i < p->nslots; i++) {
+    struct slot *s = &p->slots[i];
+
+    if (s->used && rtp_ts_diff(s->ts, p->cursor) > 0 &&
+        (best == NULL || rtp_ts_before(s->ts, best->ts)))
+      best = s;
+  }
+  return best;
+}
+
+static int emit_silence(struct playout *p, int n, struct playout_frame *out)
+{
+  memset(out, 0, sizeof *out);
+  out->kind = PLAYOUT_SILENCE;
+  out->samples = n;
+  out->ts = p->cursor;
+  return n;
+}
+
+static int next_started(struct playout *p, int max_samples, struct playout_frame *out)
+{
+  struct slot *s = find_at_cursor(p);
+  struct slot *nx;
+  int32_t gap;
+  int n, silence_after;
+
+  if (s != NULL) {
+    int skip = rtp_ts_diff(p->cursor, s->ts);
+
+    out->kind = PLAYOUT_PACKET;
+    out->data = s->data;
+    out->len = s->len;
+    out->samples = s->samples;
+    out->skip = skip;
+    out->ts = p->cursor;
+    out->seq = s->seq;
+    out->arrival_ns = s->arrival_ns;
+    out->flags = p->in_silence ? PLAYOUT_FADE_IN : 0;
+    s->used = 0;
+    p->cursor = s->ts + (uint32_t)s->samples;
+    p->last_samples = s->samples;
+    p->loss_samples = 0;
+    p->in_silence = 0;
+    p->st.played++;
+    return s->samples - skip;
+  }
+
+  nx = find_next(p);
+  gap = nx != NULL ? rtp_ts_diff(nx->ts, p->cursor) : INT32_MAX;
+  if (nx != NULL && gap == nx->samples) {
+    /* The missing span is exactly the next packet's duration: its in-band
+     * FEC (LBRR) describes it. Without LBRR the decoder falls back to PLC. */
+    out->kind = PLAYOUT_FEC;
+    out->data = nx->data;
+    out->len = nx->len;
+    out->samples = gap;
+    out->ts = p->cursor;
+    out->seq = nx->seq;
+    out->flags = p->in_silence ? PLAYOUT_FADE_IN : 0;
+    p->cursor = nx->ts;
+    p->loss_samples = 0;
+    p->in_silence = 0;
+    p->st.fec_recovered++;
+    return gap;
+  }
+
+  /* Conceal up to where FEC can take over (or up to the next packet). */
+  n = p->last_samples;
+  if (nx != NULL) {
+    int32_t room = gap > nx->samples ? gap - nx->samples : gap;
+    if (n > room)
+      n = room;
+  }
+  silence_after = (int)ns_to_samples(p->cfg.silence_after_ns);
+  if (p->cfg.conceal_silence || p->loss_samples >= silence_after) {
+    if (n > max_samples)
+      n = max_samples;
+    if (n < 1)
+      n = 1;
+    emit_silence(p, n, out);
+    p->cursor += (uint32_t)n;
+    p->loss_samples += n;
+    p->in_silence = 1;
+    p->st.silence++;
+    return n;
+  }
+  if (n > silence_after - p->loss_samples)
+    n = silence_after - p->loss_samples;
+  memset(out, 0, sizeof *out);
+  out->kind = PLAYOUT_PLC;
+  out->samples = (n + GRAIN - 1) / GRAIN * GRAIN;
+  out->skip = out->samples - n;
+  out->ts = p->cursor;
+  p->cursor += (uint32_t)n;
+  p->loss_samples += n;
+  if (p->loss_samples >= silence_after)
+    out->flags |= PLAYOUT_FADE_OUT;
+  p->st.concealed++;
+  return n;
+}
+
+int playout_next(struct playout *p, int64_t now_ns, int max_samples, struct playout_frame *out)
+{
+  int n;
+
+  if (max_samples < 1)
+    max_samples = 1;
+  if (!p->armed) {
+    n = emit_silence(p, max_samples < CHUNK ? max_samples : CHUNK, out);
+  } else if (!p->started && now_ns < p->start_ns) {
+    /* Silence until the first packet's play time, rounded up to a sample. */
+    int64_t left = ((p->start_ns - now_ns) * DL_RATE + 999999999) / 1000000000;
+    n = (int)(left < max_samples ? left : max_samples);
+    if (n > CHUNK)
+      n = CHUNK;
+    emit_silence(p, n, out);
+  } else {
+    p->started = 1;
+    memset(out, 0, sizeof *out);
+    n = next_started(p, max_samples, out);
+  }
+  if (p->resync_pending) {
+    out->flags |= PLAYOUT_RESYNC;
+    p->resync_pending = 0;
+  }
+  p->st.samples_out += (uint64_t)n;
+  return n;
+}
+
+void playout_set_target(struct playout *p, int64_t target_ns)
+{
+  if (target_ns >= 0)
+    p->cfg.target_ns = target_ns;
+}
+
+int64_t playout_target(const struct playout *p)
+{
+  return p->cfg.target_ns;
+}
+
+int playout_started(const struct playout *p)
+{
+  return p->started;
+}
+
+uint32_t playout_cursor(const struct playout *p)
+{
+  return p->cursor;
+}
+
+int playout_depth(const struct playout *p)
+{
+  int32_t depth = 0;
+  int i;
+
+  if (!p->started)
+    return 0;
+  for (i = 0; i < p->nslots; i++) {
+    const struct slot *s = &p->slots[i];
+    int32_t end;
+
+    if (!s->used)
+      continue;
+    end = rtp_ts_diff(s->ts + (uint32_t)s->samples, p->cursor);
+    if (end > depth)
+      depth = end;
+  }
+  return depth;
+}
+
+void playout_get_stats(const struct playout *p, struct playout_stats *out)
+{
+  *out = p->st;
+  out->expected = p->closed_expected + seg_expected(p);
+  out->lost = p->closed_lost + seg_lost(p);
+}

@@ -1,0 +1,768 @@
+/* receiver: plays an Opus/RTP stream on an ALSA device or into a WAV file.
+ *
+ * Two threads. The libuv loop thread (this file) receives datagrams, stamps
+ * their arrival (CLOCK_MONOTONIC, first thing), checks them with rtp_parse,
+ * filters the payload type and pushes them into the SPSC ring; it also runs
+ * the stats and status timers, the signals and the exit conditions. It never
+ * blocks and never decodes. The playback thread (playback.c) owns the
+ * playout engine, the decoder and the sink.
+ *
+ * Exit: SIGINT, SIGTERM, SIGHUP, --duration or --idle-exit stop the playback
+ * thread, finalise the sink (a WAV's header), write the final stats line and
+ * exit 0; a fatal sink error does the same and exits 1. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <alsa/asoundlib.h>
+
+#include "args.h"
+#include "defaults.h"
+#include "json.h"
+#include "playback.h"
+#include "ring.h"
+#include "rtp.h"
+#include "rxpipe.h"
+#include "sink.h"
+
+#define PROG "receiver"
+#define EXIT_USAGE 2
+#define EXIT_RUNTIME 1
+
+struct options {
+  const char *device;
+  const char *output;
+  double skew_ppm;
+  int skew_set;
+  int latency_ms;             /* 0: auto */
+  int min_latency_ms;
+  int max_latency_ms;
+  int conceal_silence;
+  int pt;                     /* 0: lock to the first dynamic payload type */
+  double duration_s;          /* 0: run until stopped */
+  double idle_exit_s;         /* 0: never */
+  const char *stats_path;
+  int stats_interval_ms;
+  int quiet;
+  int verbose;
+  char host[256];
+  char port[8];
+};
+
+struct receiver {
+  struct options o;
+  uv_loop_t *loop;
+  uv_udp_t sock;
+  uv_timer_t stats_timer, status_timer, duration_timer, idle_timer;
+  uv_signal_t sig_int, sig_term, sig_hup;
+  uv_async_t failed_async;
+  int status_on;              /* live line on stderr */
+  int status_dirty;           /* a status line is on screen without a newline */
+
+  struct ring *ring;
+  struct rxpipe *rx;
+  struct sink *sink;
+  struct playback pb;
+  FILE *stats;                /* NULL: no JSON lines */
+  int stats_is_stderr;
+
+  int64_t start_ns;
+  int64_t last_packet_ns;     /* loop thread; 0 until a stream started */
+  int locked_pt;              /* -1 until locked */
+  int stopping;
+  int exit_code;
+
+  /* Loop-thread counters, atomics so any reader sees whole values. */
+  atomic_uint_least64_t datagrams;   /* everything that came off the socket */
+  atomic_uint_least64_t invalid;     /* truncated or failed rtp_parse */
+  atomic_uint_least64_t rejected;    /* valid RTP, wrong payload type */
+  atomic_uint_least64_t overflow;    /* dropped: the ring was full */
+
+  uint8_t buf[DL_MAX_DATAGRAM];      /* the receive buffer, reused */
+};
+
+static struct receiver R;
+
+static int64_t clock_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void counter_add(atomic_uint_least64_t *c)
+{
+  atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+static uint64_t counter(atomic_uint_least64_t *c)
+{
+  return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* Ends a live status line before anything else is printed on stderr. */
+static void status_break(void)
+{
+  if (R.status_dirty) {
+    fputc('\n', stderr);
+    R.status_dirty = 0;
+  }
+}
+
+__attribute__((format(printf, 1, 2)))
+static void verbose(const char *fmt, ...)
+{
+  va_list ap;
+  if (!R.o.verbose)
+    return;
+  status_break();
+  fprintf(stderr, PROG ": ");
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+__attribute__((format(printf, 1, 2)))
+static void error(const char *fmt, ...)
+{
+  va_list ap;
+  status_break();
+  fprintf(stderr, PROG ": ");
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+/* ---- statistics ---- */
+
+/* Counters of the playback thread: its last published copy, or, once it
+ * has stopped, the engine itself (the join ordered every write). */
+static void current_snapshot(struct playback_snapshot *s)
+{
+  if (R.pb.running) {
+    playback_snapshot(&R.pb, s);
+    return;
+  }
+  memset(s, 0, sizeof *s);
+  rxpipe_get_stats(R.rx, &s->rx);
+  s->underruns = sink_underruns(R.sink);
+  s->sink_frames = sink_frames(R.sink);
+  s->taken_ns = clock_ns();
+}
+
+/* snap: the counters to write, or NULL for the current ones. */
+static void write_stats(const struct playback_snapshot *snap, int final)
+{
+  struct playback_snapshot s;
+  struct json j;
+  char line[2048];
+  const char *text;
+
+  if (R.stats == NULL)
+    return;
+  if (snap != NULL)
+    s = *snap;
+  else
+    current_snapshot(&s);
+  json_begin(&j, line, sizeof line);
+  json_num(&j, "t", (double)(clock_ns() - R.start_ns) / 1e9, 3);
+  json_u64(&j, "received", s.rx.po.received);
+  json_u64(&j, "lost", s.rx.po.lost);
+  json_u64(&j, "late", s.rx.po.late);
+  json_u64(&j, "duplicate", s.rx.po.duplicate);
+  json_u64(&j, "reordered", s.rx.po.reordered);
+  json_u64(&j, "invalid", counter(&R.invalid) + s.rx.invalid);
+  json_u64(&j, "rejected", counter(&R.rejected));
+  json_u64(&j, "auth_failed", 0);
+  json_u64(&j, "fec_recovered", s.rx.po.fec_recovered);
+  json_u64(&j, "concealed", s.rx.po.concealed);
+  json_u64(&j, "silence", s.rx.po.silence);
+  json_u64(&j, "played", s.rx.po.played);
+  json_u64(&j, "underruns", s.underruns);
+  json_num(&j, "jitter_ms", s.rx.jitter_ms, 3);
+  json_obj_begin(&j, "latency_ms");
+  json_num(&j, "target", s.rx.latency_target_ms, 1);
+  json_num(&j, "mean", s.rx.latency_mean_ms, 2);
+  json_num(&j, "p50", s.rx.latency_p50_ms, 2);
+  json_num(&j, "p95", s.rx.latency_p95_ms, 2);
+  json_num(&j, "p99", s.rx.latency_p99_ms, 2);
+  json_num(&j, "max", s.rx.latency_max_ms, 2);
+  json_obj_end(&j);
+  json_num(&j, "drift_ppm", s.rx.drift_ppm, 2);
+  json_num(&j, "resample_ratio", s.rx.resample_ratio, 6);
+  json_num(&j, "loss_pct", s.rx.loss_pct, 3);
+  /* The E-model (r_factor, mos) lands with the quality issue: null until then. */
+  json_null(&j, "r_factor");
+  json_null(&j, "mos");
+  /* Beyond DESIGN.md: where the other counts went. */
+  json_u64(&j, "datagrams", counter(&R.datagrams));
+  json_u64(&j, "overflow", counter(&R.overflow));
+  json_u64(&j, "resyncs", s.rx.po.resyncs);
+  json_u64(&j, "sink_frames", s.sink_frames);
+  if (final)
+    json_bool(&j, "final", 1);
+  text = json_end(&j);
+  if (text == NULL)
+    return;
+  if (R.stats_is_stderr)
+    status_break();
+  fprintf(R.stats, "%s\n", text);
+  fflush(R.stats);
+}
+
+static void stats_cb(uv_timer_t *t)
+{
+  (void)t;
+  write_stats(NULL, 0);
+}
+
+static void status_cb(uv_timer_t *t)
+{
+  struct playback_snapshot s;
+  char lat[32];
+  (void)t;
+  current_snapshot(&s);
+  if (isfinite(s.rx.latency_mean_ms))
+    snprintf(lat, sizeof lat, "%.0f ms", s.rx.latency_mean_ms);
+  else
+    snprintf(lat, sizeof lat, "-");
+  fprintf(stderr, "\r" PROG ": %7.1f s  %s  latency %s (target %.0f)  loss %.1f %%  jitter %.1f ms  MOS -   ",
+          (double)s.sink_frames / DL_RATE, R.last_packet_ns != 0 ? "playing" : "waiting",
+          lat, s.rx.latency_target_ms, isfinite(s.rx.loss_pct) ? s.rx.loss_pct : 0.0,
+          isfinite(s.rx.jitter_ms) ? s.rx.jitter_ms : 0.0);
+  fflush(stderr);
+  R.status_dirty = 1;
+}
+
+/* ---- exit ---- */
+
+static void close_cb(uv_handle_t *h)
+{
+  (void)h;
+}
+
+static void close_walk_cb(uv_handle_t *h, void *arg)
+{
+  (void)arg;
+  if (!uv_is_closing(h))
+    uv_close(h, close_cb);
+}
+
+/* Loop thread: stop playback, finalise the sink, final stats, close
+ * everything so uv_run returns. */
+static void shutdown_receiver(int code)
+{
+  struct playback_snapshot fin;
+  int r;
+
+  if (R.stopping)
+    return;
+  R.stopping = 1;
+  R.exit_code = code;
+  uv_udp_recv_stop(&R.sock);
+  playback_stop(&R.pb);
+  if (atomic_load(&R.pb.failed)) {
+    error("%s: %s", R.o.output != NULL ? R.o.output : R.o.device, R.pb.error);
+    R.exit_code = EXIT_RUNTIME;
+  }
+  /* Final counts before the sink goes; then finalise it (a WAV's header),
+   * so that the final line describes a complete file. */
+  current_snapshot(&fin);
+  verbose("stopped: %llu frames written to the sink (%.3f s)",
+          (unsigned long long)fin.sink_frames, (double)fin.sink_frames / DL_RATE);
+  r = sink_close(R.sink);
+  R.sink = NULL;
+  if (r < 0) {
+    error("%s: cannot finalise: %s", R.o.output != NULL ? R.o.output : R.o.device, strerror(-r));
+    R.exit_code = EXIT_RUNTIME;
+  }
+  write_stats(&fin, 1);
+  status_break();
+  uv_walk(R.loop, close_walk_cb, NULL);
+}
+
+static void signal_cb(uv_signal_t *s, int signum)
+{
+  (void)s;
+  verbose("%s: stopping", strsignal(signum));
+  shutdown_receiver(0);
+}
+
+static void duration_cb(uv_timer_t *t)
+{
+  (void)t;
+  verbose("--duration reached: stopping");
+  shutdown_receiver(0);
+}
+
+static void idle_cb(uv_timer_t *t)
+{
+  (void)t;
+  if (R.last_packet_ns == 0)
+    return;
+  if (clock_ns() - R.last_packet_ns >= (int64_t)llround(R.o.idle_exit_s * 1e9)) {
+    verbose("no packet for %.3g s (--idle-exit): stopping", R.o.idle_exit_s);
+    shutdown_receiver(0);
+  }
+}
+
+static void failed_cb(uv_async_t *a)
+{
+  (void)a;
+  shutdown_receiver(EXIT_RUNTIME);
+}
+
+/* ---- network ---- */
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+  (void)h;
+  (void)suggested;
+  /* libuv hands the datagram to recv_cb before asking again: one buffer. */
+  *buf = uv_buf_init((char *)R.buf, sizeof R.buf);
+}
+
+static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+                    const struct sockaddr *addr, unsigned flags)
+{
+  int64_t arrival = clock_ns();   /* first: everything downstream trusts it */
+  struct rtp_header hdr;
+  const uint8_t *payload;
+  size_t plen;
+  int r;
+
+  (void)h;
+  if (nread == 0 && addr == NULL)
+    return;   /* nothing more to read */
+  if (nread < 0) {
+    verbose("receive: %s", uv_strerror((int)nread));
+    return;
+  }
+  counter_add(&R.datagrams);
+  if (flags & UV_UDP_PARTIAL) {   /* larger than any datagram we accept */
+    counter_add(&R.invalid);
+    return;
+  }
+  r = rtp_parse((const uint8_t *)buf->base, (size_t)nread, &hdr, &payload, &plen);
+  if (r != RTP_OK) {
+    counter_add(&R.invalid);
+    if (counter(&R.invalid) <= 3)
+      verbose("invalid datagram (%zd bytes): %s", nread, rtp_strerror(r));
+    return;
+  }
+  if (R.o.pt != 0) {
+    if ((int)hdr.payload_type != R.o.pt) {
+      counter_add(&R.rejected);
+      return;
+    }
+  } else if (R.locked_pt < 0) {
+    if (hdr.payload_type < DL_MIN_DYNAMIC_PT || hdr.payload_type > DL_MAX_DYNAMIC_PT) {
+      counter_add(&R.rejected);
+      return;
+    }
+    R.locked_pt = (int)hdr.payload_type;
+    verbose("locked to payload type %d", R.locked_pt);
+  } else if ((int)hdr.payload_type != R.locked_pt) {
+    counter_add(&R.rejected);
+    return;
+  }
+
+  if ((size_t)nread <= ring_slot_bytes(R.ring)) {
+    r = ring_push(R.ring, buf->base, (size_t)nread, arrival);
+  } else {
+    /* A valid packet made large by CSRCs or a header extension: the
+     * playback side needs neither, so pass header and payload alone. */
+    uint8_t *slot = ring_claim(R.ring);
+    r = -ENOBUFS;
+    if (slot != NULL) {
+      int n = rtp_pack(&hdr, payload, plen, slot, ring_slot_bytes(R.ring));
+      if (n < 0) {
+        counter_add(&R.invalid);
+        return;
+      }
+      ring_commit(R.ring, (size_t)n, arrival);
+      r = 0;
+    }
+  }
+  if (r != 0) {
+    counter_add(&R.overflow);
+    return;
+  }
+  if (R.last_packet_ns == 0)
+    verbose("stream started: SSRC %08x, payload type %u", (unsigned)hdr.ssrc, hdr.payload_type);
+  R.last_packet_ns = arrival;
+}
+
+/* ---- command line ---- */
+
+static void usage(FILE *f)
+{
+  fprintf(f,
+"usage: " PROG " [OPTIONS] [HOST:]PORT\n"
+"Receives an Opus stream over RTP (RFC 7587) on UDP PORT and plays it on an\n"
+"ALSA device, or writes it to a WAV file paced in real time like a device.\n"
+"HOST is the local address to bind (default: all IPv4 addresses); an IPv6\n"
+"address is written [ADDR]:PORT. Output is mono, 16-bit, 48000 Hz.\n"
+"\n"
+"  -d, --device NAME        ALSA playback device (default \"default\")\n"
+"  -o, --output FILE.wav    write a WAV file instead of playing; it is paced in\n"
+"                           real time in %d ms blocks and its header is kept\n"
+"                           valid as it grows (rewritten every %d ms)\n"
+"      --sink-skew-ppm PPM  with -o: run the WAV sink's clock PPM parts per million\n"
+"                           fast (positive) or slow (negative), -100000..100000,\n"
+"                           to test drift compensation without hardware\n"
+"      --latency MS|auto    target latency from a packet's arrival to its first\n"
+"                           sample being heard, 1..%d ms, or auto (default;\n"
+"                           starts at %d ms within the bounds below)\n"
+"      --min-latency MS     lower bound for auto (default %d)\n"
+"      --max-latency MS     upper bound for auto; a packet further ahead than\n"
+"                           this resyncs the stream (default %d, max %d)\n"
+"      --conceal plc|silence  what replaces a lost packet when the next one\n"
+"                           carries no FEC: Opus packet loss concealment (plc,\n"
+"                           default) or silence; after %d ms of continuous loss\n"
+"                           it is silence either way\n"
+"      --pt N               accept only RTP payload type N (%d..%d); default:\n"
+"                           lock to the first dynamic payload type seen\n"
+"      --duration SEC       stop after SEC seconds\n"
+"      --idle-exit SEC      stop SEC seconds after the last packet, once a\n"
+"                           stream has started\n"
+"      --stats FILE|-       write statistics as JSON lines to FILE (- = stderr):\n"
+"                           every --stats-interval and once at exit with\n"
+"                           \"final\":true; keys as in DESIGN.md \"Statistics\"\n"
+"      --stats-interval MS  100..3600000 (default %d)\n"
+"  -q, --quiet              no live status line on a terminal, no notices\n"
+"  -v, --verbose            say what happens: sink set-up, scheduling\n"
+"                           (SCHED_FIFO or not), stream start, stop\n"
+"  -h, --help               this text\n"
+"  -V, --version            the version\n"
+"\n"
+"SIGINT, SIGTERM and SIGHUP stop it cleanly: the WAV is finalised and the\n"
+"final stats line written. Exit status: 0 done, 1 runtime error (device,\n"
+"file, port), 2 bad usage.\n",
+          DL_WAV_BLOCK_US / 1000, DL_WAV_SYNC_MS, DL_MAX_LATENCY_LIMIT_MS, DL_DEFAULT_LATENCY_MS,
+          DL_DEFAULT_MIN_LATENCY_MS, DL_DEFAULT_MAX_LATENCY_MS, DL_MAX_LATENCY_LIMIT_MS,
+          DL_SILENCE_AFTER_MS, DL_MIN_DYNAMIC_PT, DL_MAX_DYNAMIC_PT, DL_DEFAULT_STATS_INTERVAL_MS);
+}
+
+__attribute__((format(printf, 1, 2), noreturn))
+static void usage_error(const char *fmt, ...)
+{
+  va_list ap;
+  fprintf(stderr, PROG ": ");
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, " (see --help)\n");
+  exit(EXIT_USAGE);
+}
+
+static long want_long(const char *flag, const char *s, long min, long max, const char *unit)
+{
+  long v;
+  if (args_long(s, min, max, &v) != 0)
+    usage_error("%s: expected %ld..%ld%s%s, got \"%s\"", flag, min, max, *unit ? " " : "", unit, s);
+  return v;
+}
+
+static double want_double(const char *flag, const char *s, double min, double max, const char *unit)
+{
+  double v;
+  if (args_double(s, min, max, &v) != 0)
+    usage_error("%s: expected %g..%g%s%s, got \"%s\"", flag, min, max, *unit ? " " : "", unit, s);
+  return v;
+}
+
+enum {
+  OPT_SKEW = 256, OPT_LATENCY, OPT_MIN_LATENCY, OPT_MAX_LATENCY, OPT_CONCEAL, OPT_PT,
+  OPT_DURATION, OPT_IDLE_EXIT, OPT_STATS, OPT_STATS_INTERVAL
+};
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+  static const struct option longs[] = {
+    {"device", required_argument, NULL, 'd'},
+    {"output", required_argument, NULL, 'o'},
+    {"sink-skew-ppm", required_argument, NULL, OPT_SKEW},
+    {"latency", required_argument, NULL, OPT_LATENCY},
+    {"min-latency", required_argument, NULL, OPT_MIN_LATENCY},
+    {"max-latency", required_argument, NULL, OPT_MAX_LATENCY},
+    {"conceal", required_argument, NULL, OPT_CONCEAL},
+    {"pt", required_argument, NULL, OPT_PT},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"idle-exit", required_argument, NULL, OPT_IDLE_EXIT},
+    {"stats", required_argument, NULL, OPT_STATS},
+    {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+  };
+  int c, device_set = 0, min_set = 0;
+
+  memset(o, 0, sizeof *o);
+  o->device = "default";
+  o->min_latency_ms = DL_DEFAULT_MIN_LATENCY_MS;
+  o->max_latency_ms = DL_DEFAULT_MAX_LATENCY_MS;
+  o->stats_interval_ms = DL_DEFAULT_STATS_INTERVAL_MS;
+
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":d:o:qvhV", longs, NULL)) != -1) {
+    switch (c) {
+    case 'd': o->device = optarg; device_set = 1; break;
+    case 'o': o->output = optarg; break;
+    case OPT_SKEW:
+      o->skew_ppm = want_double("--sink-skew-ppm", optarg, -100000, 100000, "ppm");
+      o->skew_set = 1;
+      break;
+    case OPT_LATENCY:
+      if (strcmp(optarg, "auto") == 0)
+        o->latency_ms = 0;
+      else
+        o->latency_ms = (int)want_long("--latency", optarg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms or auto");
+      break;
+    case OPT_MIN_LATENCY:
+      o->min_latency_ms = (int)want_long("--min-latency", optarg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms");
+      min_set = 1;
+      break;
+    case OPT_MAX_LATENCY:
+      o->max_latency_ms = (int)want_long("--max-latency", optarg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms");
+      break;
+    case OPT_CONCEAL:
+      if (strcmp(optarg, "plc") == 0)
+        o->conceal_silence = 0;
+      else if (strcmp(optarg, "silence") == 0)
+        o->conceal_silence = 1;
+      else
+        usage_error("--conceal: expected plc or silence, got \"%s\"", optarg);
+      break;
+    case OPT_PT:
+      o->pt = (int)want_long("--pt", optarg, DL_MIN_DYNAMIC_PT, DL_MAX_DYNAMIC_PT, "");
+      break;
+    case OPT_DURATION:
+      o->duration_s = want_double("--duration", optarg, 0.001, 1e7, "s");
+      break;
+    case OPT_IDLE_EXIT:
+      o->idle_exit_s = want_double("--idle-exit", optarg, 0.001, 1e7, "s");
+      break;
+    case OPT_STATS: o->stats_path = optarg; break;
+    case OPT_STATS_INTERVAL:
+      o->stats_interval_ms = (int)want_long("--stats-interval", optarg, 100, 3600000, "ms");
+      break;
+    case 'q': o->quiet = 1; break;
+    case 'v': o->verbose = 1; break;
+    case 'h': usage(stdout); exit(0);
+    case 'V': printf(PROG " (driftless) %s\n", DL_VERSION); exit(0);
+    case ':': usage_error("%s: needs a value", argv[optind - 1]);
+    default:
+      if (optopt != 0)
+        usage_error("unknown option '-%c'", optopt);
+      usage_error("unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind >= argc)
+    usage_error("missing [HOST:]PORT to listen on");
+  if (optind + 1 < argc)
+    usage_error("unexpected argument \"%s\"", argv[optind + 1]);
+  if (args_hostport(argv[optind], 1, o->host, sizeof o->host, o->port, sizeof o->port) != 0)
+    usage_error("expected [HOST:]PORT with PORT 1..65535, got \"%s\"", argv[optind]);
+  if (o->output != NULL && device_set)
+    usage_error("-d/--device and -o/--output exclude each other");
+  if (o->skew_set && o->output == NULL)
+    usage_error("--sink-skew-ppm: only with -o/--output (a device runs on its own clock)");
+  if (o->min_latency_ms > o->max_latency_ms)
+    usage_error("--min-latency %d ms is above --max-latency %d ms", o->min_latency_ms, o->max_latency_ms);
+  if (o->latency_ms > o->max_latency_ms)
+    usage_error("--latency %d ms is above --max-latency %d ms", o->latency_ms, o->max_latency_ms);
+  (void)min_set;
+}
+
+/* The target latency "auto" starts from, within the bounds. The adaptive
+ * controller (a later issue) moves it from there. */
+static int start_latency_ms(const struct options *o)
+{
+  int ms = o->latency_ms;
+  if (ms == 0) {
+    ms = DL_DEFAULT_LATENCY_MS;
+    if (ms < o->min_latency_ms)
+      ms = o->min_latency_ms;
+    if (ms > o->max_latency_ms)
+      ms = o->max_latency_ms;
+  }
+  return ms;
+}
+
+static int bind_socket(const struct options *o)
+{
+  struct addrinfo hints, *ai = NULL;
+  const char *host = o->host[0] != '\0' ? o->host : "0.0.0.0";
+  int r;
+
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  r = getaddrinfo(host, o->port, &hints, &ai);
+  if (r != 0) {
+    error("%s: cannot resolve: %s", host, gai_strerror(r));
+    return -1;
+  }
+  r = uv_udp_init(R.loop, &R.sock);
+  if (r == 0)
+    r = uv_udp_bind(&R.sock, ai->ai_addr, 0);
+  if (r == 0) {
+    int size = 1 << 20;   /* room for a burst while the loop is busy; best effort */
+    uv_recv_buffer_size((uv_handle_t *)&R.sock, &size);
+    r = uv_udp_recv_start(&R.sock, alloc_cb, recv_cb);
+  }
+  freeaddrinfo(ai);
+  if (r != 0) {
+    if (o->host[0] != '\0' && strchr(o->host, ':') != NULL)
+      error("[%s]:%s: cannot listen: %s", o->host, o->port, uv_strerror(r));
+    else
+      error("%s:%s: cannot listen: %s", host, o->port, uv_strerror(r));
+    return -1;
+  }
+  verbose("listening on %s port %s", host, o->port);
+  return 0;
+}
+
+static void alsa_quiet(const char *file, int line, const char *function, int err, const char *fmt, ...)
+{
+  /* alsa-lib prints its own diagnostics on stderr; we word the error once. */
+  (void)file; (void)line; (void)function; (void)err; (void)fmt;
+}
+
+int main(int argc, char **argv)
+{
+  struct rxpipe_config rc;
+  char err[256];
+  int r;
+
+  parse_args(argc, argv, &R.o);
+  signal(SIGPIPE, SIG_IGN);
+  R.locked_pt = -1;
+  R.start_ns = clock_ns();
+  R.loop = uv_default_loop();
+
+  /* Stats file first: a bad path is a runtime error before anything runs. */
+  if (R.o.stats_path != NULL) {
+    if (strcmp(R.o.stats_path, "-") == 0) {
+      R.stats = stderr;
+      R.stats_is_stderr = 1;
+    } else if ((R.stats = fopen(R.o.stats_path, "w")) == NULL) {
+      error("--stats %s: cannot create: %s", R.o.stats_path, strerror(errno));
+      return EXIT_RUNTIME;
+    }
+  }
+
+  /* The socket before the sink, so a port in use leaves no empty WAV. */
+  if (bind_socket(&R.o) != 0)
+    return EXIT_RUNTIME;
+
+  if (R.o.output != NULL) {
+    r = sink_wav_open(&R.sink, R.o.output, 1, R.o.skew_ppm, err, sizeof err);
+    if (r < 0) {
+      error("%s: %s", R.o.output, err);
+      return EXIT_RUNTIME;
+    }
+  } else {
+    if (!R.o.verbose)
+      snd_lib_error_set_handler(alsa_quiet);
+    r = sink_alsa_open(&R.sink, R.o.device, 1, err, sizeof err);
+    if (r < 0) {
+      error("--device %s: %s", R.o.device, err);
+      return EXIT_RUNTIME;
+    }
+  }
+  verbose("sink: %s", sink_describe(R.sink));
+
+  memset(&rc, 0, sizeof rc);
+  rc.playout.target_ns = (int64_t)start_latency_ms(&R.o) * 1000000;
+  rc.playout.max_latency_ns = (int64_t)R.o.max_latency_ms * 1000000;
+  rc.playout.silence_after_ns = (int64_t)DL_SILENCE_AFTER_MS * 1000000;
+  rc.playout.late_resync_ns = (int64_t)DL_LATE_RESYNC_MS * 1000000;
+  rc.playout.conceal_silence = R.o.conceal_silence;
+  rc.playout.slots = DL_PLAYOUT_SLOTS;
+  rc.channels = 1;
+  rc.pt = R.o.pt;
+  r = rxpipe_create(&R.rx, &rc);
+  if (r < 0) {
+    error("cannot set up the playout pipeline: %s", strerror(-r));
+    sink_close(R.sink);
+    return EXIT_RUNTIME;
+  }
+  verbose("target latency %d ms (%s), max %d ms, concealment %s", start_latency_ms(&R.o),
+          R.o.latency_ms == 0 ? "auto" : "fixed", R.o.max_latency_ms,
+          R.o.conceal_silence ? "silence" : "plc");
+  r = ring_create(&R.ring, DL_RING_SLOTS, DL_RING_SLOT_BYTES);
+  if (r < 0) {
+    error("cannot allocate the packet ring: %s", strerror(-r));
+    sink_close(R.sink);
+    return EXIT_RUNTIME;
+  }
+
+  uv_async_init(R.loop, &R.failed_async, failed_cb);
+  R.pb.ring = R.ring;
+  R.pb.rx = R.rx;
+  R.pb.sink = R.sink;
+  R.pb.period = sink_period(R.sink);
+  R.pb.channels = 1;
+  R.pb.pcm = calloc((size_t)R.pb.period * 1, sizeof *R.pb.pcm);
+  R.pb.failed_async = &R.failed_async;
+  if (R.pb.pcm == NULL || (r = playback_start(&R.pb)) < 0) {
+    error("cannot start the playback thread: %s", strerror(R.pb.pcm == NULL ? ENOMEM : -r));
+    sink_close(R.sink);
+    return EXIT_RUNTIME;
+  }
+  verbose("playback thread: %s", R.pb.sched_note);
+
+  uv_signal_init(R.loop, &R.sig_int);
+  uv_signal_start(&R.sig_int, signal_cb, SIGINT);
+  uv_signal_init(R.loop, &R.sig_term);
+  uv_signal_start(&R.sig_term, signal_cb, SIGTERM);
+  uv_signal_init(R.loop, &R.sig_hup);
+  uv_signal_start(&R.sig_hup, signal_cb, SIGHUP);
+  if (R.stats != NULL) {
+    uv_timer_init(R.loop, &R.stats_timer);
+    uv_timer_start(&R.stats_timer, stats_cb, (uint64_t)R.o.stats_interval_ms,
+                   (uint64_t)R.o.stats_interval_ms);
+  }
+  if (!R.o.quiet && !R.stats_is_stderr && isatty(STDERR_FILENO)) {
+    uv_timer_init(R.loop, &R.status_timer);
+    uv_timer_start(&R.status_timer, status_cb, DL_STATUS_INTERVAL_MS, DL_STATUS_INTERVAL_MS);
+  }
+  if (R.o.duration_s > 0) {
+    uv_timer_init(R.loop, &R.duration_timer);
+    uv_timer_start(&R.duration_timer, duration_cb, (uint64_t)llround(R.o.duration_s * 1000), 0);
+  }
+  if (R.o.idle_exit_s > 0) {
+    uv_timer_init(R.loop, &R.idle_timer);
+    uv_timer_start(&R.idle_timer, idle_cb, DL_IDLE_CHECK_MS, DL_IDLE_CHECK_MS);
+  }
+
+  uv_run(R.loop, UV_RUN_DEFAULT);
+
+  uv_loop_close(R.loop);
+  rxpipe_destroy(R.rx);
+  ring_destroy(R.ring);
+  free(R.pb.pcm);
+  if (R.stats != NULL && !R.stats_is_stderr && fclose(R.stats) != 0) {
+    error("--stats %s: %s", R.o.stats_path, strerror(errno));
+    if (R.exit_code == 0)
+      R.exit_code = EXIT_RUNTIME;
+  }
+  return R.exit_code;
+}

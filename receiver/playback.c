@@ -1,0 +1,147 @@
+/* The playback thread (see playback.h). One period per iteration:
+ *
+ *   sink_wait   -> room for a period; play_ns = when its first frame is heard
+ *   drain ring  -> rxpipe_put(datagram, arrival_ns) for everything queued
+ *   rxpipe_read -> one period of PCM for play_ns (packet, FEC, PLC, silence)
+ *   sink_write
+ *
+ * Draining after the wait hands the engine every packet that arrived up to
+ * the moment it decides, which is what keeps the target latency honest. */
+#include "playback.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "defaults.h"
+
+static int64_t clock_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Playback thread. blocking: at exit, where a stale copy would be wrong;
+ * otherwise a busy lock means "next time". */
+static void publish(struct playback *p, int blocking)
+{
+  if (blocking)
+    pthread_mutex_lock(&p->snap_lock);
+  else if (pthread_mutex_trylock(&p->snap_lock) != 0)
+    return;
+  rxpipe_get_stats(p->rx, &p->snap.rx);
+  p->snap.underruns = sink_underruns(p->sink);
+  p->snap.sink_frames = sink_frames(p->sink);
+  p->snap.taken_ns = clock_ns();
+  pthread_mutex_unlock(&p->snap_lock);
+}
+
+static void fail(struct playback *p, const char *what)
+{
+  snprintf(p->error, sizeof p->error, "%s", what);
+  atomic_store(&p->failed, 1);
+  if (p->failed_async != NULL)
+    uv_async_send(p->failed_async);
+}
+
+static void drain_ring(struct playback *p)
+{
+  const uint8_t *d;
+  size_t len;
+  int64_t arrival;
+
+  while ((d = ring_peek(p->ring, &len, &arrival)) != NULL) {
+    rxpipe_put(p->rx, d, len, arrival);
+    ring_pop(p->ring);
+  }
+}
+
+static void *playback_main(void *arg)
+{
+  struct playback *p = arg;
+  int64_t play_ns, next_publish = 0;
+  int r;
+
+  while (!atomic_load_explicit(&p->stop, memory_order_acquire)) {
+    r = sink_wait(p->sink, &play_ns);
+    if (r == -ETIMEDOUT)
+      continue;
+    if (r < 0) {
+      fail(p, sink_strerror(p->sink));
+      break;
+    }
+    drain_ring(p);
+    rxpipe_read(p->rx, play_ns, p->pcm, p->period);
+    if (sink_write(p->sink, p->pcm, p->period) < 0) {
+      fail(p, sink_strerror(p->sink));
+      break;
+    }
+    if (play_ns >= next_publish) {
+      publish(p, 0);
+      next_publish = play_ns + (int64_t)DL_SNAPSHOT_MS * 1000000;
+    }
+  }
+  publish(p, 1);
+  return NULL;
+}
+
+int playback_start(struct playback *p)
+{
+  pthread_attr_t attr;
+  struct sched_param sp;
+  int r;
+
+  atomic_init(&p->stop, 0);
+  atomic_init(&p->failed, 0);
+  memset(&p->snap, 0, sizeof p->snap);
+  r = pthread_mutex_init(&p->snap_lock, NULL);
+  if (r != 0)
+    return -r;
+
+  /* SCHED_FIFO where permitted (root, or an rtprio limit); else the normal
+   * scheduler, and -v says so. */
+  pthread_attr_init(&attr);
+  memset(&sp, 0, sizeof sp);
+  sp.sched_priority = DL_PLAYBACK_RT_PRIORITY;
+  if (sp.sched_priority > sched_get_priority_max(SCHED_FIFO))
+    sp.sched_priority = sched_get_priority_max(SCHED_FIFO);
+  pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
+  pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
+  pthread_attr_setschedparam(&attr, &sp);
+  r = pthread_create(&p->thread, &attr, playback_main, p);
+  pthread_attr_destroy(&attr);
+  if (r == 0) {
+    p->realtime = 1;
+    snprintf(p->sched_note, sizeof p->sched_note, "SCHED_FIFO priority %d", sp.sched_priority);
+  } else {
+    int why = r;
+    r = pthread_create(&p->thread, NULL, playback_main, p);
+    if (r != 0) {
+      pthread_mutex_destroy(&p->snap_lock);
+      return -r;
+    }
+    p->realtime = 0;
+    snprintf(p->sched_note, sizeof p->sched_note, "SCHED_OTHER (SCHED_FIFO refused: %s)", strerror(why));
+  }
+  p->running = 1;
+  return 0;
+}
+
+void playback_stop(struct playback *p)
+{
+  if (!p->running)
+    return;
+  atomic_store_explicit(&p->stop, 1, memory_order_release);
+  pthread_join(p->thread, NULL);
+  p->running = 0;
+}
+
+void playback_snapshot(struct playback *p, struct playback_snapshot *out)
+{
+  pthread_mutex_lock(&p->snap_lock);
+  *out = p->snap;
+  pthread_mutex_unlock(&p->snap_lock);
+}

@@ -1,0 +1,63 @@
+/* The receiver's playback thread: it owns the rxpipe (playout queue,
+ * concealment, decoder), the sink and a PCM buffer, all made before it
+ * starts. Each sink period it drains the ring filled by the loop thread into
+ * the rxpipe, asks the sink when the next frame will be heard, pulls one
+ * period of audio and writes it. It never allocates, never waits for the
+ * loop thread (its counters go out through a trylock'd copy), and runs
+ * SCHED_FIFO where permitted. */
+#ifndef DL_PLAYBACK_H
+#define DL_PLAYBACK_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "ring.h"
+#include "rxpipe.h"
+#include "sink.h"
+
+/* What the loop thread may read of the playback thread's state. */
+struct playback_snapshot {
+  struct rxpipe_stats rx;
+  uint64_t underruns;
+  uint64_t sink_frames;       /* frames written to the sink */
+  int64_t taken_ns;           /* CLOCK_MONOTONIC when copied; 0: none yet */
+};
+
+struct playback {
+  /* Set up by the main thread before playback_start, then owned by the
+   * playback thread until playback_stop returns. */
+  struct ring *ring;
+  struct rxpipe *rx;
+  struct sink *sink;
+  int16_t *pcm;               /* one period */
+  int period;                 /* frames */
+  int channels;
+  uv_async_t *failed_async;   /* woken (uv_async_send) when the thread fails */
+
+  /* Shared. */
+  atomic_int stop;            /* loop -> playback: finish */
+  atomic_int failed;          /* playback -> loop: 1 after a fatal sink error */
+  char error[256];            /* written before `failed` is set */
+  pthread_mutex_t snap_lock;  /* the playback thread only ever trylocks it */
+  struct playback_snapshot snap;
+
+  pthread_t thread;
+  int running;
+  int realtime;               /* 1: SCHED_FIFO */
+  char sched_note[128];       /* for -v */
+};
+
+/* Main thread. p's set-up fields filled; allocates nothing the thread
+ * needs later. Returns 0 or a negative errno. */
+int playback_start(struct playback *p);
+
+/* Loop thread: asks the thread to finish, joins it. After it, the rxpipe
+ * and the sink are the caller's again. Safe to call twice. */
+void playback_stop(struct playback *p);
+
+/* Loop thread: the latest published counters. */
+void playback_snapshot(struct playback *p, struct playback_snapshot *out);
+
+#endif /* DL_PLAYBACK_H */

@@ -1,0 +1,208 @@
+/* The ALSA sink: S16 interleaved at 48 kHz, a period of about
+ * DL_ALSA_PERIOD_US and DL_ALSA_PERIODS periods of buffer, in blocking mode.
+ * The playback thread waits for room for one period (snd_pcm_wait, bounded
+ * so it can look at its stop flag), asks snd_pcm_delay how much is still
+ * queued (that is when the next frame will be heard), then writes. Write
+ * errors are handled as aplay's pcm_write does: -EAGAIN wait, -EPIPE
+ * (underrun) prepare and count, -ESTRPIPE (suspend) resume, else fatal. */
+#include <alsa/asoundlib.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "defaults.h"
+#include "sink_impl.h"
+
+struct alsa_sink {
+  struct sink base;             /* first */
+  snd_pcm_t *pcm;
+  snd_pcm_uframes_t buffer;
+};
+
+/* Recovers from an underrun or a suspend; counts underruns. Returns 0 or
+ * the error when it is neither (or recovery failed). */
+static int xrun_recover(struct alsa_sink *a, int err)
+{
+  if (err == -EPIPE) {
+    atomic_fetch_add_explicit(&a->base.underruns, 1, memory_order_relaxed);
+    err = snd_pcm_prepare(a->pcm);
+    if (err < 0)
+      snprintf(a->base.error, sizeof a->base.error, "cannot recover from underrun: %s", snd_strerror(err));
+    return err;
+  }
+  if (err == -ESTRPIPE) {
+    struct timespec pause = {0, 10000000};
+    int tries = 0;
+    while ((err = snd_pcm_resume(a->pcm)) == -EAGAIN && tries++ < 100)
+      nanosleep(&pause, NULL);   /* wait until the suspend flag is released */
+    if (err < 0)
+      err = snd_pcm_prepare(a->pcm);
+    if (err < 0)
+      snprintf(a->base.error, sizeof a->base.error, "cannot resume: %s", snd_strerror(err));
+    return err;
+  }
+  snprintf(a->base.error, sizeof a->base.error, "%s", snd_strerror(err));
+  return err;
+}
+
+static int alsa_wait(struct sink *s, int64_t *play_ns)
+{
+  struct alsa_sink *a = (struct alsa_sink *)s;
+  snd_pcm_sframes_t avail, delay;
+  int r;
+
+  for (;;) {
+    avail = snd_pcm_avail_update(a->pcm);
+    if (avail < 0) {
+      r = xrun_recover(a, (int)avail);
+      if (r < 0)
+        return r;
+      continue;
+    }
+    if (avail >= s->period)
+      break;
+    r = snd_pcm_wait(a->pcm, DL_ALSA_WAIT_MS);
+    if (r == 0)
+      return -ETIMEDOUT;
+    if (r < 0) {
+      r = xrun_recover(a, r);
+      if (r < 0)
+        return r;
+    }
+  }
+  if (snd_pcm_delay(a->pcm, &delay) < 0 || delay < 0)
+    delay = (snd_pcm_sframes_t)a->buffer - avail;   /* what is queued, near enough */
+  if (delay < 0)
+    delay = 0;
+  *play_ns = sink_clock_ns() + (int64_t)delay * 1000000000 / DL_RATE;
+  return 0;
+}
+
+static int alsa_write(struct sink *s, const int16_t *pcm, int frames)
+{
+  struct alsa_sink *a = (struct alsa_sink *)s;
+
+  while (frames > 0) {
+    snd_pcm_sframes_t r = snd_pcm_writei(a->pcm, pcm, (snd_pcm_uframes_t)frames);
+    if (r == -EAGAIN || (r >= 0 && r < frames)) {
+      snd_pcm_wait(a->pcm, DL_ALSA_WAIT_MS);
+    } else if (r == -EPIPE || r == -ESTRPIPE) {
+      int e = xrun_recover(a, (int)r);
+      if (e < 0)
+        return e;
+    } else if (r < 0) {
+      snprintf(s->error, sizeof s->error, "write: %s", snd_strerror((int)r));
+      return (int)r;
+    }
+    if (r > 0) {
+      pcm += r * s->channels;
+      frames -= (int)r;
+    }
+  }
+  return 0;
+}
+
+static int alsa_close(struct sink *s)
+{
+  struct alsa_sink *a = (struct alsa_sink *)s;
+
+  if (a->pcm != NULL) {
+    /* Play out what is queued (at most one buffer) if the device runs. */
+    if (snd_pcm_state(a->pcm) == SND_PCM_STATE_RUNNING)
+      snd_pcm_drain(a->pcm);
+    else
+      snd_pcm_drop(a->pcm);
+    snd_pcm_close(a->pcm);
+  }
+  free(a);
+  return 0;
+}
+
+static const struct sink_ops alsa_ops = { alsa_wait, alsa_write, alsa_close };
+
+int sink_alsa_open(struct sink **out, const char *device, int channels, char *err, size_t errcap)
+{
+  struct alsa_sink *a;
+  snd_pcm_hw_params_t *hw;
+  snd_pcm_sw_params_t *sw;
+  snd_pcm_uframes_t period;
+  unsigned rate = DL_RATE;
+  int r, dir = 0;
+  const char *step = "open";
+
+  *out = NULL;
+  a = calloc(1, sizeof *a);
+  if (a == NULL) {
+    snprintf(err, errcap, "%s", strerror(ENOMEM));
+    return -ENOMEM;
+  }
+  r = snd_pcm_open(&a->pcm, device, SND_PCM_STREAM_PLAYBACK, 0);
+  if (r < 0)
+    goto fail;
+  snd_pcm_hw_params_alloca(&hw);
+  snd_pcm_sw_params_alloca(&sw);
+  step = "hardware parameters";
+  if ((r = snd_pcm_hw_params_any(a->pcm, hw)) < 0)
+    goto fail;
+  if ((r = snd_pcm_hw_params_set_rate_resample(a->pcm, hw, 1)) < 0)
+    goto fail;
+  step = "interleaved access";
+  if ((r = snd_pcm_hw_params_set_access(a->pcm, hw, SND_PCM_ACCESS_RW_INTERLEAVED)) < 0)
+    goto fail;
+  step = "format S16";
+  if ((r = snd_pcm_hw_params_set_format(a->pcm, hw, SND_PCM_FORMAT_S16)) < 0)
+    goto fail;
+  step = "channels";
+  if ((r = snd_pcm_hw_params_set_channels(a->pcm, hw, (unsigned)channels)) < 0)
+    goto fail;
+  step = "rate 48000";
+  if ((r = snd_pcm_hw_params_set_rate(a->pcm, hw, rate, 0)) < 0)
+    goto fail;
+  step = "period";
+  period = (snd_pcm_uframes_t)((int64_t)DL_RATE * DL_ALSA_PERIOD_US / 1000000);
+  if ((r = snd_pcm_hw_params_set_period_size_near(a->pcm, hw, &period, &dir)) < 0)
+    goto fail;
+  step = "buffer";
+  a->buffer = period * DL_ALSA_PERIODS;
+  if ((r = snd_pcm_hw_params_set_buffer_size_near(a->pcm, hw, &a->buffer)) < 0)
+    goto fail;
+  step = "hardware parameters";
+  if ((r = snd_pcm_hw_params(a->pcm, hw)) < 0)
+    goto fail;
+  snd_pcm_hw_params_get_period_size(hw, &period, &dir);
+  snd_pcm_hw_params_get_buffer_size(hw, &a->buffer);
+  step = "software parameters";
+  /* Start once the buffer is full, so the first periods are not an
+   * underrun in waiting; wake when a period is free. */
+  if ((r = snd_pcm_sw_params_current(a->pcm, sw)) < 0 ||
+      (r = snd_pcm_sw_params_set_start_threshold(a->pcm, sw, a->buffer - a->buffer % period)) < 0 ||
+      (r = snd_pcm_sw_params_set_avail_min(a->pcm, sw, period)) < 0 ||
+      (r = snd_pcm_sw_params(a->pcm, sw)) < 0)
+    goto fail;
+  if ((r = snd_pcm_prepare(a->pcm)) < 0)
+    goto fail;
+  a->base.ops = &alsa_ops;
+  a->base.channels = channels;
+  a->base.period = (int)period;
+  atomic_init(&a->base.underruns, 0);
+  atomic_init(&a->base.frames, 0);
+  snprintf(a->base.describe, sizeof a->base.describe,
+           "ALSA device %s: S16 %u Hz, %d channel(s), period %lu frames (%.1f ms), buffer %lu frames (%.1f ms)",
+           device, rate, channels, (unsigned long)period, period * 1000.0 / DL_RATE,
+           (unsigned long)a->buffer, a->buffer * 1000.0 / DL_RATE);
+  *out = &a->base;
+  return 0;
+fail:
+  snprintf(err, errcap, "%s%s%s", strcmp(step, "open") == 0 ? "cannot open" : "cannot set ",
+           strcmp(step, "open") == 0 ? "" : step, "");
+  {
+    size_t n = strlen(err);
+    snprintf(err + n, errcap > n ? errcap - n : 0, ": %s", snd_strerror(r));
+  }
+  if (a->pcm != NULL)
+    snd_pcm_close(a->pcm);
+  free(a);
+  return r < 0 ? r : -EIO;
+}
