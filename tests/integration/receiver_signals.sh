@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Signals end the receiver cleanly: SIGINT or SIGTERM mid-stream (ffmpeg
+# sending speech) and SIGINT before any packet each leave exit status 0, a
+# valid WAV and a last stats line with "final": true, written once. The WAV
+# holds exactly the frames the final line counts as written to the sink
+# (sink_frames), and, the WAV sink being paced in real time, that is the
+# receiver's running time within 0.25 s. A SIGKILL leaves a WAV readable up
+# to about its last second (the header is rewritten every second).
+# tags: sanitize tsan
+# timeout: 120
+. "$(dirname "$0")/../lib.sh"
+need ffmpeg sox soxi python3
+[ -x "$BUILD/receiver" ] || fail "$BUILD/receiver not built"
+
+sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" trim 0 10 || fail "sox"
+
+# run NAME SIGNAL SEND AFTER: start a receiver, have ffmpeg send (SEND=1),
+# deliver SIGNAL after AFTER seconds; leaves $T/NAME.{wav,jsonl,err}.
+run() {
+  local name=$1 sig=$2 send=$3 after=$4 port rx ff="" rc
+  port=$(free_rtp_port) || fail "no free port"
+  bg "$BUILD/receiver" -v -o "$T/$name.wav" --stats "$T/$name.jsonl" --stats-interval 250 \
+     "127.0.0.1:$port" 2>"$T/$name.err"
+  rx=$!
+  for _ in $(seq 1 50); do grep -q 'listening on' "$T/$name.err" && break; sleep 0.1; done
+  grep -q 'listening on' "$T/$name.err" || { cat "$T/$name.err"; fail "$name: receiver did not start"; }
+  if [ "$send" = 1 ]; then
+    bg timeout 40 ffmpeg -nostdin -loglevel error -re -i "$T/in.wav" -c:a libopus -b:a 32k \
+      -frame_duration 20 -payload_type 96 -rtpflags skip_rtcp -f rtp -sdp_file "$T/tx.sdp" "rtp://127.0.0.1:$port"
+    ff=$!
+  fi
+  sleep "$after"
+  kill -"$sig" "$rx"
+  wait_exit "$rx" 10
+  rc=$?
+  [ -n "$ff" ] && { kill -TERM "$ff" 2>/dev/null; wait "$ff" 2>/dev/null; }
+  cat "$T/$name.err"
+  echo "$name: exit $rc"
+  return $rc
+}
+
+# check NAME WANT_PLAYED: the WAV and the final line agree.
+check() {
+  python3 - "$T/$1.wav" "$T/$1.jsonl" "$2" <<'PY'
+import json, sys, wave
+path, stats, want_played = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+lines = [json.loads(l) for l in open(stats)]
+bad = []
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok: bad.append(what)
+check(len(lines) >= 1, f"{len(lines)} stats lines")
+finals = [l for l in lines if l.get("final")]
+check(len(finals) == 1 and lines[-1].get("final") is True, "exactly one final line, and it is the last")
+s = lines[-1]
+with wave.open(path) as w:
+    check(w.getframerate() == 48000 and w.getnchannels() == 1 and w.getsampwidth() == 2,
+          "WAV is 48 kHz mono 16-bit")
+    frames = w.getnframes()
+    data = w.readframes(frames)
+check(len(data) == 2 * frames, f"WAV header length {frames} frames matches its data ({len(data) // 2})")
+check(frames == s["sink_frames"], f"WAV frames {frames} == final sink_frames {s['sink_frames']}")
+check(abs(frames / 48000 - s["t"]) < 0.25, f"WAV {frames / 48000:.3f} s ~ running time {s['t']} s (paced)")
+if want_played:
+    check(s["played"] > 50, f"packets played before the signal: {s['played']}")
+    check(s["played"] * 960 <= frames, "every played frame is in the WAV")
+    check(s["lost"] == 0 and s["late"] == 0, "nothing lost or late")
+    check(max(abs(int.from_bytes(data[i:i+2], "little", signed=True)) for i in range(0, len(data), 2)) > 1000,
+          "the WAV holds audio, not only silence")
+else:
+    check(s["played"] == 0 and s["received"] == 0, "no stream, nothing played")
+    check(not any(data), "all silence")
+sys.exit(1 if bad else 0)
+PY
+}
+
+run sigint INT 1 3 || fail "SIGINT: exit status $? (want 0)"
+check sigint 1 || fail "SIGINT mid-stream"
+run sigterm TERM 1 2.5 || fail "SIGTERM: exit status $? (want 0)"
+check sigterm 1 || fail "SIGTERM mid-stream"
+run idle INT 0 1 || fail "SIGINT before any packet: exit status $? (want 0)"
+check idle 0 || fail "SIGINT before any packet"
+
+# SIGKILL: nothing is finalised; the header rewritten each second must make
+# the file readable up to about its last second.
+run sigkill KILL 1 3.3
+[ -s "$T/sigkill.wav" ] || fail "SIGKILL left no WAV"
+python3 - "$T/sigkill.wav" <<'PY' || fail "WAV after SIGKILL"
+import sys, wave
+with wave.open(sys.argv[1]) as w:
+    n = w.getnframes()
+    w.readframes(n)
+print(f"after SIGKILL at 3.3 s: readable, {n / 48000:.3f} s")
+sys.exit(0 if 3.3 - 1.5 <= n / 48000 <= 3.5 else 1)
+PY
+pass
