@@ -16,7 +16,7 @@
 
 #define ZETA 0.9
 #define SLEW_MARGIN 300e-6   /* ratio kept free for the proportional term */
-#define DRIFT_REPORT_S 10.0  /* the reported drift: the integral term over this */
+#define WINDOW_MIN_S 10.0    /* before this much window, report the integral term */
 
 int drift_init(struct drift *dc, const struct drift_config *cfg)
 {
@@ -31,7 +31,7 @@ int drift_init(struct drift *dc, const struct drift_config *cfg)
     c.fall_ns_per_s = DL_DRIFT_FALL_US_PER_S * 1000.0;
   if (c.smooth_ns == 0)
     c.smooth_ns = DL_DRIFT_SMOOTH_MS * 1000000LL;
-  if (!(c.max_ppm > 0 && c.max_ppm <= 100000) || !(c.bandwidth_hz > 0 && c.bandwidth_hz < 10) ||
+  if (!(c.ratio_step >= 0 && c.ratio_step < 1e-3) || !(c.max_ppm > 0 && c.max_ppm <= 100000) || !(c.bandwidth_hz > 0 && c.bandwidth_hz < 10) ||
       !(c.rise_ns_per_s > 0) || !(c.fall_ns_per_s > 0) || c.smooth_ns < 0)
     return -EINVAL;
   double w = 2 * M_PI * c.bandwidth_hz;
@@ -40,8 +40,13 @@ int drift_init(struct drift *dc, const struct drift_config *cfg)
   dc->ki = w * w;
   dc->started = 0;
   dc->last_ns = 0;
-  dc->ref = dc->lat = 0;
+  dc->ref = dc->lat = dc->ref_f = 0;
   dc->integ = dc->est = 0;
+  dc->used = 0;
+  dc->win_n = dc->win_head = 0;
+  dc->win_next = 0;
+  dc->acc_n = 0;
+  dc->acc_t = dc->acc_lat = dc->acc_used = 0;
   dc->ratio = 1.0;
   return 0;
 }
@@ -51,18 +56,59 @@ static double clampd(double v, double lo, double hi)
   return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* Once a second: a window sample, and the drift over the window. The
+ * latency grows by drift - (ratio - 1) per second, so drift = d(latency)/dt
+ * + d(used)/dt, measured, not inferred from the loop. */
+static void window_update(struct drift *dc, double t, double lat_s)
+{
+  if (dc->acc_n == 0)
+    dc->win_next = t + 1.0;
+  dc->acc_t += t;
+  dc->acc_lat += lat_s;
+  dc->acc_used += dc->used;
+  dc->acc_n++;
+  if (t < dc->win_next) {
+    if (dc->win_n == 0)
+      dc->est = dc->integ;
+    return;
+  }
+  int cap = DRIFT_WINDOW_S + 1;
+  dc->win[dc->win_head].t = dc->acc_t / dc->acc_n;
+  dc->win[dc->win_head].lat = dc->acc_lat / dc->acc_n;
+  dc->win[dc->win_head].used = dc->acc_used / dc->acc_n;
+  dc->acc_t = dc->acc_lat = dc->acc_used = 0;
+  dc->acc_n = 0;
+  t = dc->win[dc->win_head].t;
+  int newest = dc->win_head;
+  dc->win_head = (dc->win_head + 1) % cap;
+  if (dc->win_n < cap)
+    dc->win_n++;
+  int oldest = dc->win_n < cap ? 0 : dc->win_head;
+  double span = t - dc->win[oldest].t;
+  if (span < WINDOW_MIN_S) {
+    dc->est = dc->integ;
+    return;
+  }
+  dc->est = (dc->win[newest].lat - dc->win[oldest].lat + dc->win[newest].used -
+             dc->win[oldest].used) / span;
+}
+
 double drift_update(struct drift *dc, int64_t now_ns, int64_t latency_ns, int64_t target_ns)
 {
   double maxdev = dc->cfg.max_ppm * 1e-6;
   if (!dc->started) {
     dc->started = 1;
     dc->last_ns = now_ns;
-    dc->ref = dc->lat = (double)latency_ns;
+    dc->ref = dc->lat = dc->ref_f = (double)latency_ns;
+    dc->win_n = dc->win_head = 0;
+    dc->acc_n = 0;
+    dc->acc_t = dc->acc_lat = dc->acc_used = 0;
     return dc->ratio;
   }
   double dt = (double)(now_ns - dc->last_ns) * 1e-9;
   if (dt <= 0)
     return dc->ratio;
+  dc->used += (dc->ratio - 1.0) * dt;   /* the ratio in force since the last call */
   if (dt > 1.0)
     dt = 1.0;   /* a stall: do not integrate over it */
   dc->last_ns = now_ns;
@@ -80,14 +126,19 @@ double drift_update(struct drift *dc, int64_t now_ns, int64_t latency_ns, int64_
   dc->ref += step;
   double ff = -step / (dt * 1e9);   /* latency up: consume less input */
 
-  double e = (dc->lat - dc->ref) * 1e-9;   /* s */
+  /* Compare like with like: the smoothed latency lags a ramp, and so does
+   * the reference passed through the same filter. */
+  dc->ref_f += a * (dc->ref - dc->ref_f);
+  double e = (dc->lat - dc->ref_f) * 1e-9;   /* s */
   /* The integral term is bounded by the ratio's bound (its anti-windup):
    * target changes do not reach it as errors (the ramp has feed-forward),
    * so a lasting error is drift, up to and at the bound. */
   dc->integ = clampd(dc->integ + dc->ki * e * dt, -maxdev, maxdev);
   double u = clampd(dc->integ + dc->kp * e + ff, -maxdev, maxdev);
+  if (dc->cfg.ratio_step > 0)
+    u = round(u / dc->cfg.ratio_step) * dc->cfg.ratio_step;
   dc->ratio = 1.0 + u;
-  dc->est += (1.0 - exp(-dt / DRIFT_REPORT_S)) * (dc->integ - dc->est);
+  window_update(dc, (double)now_ns * 1e-9, (double)latency_ns * 1e-9);
   return dc->ratio;
 }
 

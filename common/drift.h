@@ -24,10 +24,14 @@
 struct drift_config {
   double max_ppm;         /* |ratio - 1| bound; 0: DL_DRIFT_MAX_PPM */
   double bandwidth_hz;    /* loop natural frequency; 0: DL_DRIFT_BANDWIDTH_MHZ */
+  double ratio_step;      /* the resampler's ratio resolution (0: continuous); the
+                             ratio returned is a multiple of it, as applied */
   double rise_ns_per_s;   /* target slew up; 0: DL_DRIFT_RISE_US_PER_S */
   double fall_ns_per_s;   /* and down; 0: DL_DRIFT_FALL_US_PER_S */
   int64_t smooth_ns;      /* latency measurement smoothing; 0: DL_DRIFT_SMOOTH_MS */
 };
+
+#define DRIFT_WINDOW_S 60   /* the reported drift's measuring window, s */
 
 struct drift {
   struct drift_config cfg;
@@ -36,8 +40,18 @@ struct drift {
   int64_t last_ns;
   double ref;             /* the ramped reference, ns */
   double lat;             /* smoothed measured latency, ns */
+  double ref_f;           /* the reference through the same smoothing */
   double integ;           /* integral term: the drift estimate (ratio - 1) */
-  double est;             /* integ smoothed over DRIFT_REPORT_S, for reports */
+  double est;             /* the reported drift (ratio - 1 units) */
+  double used;            /* integral of (ratio - 1) dt, s: input consumed beyond 1:1 */
+  /* The drift measured directly: over a window, what the latency gained
+   * plus what the resampler took away, per second. One sample a second,
+   * each the mean over that second (exact for a ramp, and less noisy). */
+  struct { double t, lat, used; } win[DRIFT_WINDOW_S + 1];
+  int win_n, win_head;
+  double win_next;        /* s: when the next sample is due */
+  double acc_t, acc_lat, acc_used;
+  int acc_n;
   double ratio;
 };
 
@@ -54,7 +68,10 @@ double drift_update(struct drift *dc, int64_t now_ns, int64_t latency_ns, int64_
 void drift_restart(struct drift *dc);
 
 double drift_ratio(const struct drift *dc);     /* 1.0 before the first update */
-double drift_ppm(const struct drift *dc);       /* the estimate, ppm (smoothed) */
+/* The drift estimate in ppm: measured over the last DRIFT_WINDOW_S (latency
+ * gained plus input consumed beyond 1:1, per second: exact whatever the
+ * loop is doing), or the loop's integral term before 10 s of that. */
+double drift_ppm(const struct drift *dc);
 int64_t drift_reference(const struct drift *dc);  /* the ramped target, ns */
 int64_t drift_latency(const struct drift *dc);    /* the smoothed latency, ns */
 

@@ -71,7 +71,7 @@ static void test_drift_update__sink_fast_noisy__estimate_within_10ppm(void **sta
 {
   (void)state;
   srand(seed);
-  struct run r = model(-500, 40, 40, 1e9, 900, 60, 1.0);
+  struct run r = model(-500, 40, 40, 1e9, 900, 60, 0.5);
   assert_true(fabs(r.ppm + 500) < 10);
   assert_true(r.max_err_after_ms < 2.0);
 }
@@ -94,8 +94,8 @@ static void test_drift_update__drift_beyond_bound__ratio_clamped(void **state)
   (void)state;
   struct run r = model(20000, 50, 50, 1e9, 30, 0, 0);
   assert_true(r.max_dev <= 0.005 + 1e-12);
-  assert_true(r.ppm <= 5000 + 1e-6);   /* does not wind past the bound */
-  assert_true(r.ppm > 4000);
+  /* Measured, not inferred from the saturated loop. */
+  assert_true(fabs(r.ppm - 20000) < 50);
 }
 
 static void test_drift_init__bad_config__einval(void **state)
