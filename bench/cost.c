@@ -59,6 +59,7 @@ struct opts {
   int frame_samples;
   int bitrate, complexity, fec, loss_perc;
   int side;                  /* -1: all, interleaved */
+  int no_resample;           /* rx-ours without the drift resampler */
   int quiet;
 };
 
@@ -206,6 +207,10 @@ static int pass_rx_ours(struct work *w, struct pass *p)
     },
     .channels = 1,
     .pt = 0,
+    /* The receiver's defaults: adaptive target, drift resampler on. */
+    .latency_auto = 1,
+    .min_latency_ns = (int64_t)DL_DEFAULT_MIN_LATENCY_MS * 1000000,
+    .no_resample = w->o->no_resample,
   };
   struct rxpipe *rp = NULL;
   struct rxpipe_stats st;
@@ -426,6 +431,8 @@ static void usage(FILE *f)
 "  --bitrate BPS      %d..%d (default %d)\n"
 "  --complexity N     0..10 (default %d)\n"
 "  --no-fec           no in-band FEC (default: FEC on, expected loss %d %%)\n"
+"  --no-resample      rx-ours without the drift resampler (ratio held at 1),\n"
+"                     to see what the resampler costs\n"
 "  --side S           run only side S once, no pairing: tx-ours, tx-raw,\n"
 "                     rx-ours or rx-raw. Its pass is the function `measured`,\n"
 "                     for valgrind --tool=callgrind --collect-atstart=no\n"
@@ -458,6 +465,9 @@ static int parse(struct opts *o, int argc, char **argv)
       exit(0);
     } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
       o->quiet = 1;
+      continue;
+    } else if (strcmp(a, "--no-resample") == 0) {
+      o->no_resample = 1;
       continue;
     } else if (strcmp(a, "--no-fec") == 0) {
       o->fec = 0;
@@ -609,6 +619,7 @@ int main(int argc, char **argv)
   json_u64(&j, "bitrate", (uint64_t)o.bitrate);
   json_u64(&j, "complexity", (uint64_t)o.complexity);
   json_bool(&j, "fec", o.fec);
+  json_bool(&j, "resample", !o.no_resample);
   for (int pr = 0; pr < 2; pr++) {
     json_obj_begin(&j, pr ? "rx" : "tx");
     put_spread(&j, "ours_ms_per_s", spread_of(ms[pr][0], n), 4);
