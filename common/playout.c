@@ -67,8 +67,8 @@ struct playout {
 
   /* RFC 3550 A.3 for the current sync. */
   uint16_t max_seq;
-  uint32_t cycles;        /* count of wraps, times 65536 */
-  uint32_t base_seq;
+  int64_t cycles;         /* count of wraps, times 65536 */
+  int64_t base_seq;       /* extended; moves back for a reordered first packet */
   uint64_t seg_got;       /* received + late in this sync */
   uint64_t closed_expected, closed_lost;
   uint8_t seen[SEEN_BITS / 8];   /* seq % SEEN_BITS for seqs near max_seq */
@@ -132,7 +132,7 @@ static uint64_t seg_expected(const struct playout *p)
 {
   if (!p->armed)
     return 0;
-  return (uint64_t)p->cycles + p->max_seq - p->base_seq + 1;
+  return (uint64_t)(p->cycles + p->max_seq - p->base_seq + 1);
 }
 
 static uint64_t seg_lost(const struct playout *p)
@@ -239,7 +239,7 @@ enum playout_put_result playout_put(struct playout *p, const struct rtp_header *
 {
   int samples = rtp_opus_samples(payload, len);
   int32_t ahead;
-  int d;
+  int d, late = 0;
 
   if (samples <= 0) {
     p->st.invalid++;
@@ -253,15 +253,13 @@ enum playout_put_result playout_put(struct playout *p, const struct rtp_header *
 
   d = rtp_seq_diff(h->seq, p->max_seq);
   if (d <= 0 && -d < SEEN_BITS && seen_get(p, h->seq)) {
+    /* A sender restarted with the same SSRC and lower sequence numbers
+     * would look like duplicates for ever: the late rule covers it too. */
+    if (arrival_ns - p->last_good_ns >= p->cfg.late_resync_ns)
+      return put_first(p, h, payload, len, samples, arrival_ns);
     p->st.duplicate++;
     return PLAYOUT_DUPLICATE;
   }
-  if (d < 0)
-    p->st.reordered++;
-  seq_update(p, h->seq);
-  if (d > -SEEN_BITS)
-    seen_set(p, h->seq);
-
   if (ahead + samples <= 0) {
     /* Entirely behind the cursor. Before the start, a packet that precedes
      * the first one (reordering) moves the start back if its own play time
@@ -274,16 +272,28 @@ enum playout_put_result playout_put(struct playout *p, const struct rtp_header *
        * behind ours (a paused and resumed sender, a long stall). */
       return put_first(p, h, payload, len, samples, arrival_ns);
     } else {
-      p->seg_got++;
-      p->st.late++;
-      return PLAYOUT_LATE;
+      late = 1;
     }
   } else if (ahead < 0 && !p->started && p->start_ns + samples_to_ns(ahead) >= arrival_ns) {
     /* Partly before the first packet, before the start: start earlier. */
     p->start_ns += samples_to_ns(ahead);
     p->cursor = h->timestamp;
   }
+
+  if (d < 0) {
+    int64_t ext = p->cycles + p->max_seq + d;
+    p->st.reordered++;
+    if (ext < p->base_seq)
+      p->base_seq = ext;   /* RFC 3550 counts from the first packet sent */
+  }
+  seq_update(p, h->seq);
+  if (d > -SEEN_BITS)
+    seen_set(p, h->seq);
   p->seg_got++;
+  if (late) {
+    p->st.late++;
+    return PLAYOUT_LATE;
+  }
   return store(p, h, payload, len, samples, arrival_ns);
 }
 

@@ -104,7 +104,11 @@ enum playout_put_result playout_put(struct playout *p, const struct rtp_header *
  * split only SILENCE). Returns samples that reach the sink (samples - skip). */
 int playout_next(struct playout *p, int64_t now_ns, int max_samples, struct playout_frame *out);
 
-/* Target latency may change at any time (the latency controller). */
+/* Target latency may change at any time (the latency controller). For now
+ * it only sets where the next stream (or resync) arms: a running stream
+ * keeps its mapping, so a change never drops or repeats audio. Moving a
+ * running stream to the new target is the drift resampler's job (play
+ * slightly faster or slower until the latency matches). */
 void playout_set_target(struct playout *p, int64_t target_ns);
 int64_t playout_target(const struct playout *p);
 

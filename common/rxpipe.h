@@ -33,7 +33,8 @@ struct rxpipe_config {
 /* Everything the receiver reports (DESIGN.md "Statistics"); a plain copy. */
 struct rxpipe_stats {
   struct playout_stats po;
-  uint64_t invalid;          /* datagrams that failed parsing or checks, pt mismatch */
+  uint64_t invalid;          /* datagrams that failed parsing or checks, pt mismatch
+                                (includes po.invalid: RTP fine, payload not Opus) */
   double jitter_ms;          /* RFC 3550 A.8 interarrival jitter */
   double latency_target_ms;
   double latency_mean_ms;    /* arrival to sink, of played packets; NaN before any */

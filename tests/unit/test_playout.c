@@ -1,0 +1,876 @@
+/* common/playout in virtual time: a scripted arrival schedule is fed to the
+ * engine while a simulated sink pulls frames; each case checks the exact
+ * sequence of frame kinds played and the counters.
+ *
+ * Kinds are recorded as letters: S silence, P packet, F FEC, C PLC.
+ * Payloads are minimal Opus packets (a TOC byte and two bytes): the engine
+ * only reads their duration. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "defaults.h"
+#include "playout.h"
+#include "rtp.h"
+
+#define MS 1000000LL
+#define MAXF 4096
+
+/* TOC bytes, code 0 (one frame): CELT FB 2.5/5/10/20 ms, SILK NB 40/60 ms. */
+static uint8_t toc_for(int samples)
+{
+  switch (samples) {
+  case 120: return 28 << 3;
+  case 240: return 29 << 3;
+  case 480: return 30 << 3;
+  case 960: return 31 << 3;
+  case 1920: return 2 << 3;
+  case 2880: return 3 << 3;
+  default: return 0xff;
+  }
+}
+
+struct pk {
+  int64_t arrival_ns;
+  uint16_t seq;
+  uint32_t ts;
+  int samples;
+  uint32_t ssrc;
+  int marker;
+  int result;        /* what playout_put returned */
+};
+
+struct sim {
+  struct playout *p;
+  struct playout_config cfg;
+  uint64_t out;            /* samples the sink has had */
+  int next_pk;
+  char kinds[MAXF + 1];
+  unsigned flags[MAXF];
+  int skip[MAXF];
+  uint16_t seq[MAXF];
+  int n;
+};
+
+static struct playout_config default_cfg(void)
+{
+  struct playout_config c = {
+    .target_ns = 60 * MS,
+    .max_latency_ns = DL_DEFAULT_MAX_LATENCY_MS * MS,
+    .silence_after_ns = DL_SILENCE_AFTER_MS * MS,
+    .late_resync_ns = DL_LATE_RESYNC_MS * MS,
+    .conceal_silence = 0,
+    .slots = DL_PLAYOUT_SLOTS,
+  };
+  return c;
+}
+
+static void sim_init(struct sim *s, const struct playout_config *cfg)
+{
+  memset(s, 0, sizeof *s);
+  s->cfg = *cfg;
+  assert_int_equal(playout_create(&s->p, cfg), 0);
+}
+
+static int64_t sim_now(const struct sim *s)
+{
+  return (int64_t)(s->out * 1000000000ULL / DL_RATE);
+}
+
+static int put_one(struct playout *p, struct pk *k)
+{
+  struct rtp_header h = {0};
+  uint8_t payload[3] = {toc_for(k->samples), (uint8_t)k->seq, (uint8_t)(k->seq >> 8)};
+
+  h.version = 2;
+  h.payload_type = 96;
+  h.seq = k->seq;
+  h.timestamp = k->ts;
+  h.ssrc = k->ssrc ? k->ssrc : 0x1234;
+  h.marker = (unsigned)k->marker;
+  k->result = playout_put(p, &h, payload, sizeof payload, k->arrival_ns);
+  return k->result;
+}
+
+/* Pulls frames (max_samples 5760) until the sink's clock reaches until_ns,
+ * putting every packet whose arrival time has come first. pks sorted by
+ * arrival. */
+static void sim_run(struct sim *s, struct pk *pks, int npk, int64_t until_ns)
+{
+  while (sim_now(s) < until_ns) {
+    struct playout_frame f;
+    int64_t now = sim_now(s);
+    int n;
+
+    while (s->next_pk < npk && pks[s->next_pk].arrival_ns <= now)
+      put_one(s->p, &pks[s->next_pk++]);
+    n = playout_next(s->p, now, DL_MAX_PACKET_SAMPLES, &f);
+    assert_true(n > 0);
+    assert_int_equal(n, f.samples - f.skip);
+    assert_true(s->n < MAXF);
+    s->kinds[s->n] = "SPFC"[f.kind];
+    s->flags[s->n] = f.flags;
+    s->skip[s->n] = f.skip;
+    s->seq[s->n] = f.seq;
+    s->n++;
+    s->kinds[s->n] = 0;
+    s->out += (uint64_t)n;
+  }
+}
+
+static void sim_done(struct sim *s)
+{
+  playout_destroy(s->p);
+}
+
+/* A steady stream: packet k (20 ms) sent at k*20 ms, arriving `delay` later. */
+static int make_stream(struct pk *pks, int n, uint16_t seq0, uint32_t ts0, int64_t delay)
+{
+  int k;
+
+  for (k = 0; k < n; k++) {
+    memset(&pks[k], 0, sizeof pks[k]);
+    pks[k].arrival_ns = k * 20 * MS + delay;
+    pks[k].seq = (uint16_t)(seq0 + k);
+    pks[k].ts = ts0 + 960u * (uint32_t)k;
+    pks[k].samples = 960;
+  }
+  return n;
+}
+
+/* Removes packets [from, to) from the schedule. */
+static int drop(struct pk *pks, int n, int from, int to)
+{
+  memmove(&pks[from], &pks[to], (size_t)(n - to) * sizeof *pks);
+  return n - (to - from);
+}
+
+static struct playout_stats stats(const struct sim *s)
+{
+  struct playout_stats st;
+  playout_get_stats(s->p, &st);
+  return st;
+}
+
+static char *repeat(char *buf, const char *parts)
+{
+  /* "3S10P" -> "SSSPPPPPPPPPP" */
+  char *o = buf;
+  while (*parts) {
+    int count = (int)strtol(parts, (char **)&parts, 10);
+    char c = *parts++;
+    while (count-- > 0)
+      *o++ = c;
+  }
+  *o = 0;
+  return buf;
+}
+
+static void test_playout_next__in_order__all_played(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[10];
+  char want[256];
+  int n = make_stream(pks, 10, 100, 5000, 0);
+
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 260 * MS);
+  /* 60 ms of silence before the first play time, then every packet. */
+  assert_string_equal(s.kinds, repeat(want, "3S10P"));
+  assert_int_equal(s.seq[3], 100);
+  assert_int_equal(s.seq[12], 109);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.received, 10);
+  assert_int_equal(st.played, 10);
+  assert_int_equal(st.expected, 10);
+  assert_int_equal(st.lost, 0);
+  assert_int_equal(st.late, 0);
+  assert_int_equal(st.silence, 0);
+  assert_int_equal(st.samples_out, 13 * 960);
+  assert_int_equal(playout_started(s.p), 1);
+  sim_done(&s);
+}
+
+static void test_playout_put__late__discarded(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[10];
+  char want[256];
+  int n = make_stream(pks, 10, 0, 0, 0);
+
+  /* Packet 3 is due at 60 + 60 ms and arrives at 200 ms. */
+  struct pk late = pks[3];
+  late.arrival_ns = 200 * MS;
+  memmove(&pks[3], &pks[4], 6 * sizeof *pks);
+  pks[9] = late;
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 260 * MS);
+  /* Packet 4 was queued when 3 was due: its FEC stands in for 3. */
+  assert_string_equal(s.kinds, repeat(want, "3S3P1F6P"));
+  assert_int_equal(pks[9].result, PLAYOUT_LATE);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.late, 1);
+  assert_int_equal(st.received, 9);
+  assert_int_equal(st.played, 9);
+  assert_int_equal(st.fec_recovered, 1);
+  assert_int_equal(st.expected, 10);
+  assert_int_equal(st.lost, 0);   /* it did arrive (RFC 3550 counts it) */
+  sim_done(&s);
+}
+
+static void test_playout_put__duplicate__dropped_once_counted(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[12];
+  char want[256];
+  int n = make_stream(pks, 10, 7, 0, 0);
+
+  /* A copy of packet 2 while it is queued, one of packet 0 after it played. */
+  memmove(&pks[4], &pks[3], 7 * sizeof *pks);
+  pks[3] = pks[2];
+  pks[3].arrival_ns = 45 * MS;
+  memmove(&pks[6], &pks[5], 6 * sizeof *pks);
+  pks[5] = pks[0];
+  pks[5].arrival_ns = 70 * MS;   /* packet 0 played from 60 ms */
+  n = 12;
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 260 * MS);
+  assert_string_equal(s.kinds, repeat(want, "3S10P"));
+  assert_int_equal(pks[3].result, PLAYOUT_DUPLICATE);
+  assert_int_equal(pks[5].result, PLAYOUT_DUPLICATE);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.duplicate, 2);
+  assert_int_equal(st.received, 10);
+  assert_int_equal(st.played, 10);
+  assert_int_equal(st.late, 0);
+  assert_int_equal(st.lost, 0);
+  assert_int_equal(st.expected, 10);
+  sim_done(&s);
+}
+
+static void test_playout_put__reordered__played_in_order(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[10];
+  char want[256];
+  int n = make_stream(pks, 10, 0, 0, 0);
+  struct pk t;
+
+  /* 5 arrives before 4 (both in time), 8 two places early. */
+  t = pks[4]; pks[4] = pks[5]; pks[5] = t;
+  pks[4].arrival_ns = 80 * MS;
+  pks[5].arrival_ns = 81 * MS;
+  t = pks[8]; pks[8] = pks[7]; pks[7] = pks[6]; pks[6] = t;
+  pks[6].arrival_ns = 120 * MS;
+  pks[7].arrival_ns = 121 * MS;
+  pks[8].arrival_ns = 122 * MS;
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 260 * MS);
+  assert_string_equal(s.kinds, repeat(want, "3S10P"));
+  for (int i = 0; i < 10; i++)
+    assert_int_equal(s.seq[3 + i], i);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.reordered, 3);   /* 4, 6 and 7 came after a higher one */
+  assert_int_equal(st.played, 10);
+  assert_int_equal(st.lost, 0);
+  sim_done(&s);
+}
+
+static void test_playout_next__single_gap__fec_from_next(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[10];
+  char want[256];
+  int n = make_stream(pks, 10, 0, 0, 0);
+
+  n = drop(pks, n, 4, 5);
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 260 * MS);
+  assert_string_equal(s.kinds, repeat(want, "3S4P1F5P"));
+  assert_int_equal(s.seq[7], 5);   /* FEC data is packet 5 ... */
+  assert_int_equal(s.seq[8], 5);   /* ... which then plays itself */
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.fec_recovered, 1);
+  assert_int_equal(st.concealed, 0);
+  assert_int_equal(st.played, 9);
+  assert_int_equal(st.expected, 10);
+  assert_int_equal(st.lost, 1);
+  sim_done(&s);
+}
+
+static void test_playout_next__three_lost__plc_then_fec(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[12];
+  char want[256];
+  int n = make_stream(pks, 12, 0, 0, 0);
+
+  n = drop(pks, n, 4, 7);
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 300 * MS);
+  assert_string_equal(s.kinds, repeat(want, "3S4P2C1F5P"));
+  assert_int_equal(s.flags[7] & PLAYOUT_FADE_OUT, 0);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.concealed, 2);
+  assert_int_equal(st.fec_recovered, 1);
+  assert_int_equal(st.lost, 3);
+  assert_int_equal(st.expected, 12);
+  sim_done(&s);
+}
+
+static void test_playout_next__no_next_packet__plc(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[10];
+  char want[256];
+  int n = make_stream(pks, 10, 0, 0, 0);
+
+  /* Packet 5 arrives 1 ms before its play time, 4 lost: at 4's time the
+   * queue is empty, so PLC, not FEC. */
+  c.target_ns = 20 * MS;
+  n = drop(pks, n, 4, 5);
+  for (int i = 4; i < n; i++)
+    pks[i].arrival_ns += 19 * MS;
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 220 * MS);
+  assert_string_equal(s.kinds, repeat(want, "1S4P1C5P"));
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.concealed, 1);
+  assert_int_equal(st.fec_recovered, 0);
+  assert_int_equal(st.lost, 1);
+  sim_done(&s);
+}
+
+static void test_playout_next__long_gap__fades_to_silence(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[40];
+  char want[256];
+  int n = make_stream(pks, 40, 0, 0, 0);
+
+  /* 400 ms lost: 100 ms of PLC (the last one fading out), silence, then
+   * the FEC of packet 30 fading in. */
+  n = drop(pks, n, 10, 30);
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 860 * MS);
+  assert_string_equal(s.kinds, repeat(want, "3S10P5C14S1F10P"));
+  for (int i = 13; i < 17; i++)
+    assert_int_equal(s.flags[i], 0);
+  assert_int_equal(s.flags[17], PLAYOUT_FADE_OUT);
+  assert_int_equal(s.flags[18], 0);
+  assert_int_equal(s.flags[32], PLAYOUT_FADE_IN);
+  assert_int_equal(s.flags[33], 0);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.concealed, 5);
+  assert_int_equal(st.silence, 14);
+  assert_int_equal(st.fec_recovered, 1);
+  assert_int_equal(st.played, 20);
+  assert_int_equal(st.lost, 20);
+  assert_int_equal(st.expected, 40);
+  sim_done(&s);
+}
+
+static void test_playout_next__conceal_silence__no_plc(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[12];
+  char want[256];
+  int n = make_stream(pks, 12, 0, 0, 0);
+
+  c.conceal_silence = 1;
+  n = drop(pks, n, 4, 7);
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 300 * MS);
+  /* FEC is still used; what PLC would cover is silent. */
+  assert_string_equal(s.kinds, repeat(want, "3S4P2S1F5P"));
+  assert_int_equal(s.flags[9], PLAYOUT_FADE_IN);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.concealed, 0);
+  assert_int_equal(st.silence, 2);
+  assert_int_equal(st.fec_recovered, 1);
+  assert_int_equal(st.lost, 3);
+  sim_done(&s);
+}
+
+static void test_playout_put__seq_and_ts_wrap__counts_exact(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[20];
+  char want[256];
+  /* seq wraps after packet 5, ts after packet 3; packet 6 (seq 0) lost. */
+  int n = make_stream(pks, 20, 65530, 0xffffffffu - 3 * 960 - 100, 0);
+
+  n = drop(pks, n, 6, 7);
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 460 * MS);
+  assert_string_equal(s.kinds, repeat(want, "3S6P1F13P"));
+  assert_int_equal(s.seq[9], 1);
+  assert_int_equal(s.seq[10], 1);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.expected, 20);
+  assert_int_equal(st.lost, 1);
+  assert_int_equal(st.received, 19);
+  assert_int_equal(st.late, 0);
+  assert_int_equal(st.reordered, 0);
+  assert_int_equal(st.resyncs, 0);
+  assert_int_equal(st.played, 19);
+  sim_done(&s);
+}
+
+static void test_playout_put__ssrc_change__resyncs(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[20];
+  char want[256];
+  int n = make_stream(pks, 20, 0, 0, 0);
+
+  /* From packet 10 on another sender: other SSRC, seq and ts. */
+  for (int i = 10; i < 20; i++) {
+    pks[i].ssrc = 0xbeef;
+    pks[i].seq = (uint16_t)(40000 + i);
+    pks[i].ts = 777777u + 960u * (uint32_t)i;
+  }
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 460 * MS);
+  /* Old packets 7..9 (queued at 200 ms) are flushed; the new stream plays
+   * 60 ms after its first packet, like a first stream. */
+  assert_string_equal(s.kinds, repeat(want, "3S7P3S10P"));
+  assert_int_equal(s.flags[10], PLAYOUT_RESYNC);
+  assert_int_equal(s.seq[13], 40010);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.resyncs, 1);
+  assert_int_equal(st.expected, 20);
+  assert_int_equal(st.lost, 0);
+  assert_int_equal(st.received, 20);
+  assert_int_equal(st.played, 17);
+  sim_done(&s);
+}
+
+static void test_playout_put__ts_jump__resyncs(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[20];
+  char want[256];
+  int n = make_stream(pks, 20, 0, 0, 0);
+
+  /* Same SSRC, timestamps jump 10 s ahead from packet 10 on. */
+  for (int i = 10; i < 20; i++)
+    pks[i].ts += 480000;
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 460 * MS);
+  assert_string_equal(s.kinds, repeat(want, "3S7P3S10P"));
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.resyncs, 1);
+  assert_int_equal(st.expected, 20);
+  assert_int_equal(st.lost, 0);
+  sim_done(&s);
+}
+
+static void test_playout_next__mixed_frame_sizes__each_played_whole(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  static const int sizes[] = {960, 480, 480, 1920, 2880, 120, 240, 960, 960, 480};
+  struct pk pks[10];
+  uint32_t ts = 42;
+  int64_t t = 0;
+
+  for (int i = 0; i < 10; i++) {
+    memset(&pks[i], 0, sizeof pks[i]);
+    pks[i].seq = (uint16_t)i;
+    pks[i].ts = ts;
+    pks[i].samples = sizes[i];
+    pks[i].arrival_ns = t + sizes[i] * 1000000000LL / DL_RATE;   /* sent when recorded */
+    ts += (uint32_t)sizes[i];
+    t += sizes[i] * 1000000000LL / DL_RATE;
+  }
+  sim_init(&s, &c);
+  sim_run(&s, pks, 10, 20 * MS + 60 * MS + t);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.played, 10);
+  assert_int_equal(st.concealed, 0);
+  assert_int_equal(st.fec_recovered, 0);
+  assert_int_equal(st.lost, 0);
+  /* Packets in order, each whole: 4 frames of silence (80 ms) first. */
+  assert_memory_equal(s.kinds, "SSSSPPPPPPPPPP", 14);
+  for (int i = 0; i < 10; i++) {
+    assert_int_equal(s.seq[4 + i], i);
+    assert_int_equal(s.skip[4 + i], 0);
+  }
+  sim_done(&s);
+}
+
+static void test_playout_put__marker_on_every_packet__no_resync(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[20];
+  char want[256];
+  int n = make_stream(pks, 20, 9, 123456, 0);
+
+  for (int i = 0; i < n; i++)
+    pks[i].marker = 1;   /* ffmpeg's rtp muxer */
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 460 * MS);
+  assert_string_equal(s.kinds, repeat(want, "3S20P"));
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.resyncs, 0);
+  assert_int_equal(st.played, 20);
+  sim_done(&s);
+}
+
+static void test_playout_next__gstreamer_first_step_648__head_skipped(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[10];
+  char want[256];
+  int n = make_stream(pks, 10, 0, 1000, 0);
+
+  /* GStreamer's first packet is followed by one 648 samples later. */
+  for (int i = 1; i < n; i++)
+    pks[i].ts -= 312;
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 250 * MS);
+  assert_string_equal(s.kinds, repeat(want, "3S10P"));
+  assert_int_equal(s.skip[3], 0);
+  assert_int_equal(s.skip[4], 312);
+  for (int i = 5; i < 13; i++)
+    assert_int_equal(s.skip[i], 0);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.played, 10);
+  assert_int_equal(st.lost, 0);
+  assert_int_equal(st.concealed, 0);
+  assert_int_equal(st.samples_out, 13 * 960 - 312);
+  sim_done(&s);
+}
+
+static void test_playout_next__sender_stops__silence_not_stale(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[10];
+  char want[256];
+  int n = make_stream(pks, 10, 0, 0, 0);
+
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 2000 * MS);
+  /* 100 ms of concealment, then silence for as long as the sink runs. */
+  assert_string_equal(s.kinds, repeat(want, "3S10P5C82S"));
+  assert_int_equal(s.flags[17], PLAYOUT_FADE_OUT);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.silence, 82);
+  assert_int_equal(st.played, 10);
+  assert_int_equal(st.expected, 10);
+  assert_int_equal(st.lost, 0);
+  assert_int_equal(playout_depth(s.p), 0);
+  sim_done(&s);
+}
+
+static void test_playout_put__queue_full__dropped_counted_late(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[10];
+  int n = make_stream(pks, 10, 0, 0, 0);
+
+  c.slots = 4;
+  sim_init(&s, &c);
+  /* Everything arrives at once, before anything plays. */
+  for (int i = 0; i < n; i++)
+    pks[i].arrival_ns = 0;
+  sim_run(&s, pks, n, 1);
+  for (int i = 0; i < 4; i++)
+    assert_int_equal(pks[i].result, PLAYOUT_QUEUED);
+  for (int i = 4; i < 10; i++)
+    assert_int_equal(pks[i].result, PLAYOUT_FULL);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.received, 4);
+  assert_int_equal(st.late, 6);
+  assert_int_equal(st.expected, 10);
+  assert_int_equal(st.lost, 0);
+  sim_done(&s);
+}
+
+static void test_playout_put__only_late_for_a_while__resyncs(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[100];
+  int n = make_stream(pks, 100, 0, 0, 0);
+
+  /* From packet 10 on, everything arrives 500 ms later than before (a
+   * stall that never recovers): late for late_resync_ns, then resynced. */
+  for (int i = 10; i < n; i++)
+    pks[i].arrival_ns += 500 * MS;
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 2600 * MS);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.resyncs, 1);
+  /* The last on-time packet (9) arrived at 180 ms; 10..33 (700 .. 1160
+   * ms) are late; 34, at 1180 ms, is 1000 ms after it and resyncs. */
+  assert_int_equal(st.late, 24);
+  assert_int_equal(st.received, 76);
+  assert_int_equal(st.expected, 100);
+  assert_int_equal(st.lost, 0);
+  assert_int_equal(st.played, 76);
+  assert_int_equal(pks[33].result, PLAYOUT_LATE);
+  assert_int_equal(pks[34].result, PLAYOUT_QUEUED);
+  sim_done(&s);
+}
+
+static void test_playout_put__sender_restarts_same_ssrc__resyncs_at_once(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[20];
+  int n = make_stream(pks, 10, 0, 0, 0);
+
+  /* The same packets again (same SSRC, seq and ts) 2 s later: behind the
+   * cursor and already seen, but nothing good arrived for over 1 s. */
+  for (int i = 0; i < 10; i++) {
+    pks[10 + i] = pks[i];
+    pks[10 + i].arrival_ns += 2000 * MS;
+  }
+  n = 20;
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 2400 * MS);
+  for (int i = 0; i < n; i++)
+    assert_int_equal(pks[i].result, PLAYOUT_QUEUED);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.resyncs, 1);
+  assert_int_equal(st.duplicate, 0);
+  assert_int_equal(st.late, 0);
+  assert_int_equal(st.played, 20);
+  assert_int_equal(st.expected, 20);
+  assert_int_equal(st.lost, 0);
+  sim_done(&s);
+}
+
+static void test_playout_put__first_two_swapped__start_moves_back(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[10];
+  char want[256];
+  int n = make_stream(pks, 10, 0, 0, 0);
+
+  pks[0].arrival_ns = 21 * MS;   /* arrives after packet 1 */
+  struct pk t = pks[0]; pks[0] = pks[1]; pks[1] = t;
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 260 * MS);
+  /* Packet 1 armed at 20 + 60 ms; packet 0 moves the start to 60 ms. */
+  assert_string_equal(s.kinds, repeat(want, "3S10P"));
+  assert_int_equal(s.seq[3], 0);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.played, 10);
+  assert_int_equal(st.reordered, 1);
+  sim_done(&s);
+}
+
+static void test_playout_set_target__new_stream__arms_there(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[10];
+  char want[256];
+  int n = make_stream(pks, 10, 0, 0, 0);
+
+  sim_init(&s, &c);
+  playout_set_target(s.p, 100 * MS);
+  assert_true(playout_target(s.p) == 100 * MS);
+  sim_run(&s, pks, n, 300 * MS);
+  assert_string_equal(s.kinds, repeat(want, "5S10P"));
+  sim_done(&s);
+}
+
+static void test_playout_next__max_samples__splits_silence_only(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct playout *p;
+  struct playout_frame f;
+  struct pk k = {.arrival_ns = 0, .seq = 1, .ts = 0, .samples = 960};
+
+  assert_int_equal(playout_create(&p, &c), 0);
+  assert_int_equal(playout_next(p, 0, 100, &f), 100);   /* not armed */
+  assert_int_equal(f.kind, PLAYOUT_SILENCE);
+  put_one(p, &k);
+  assert_int_equal(playout_next(p, 0, 100, &f), 100);   /* before the start */
+  assert_int_equal(playout_next(p, 60 * MS, 100, &f), 960);   /* a packet: whole */
+  assert_int_equal(f.kind, PLAYOUT_PACKET);
+  assert_int_equal(playout_depth(p), 0);
+  playout_destroy(p);
+}
+
+static void test_playout_put__not_opus__invalid(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct playout *p;
+  struct rtp_header h = {.version = 2, .payload_type = 96, .ssrc = 1};
+  const uint8_t bad[] = {0x03};   /* code 3 without a count byte */
+
+  assert_int_equal(playout_create(&p, &c), 0);
+  assert_int_equal(playout_put(p, &h, bad, sizeof bad, 0), PLAYOUT_INVALID);
+  assert_int_equal(playout_put(p, &h, bad, 0, 0), PLAYOUT_INVALID);
+  struct playout_stats st;
+  playout_get_stats(p, &st);
+  assert_int_equal(st.invalid, 2);
+  assert_int_equal(st.received, 0);
+  assert_int_equal(playout_started(p), 0);
+  playout_destroy(p);
+  playout_destroy(NULL);
+}
+
+/* Seeded random impairments (loss, jitter, reordering, duplicates, a wrap)
+ * against the invariants: the sink gets exactly the samples of the time
+ * that passed, every packet is accounted for once, nothing negative. */
+static void test_playout__random_impairments__invariants_hold(void **state)
+{
+  (void)state;
+  const char *env = getenv("DL_SEED");
+  unsigned seed = env ? (unsigned)strtoul(env, NULL, 0) : 12345u;
+  enum { N = 3000 };
+  static struct pk pks[2 * N];
+  static struct sim s;
+  struct playout_config c = default_cfg();
+  int n = 0, sent = 0, dups = 0;
+
+  printf("test_playout random: DL_SEED=%u\n", seed);
+  srand(seed);
+  for (int i = 0; i < N; i++) {
+    if (rand() % 100 < 5)
+      continue;   /* lost */
+    memset(&pks[n], 0, sizeof pks[n]);
+    pks[n].seq = (uint16_t)(65000 + i);
+    pks[n].ts = 0xfff00000u + 960u * (uint32_t)i;
+    pks[n].samples = 960;
+    pks[n].arrival_ns = i * 20 * MS + (rand() % 80) * MS;   /* jitter 0..80 ms */
+    n++;
+    sent++;
+    if (rand() % 100 < 2) {
+      pks[n] = pks[n - 1];
+      pks[n].arrival_ns += (rand() % 30) * MS;
+      n++;
+      dups++;
+    }
+  }
+  /* Sort by arrival (insertion sort: nearly sorted). */
+  for (int i = 1; i < n; i++) {
+    struct pk t = pks[i];
+    int j = i - 1;
+    while (j >= 0 && pks[j].arrival_ns > t.arrival_ns) {
+      pks[j + 1] = pks[j];
+      j--;
+    }
+    pks[j + 1] = t;
+  }
+  c.target_ns = 40 * MS;
+  sim_init(&s, &c);
+  int64_t until = (int64_t)N * 20 * MS + 500 * MS;
+  /* Pull with odd sizes to exercise the silence split. */
+  while (sim_now(&s) < until) {
+    struct playout_frame f;
+    int64_t now = sim_now(&s);
+    while (s.next_pk < n && pks[s.next_pk].arrival_ns <= now)
+      put_one(s.p, &pks[s.next_pk++]);
+    int r = playout_next(s.p, now, 1 + rand() % DL_MAX_PACKET_SAMPLES, &f);
+    assert_true(r > 0);
+    assert_int_equal(r, f.samples - f.skip);
+    assert_true(f.samples <= DL_MAX_PACKET_SAMPLES);
+    if (f.kind == PLAYOUT_PLC || f.kind == PLAYOUT_FEC)
+      assert_int_equal(f.samples % 120, 0);
+    s.out += (uint64_t)r;
+  }
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.samples_out, s.out);
+  /* Time elapsed within one frame. */
+  assert_true(s.out >= (uint64_t)(until * DL_RATE / 1000000000));
+  assert_true(s.out < (uint64_t)(until * DL_RATE / 1000000000) + DL_MAX_PACKET_SAMPLES);
+  assert_int_equal(st.received + st.late + st.duplicate, (uint64_t)(sent + dups));
+  /* RFC 3550: from the lowest to the highest sequence number received. */
+  int lo = N, hi = -1;
+  for (int i = 0; i < n; i++) {
+    int k = (uint16_t)(pks[i].seq - 65000);
+    lo = k < lo ? k : lo;
+    hi = k > hi ? k : hi;
+  }
+  assert_int_equal(st.expected, hi - lo + 1);
+  assert_true(st.lost <= st.expected);
+  assert_int_equal(st.resyncs, 0);
+  /* Every accepted packet played (none passed by the cursor once queued). */
+  assert_int_equal(st.played, st.received);
+  assert_true(st.lost + st.late >= (uint64_t)(N - sent));
+  assert_true(st.duplicate >= 1);
+  sim_done(&s);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_playout_next__in_order__all_played),
+    cmocka_unit_test(test_playout_put__late__discarded),
+    cmocka_unit_test(test_playout_put__duplicate__dropped_once_counted),
+    cmocka_unit_test(test_playout_put__reordered__played_in_order),
+    cmocka_unit_test(test_playout_next__single_gap__fec_from_next),
+    cmocka_unit_test(test_playout_next__three_lost__plc_then_fec),
+    cmocka_unit_test(test_playout_next__no_next_packet__plc),
+    cmocka_unit_test(test_playout_next__long_gap__fades_to_silence),
+    cmocka_unit_test(test_playout_next__conceal_silence__no_plc),
+    cmocka_unit_test(test_playout_put__seq_and_ts_wrap__counts_exact),
+    cmocka_unit_test(test_playout_put__ssrc_change__resyncs),
+    cmocka_unit_test(test_playout_put__ts_jump__resyncs),
+    cmocka_unit_test(test_playout_next__mixed_frame_sizes__each_played_whole),
+    cmocka_unit_test(test_playout_put__marker_on_every_packet__no_resync),
+    cmocka_unit_test(test_playout_next__gstreamer_first_step_648__head_skipped),
+    cmocka_unit_test(test_playout_next__sender_stops__silence_not_stale),
+    cmocka_unit_test(test_playout_put__queue_full__dropped_counted_late),
+    cmocka_unit_test(test_playout_put__only_late_for_a_while__resyncs),
+    cmocka_unit_test(test_playout_put__sender_restarts_same_ssrc__resyncs_at_once),
+    cmocka_unit_test(test_playout_put__first_two_swapped__start_moves_back),
+    cmocka_unit_test(test_playout_set_target__new_stream__arms_there),
+    cmocka_unit_test(test_playout_next__max_samples__splits_silence_only),
+    cmocka_unit_test(test_playout_put__not_opus__invalid),
+    cmocka_unit_test(test_playout__random_impairments__invariants_hold),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
