@@ -14,6 +14,8 @@
 #include <getopt.h>
 #include <math.h>
 #include <netdb.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -206,11 +208,15 @@ static void write_stats(const struct playback_snapshot *snap, int final)
   /* The E-model (r_factor, mos) lands with the quality issue: null until then. */
   json_null(&j, "r_factor");
   json_null(&j, "mos");
-  /* Beyond DESIGN.md: where the other counts went. */
+  /* Beyond DESIGN.md: datagrams off the socket, ring overflows, resyncs;
+   * sink_frames: 48 kHz frames written to the sink (a WAV's length);
+   * frames_out: frames the playout engine produced, sink_frames plus the
+   * part of a decoded packet still waiting for the next period. */
   json_u64(&j, "datagrams", counter(&R.datagrams));
   json_u64(&j, "overflow", counter(&R.overflow));
   json_u64(&j, "resyncs", s.rx.po.resyncs);
   json_u64(&j, "sink_frames", s.sink_frames);
+  json_u64(&j, "frames_out", s.rx.po.samples_out);
   if (final)
     json_bool(&j, "final", 1);
   text = json_end(&j);
@@ -645,6 +651,31 @@ static void alsa_quiet(const char *file, int line, const char *function, int err
   (void)file; (void)line; (void)function; (void)err; (void)fmt;
 }
 
+/* Opens the ALSA sink with this thread briefly SCHED_FIFO (where
+ * permitted): plugins such as pulse start their own threads on open, and
+ * those feed the device as much as the playback thread does, so they must
+ * inherit its scheduling rather than compete with every busy process. */
+static int open_alsa_realtime(char *err, size_t errcap)
+{
+  struct sched_param old_sp, sp;
+  int old_policy, r, raised;
+
+  raised = pthread_getschedparam(pthread_self(), &old_policy, &old_sp) == 0;
+  if (raised) {
+    memset(&sp, 0, sizeof sp);
+    sp.sched_priority = DL_PLAYBACK_RT_PRIORITY;
+    if (sp.sched_priority > sched_get_priority_max(SCHED_FIFO))
+      sp.sched_priority = sched_get_priority_max(SCHED_FIFO);
+    raised = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0;
+  }
+  r = sink_alsa_open(&R.sink, R.o.device, 1, err, errcap);
+  if (raised)
+    pthread_setschedparam(pthread_self(), old_policy, &old_sp);
+  verbose("ALSA device opened %s", raised ? "with SCHED_FIFO (its helper threads inherit it)"
+                                          : "with normal scheduling (SCHED_FIFO refused)");
+  return r;
+}
+
 int main(int argc, char **argv)
 {
   struct rxpipe_config rc;
@@ -681,7 +712,7 @@ int main(int argc, char **argv)
   } else {
     if (!R.o.verbose)
       snd_lib_error_set_handler(alsa_quiet);
-    r = sink_alsa_open(&R.sink, R.o.device, 1, err, sizeof err);
+    r = open_alsa_realtime(err, sizeof err);
     if (r < 0) {
       error("--device %s: %s", R.o.device, err);
       return EXIT_RUNTIME;

@@ -6,6 +6,9 @@
 # input (correlation >= 0.9). Skips where PulseAudio cannot start.
 # tags: tsan
 # timeout: 120
+# --latency 150: ffmpeg is an ordinary process; on a loaded machine it can
+# stall for tens of ms, and a packet that late is (rightly) discarded. The
+# clean-path counts are the point here, not the size of the latency.
 . "$(dirname "$0")/../lib.sh"
 need ffmpeg sox python3
 [ -x "$BUILD/receiver" ] || fail "$BUILD/receiver not built"
@@ -16,14 +19,18 @@ sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" trim 0 8 || fa
 port=$(free_rtp_port) || fail "no free port"
 
 # The recorder first: it also wakes the idle null sink, whose first
-# seconds otherwise stall.
-bg parec --device=nullsink.monitor --latency-msec=20 --file-format=wav --rate=48000 \
+# seconds otherwise stall. Real-time where permitted, like the receiver,
+# so that a loaded machine makes it drop nothing (its overruns would look
+# like the receiver's damage).
+RT=""
+chrt -f 10 true 2>/dev/null && RT="chrt -f 10"
+bg $RT parec --device=nullsink.monitor --latency-msec=20 --file-format=wav --rate=48000 \
    --channels=1 --format=s16le "$T/played.wav"
 rec=$!
 sleep 0.5
 kill -0 "$rec" 2>/dev/null || fail "parec did not start"
 
-bg "$BUILD/receiver" -v -d default --idle-exit 1 --stats "$T/stats.jsonl" --stats-interval 500 \
+bg "$BUILD/receiver" -v --latency 150 -d default --idle-exit 1 --stats "$T/stats.jsonl" --stats-interval 500 \
    "127.0.0.1:$port" 2>"$T/rx.err"
 rx=$!
 for _ in $(seq 1 50); do grep -q 'playback thread' "$T/rx.err" && break; sleep 0.1; done
@@ -42,7 +49,7 @@ cat "$T/rx.err"
 [ $rc -eq 0 ] || fail "receiver exited $rc"
 final=$(tail -n 1 "$T/stats.jsonl")
 echo "final: $final"
-"$BUILD/tools/wavcmp" "$T/in.wav" "$T/played.wav" | tee "$T/cmp.txt"
+"$BUILD/tools/wavcmp" --max-lag-ms 8000 "$T/in.wav" "$T/played.wav" | tee "$T/cmp.txt"
 
 python3 - "$final" "$T/cmp.txt" <<'PY' || fail "checks failed"
 import json, sys

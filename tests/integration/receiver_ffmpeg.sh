@@ -7,6 +7,9 @@
 # within one frame plus the latency.
 # tags: sanitize tsan
 # timeout: 90
+# --latency 150: ffmpeg is an ordinary process; on a loaded machine it can
+# stall for tens of ms, and a packet that late is (rightly) discarded. The
+# clean-path counts are the point here, not the size of the latency.
 . "$(dirname "$0")/../lib.sh"
 need ffmpeg sox python3
 [ -x "$BUILD/receiver" ] || fail "$BUILD/receiver not built"
@@ -16,7 +19,7 @@ sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" trim 0 8 || fa
 in_frames=$(soxi -s "$T/in.wav")
 port=$(free_rtp_port) || fail "no free port"
 
-bg "$BUILD/receiver" -v -o "$T/out.wav" --idle-exit 1.5 --stats "$T/stats.jsonl" \
+bg "$BUILD/receiver" -v --latency 150 -o "$T/out.wav" --idle-exit 1.5 --stats "$T/stats.jsonl" \
    --stats-interval 200 "127.0.0.1:$port" 2>"$T/rx.err"
 rx=$!
 for _ in $(seq 1 50); do grep -q 'listening on' "$T/rx.err" && break; sleep 0.1; done
@@ -34,9 +37,9 @@ cat "$T/rx.err"
 final=$(tail -n 1 "$T/stats.jsonl")
 echo "final: $final"
 wav_frames=$(soxi -s "$T/out.wav") || fail "out.wav is not a readable WAV"
-"$BUILD/tools/wavcmp" "$T/in.wav" "$T/out.wav" | tee "$T/cmp.txt"
+"$BUILD/tools/wavcmp" --max-lag-ms 8000 "$T/in.wav" "$T/out.wav" | tee "$T/cmp.txt"
 
-python3 - "$final" "$in_frames" "$wav_frames" "$T/cmp.txt" <<'PY' || fail "checks failed"
+python3 - "$final" "$in_frames" "$wav_frames" "$T/cmp.txt" "$T/out.wav" <<'PY' || fail "checks failed"
 import json, sys
 s = json.loads(sys.argv[1]); in_frames = int(sys.argv[2]); wav = int(sys.argv[3])
 cmp = dict(l.strip().split("=", 1) for l in open(sys.argv[4]) if "=" in l)
@@ -65,7 +68,20 @@ check(corr >= 0.9, f"correlation with the input {corr} >= 0.9")
 # where the input (delayed by lag) ends; after it comes only silence.
 lat = s["latency_ms"]
 print(f"latency_ms: {lat}  jitter_ms: {s['jitter_ms']}")
-check(lat["mean"] is not None and abs(lat["mean"] - lat["target"]) <= 15, f"mean latency {lat['mean']} ms within 15 ms of target {lat['target']}")
+# Nothing is played before its time (mean >= target, less a period); the
+# upper bound leaves room for ffmpeg's 2-packet bursts and a loaded machine.
+check(lat["mean"] is not None and lat["target"] - 10 <= lat["mean"] <= lat["target"] + 70,
+      f"mean latency {lat['mean']} ms within -10..+70 ms of target {lat['target']}")
+# Before the stream and after its end (plus the 100 ms of concealment that
+# fades out) the sink gets digital silence: never stale audio.
+import wave
+with wave.open(sys.argv[5]) as w:
+    pcm = w.readframes(w.getnframes())
+x = memoryview(pcm).cast("h")
+start = int((lag / 1000 - 0.05) * 48000)
+end = int((lag / 1000 + in_frames / 48000 + 0.15) * 48000)
+check(start > 0 and not any(x[:start]), f"silence before the stream (first {start} frames)")
+check(end < len(x) and not any(x[end:]), f"silence after the stream's end plus 100 ms ({len(x) - end} frames)")
 check(float(cmp["overlap_s"]) >= in_frames / 48000 - 0.021, f"whole input overlaps ({cmp['overlap_s']} s)")
 sys.exit(1 if bad else 0)
 PY
