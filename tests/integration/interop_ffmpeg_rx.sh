@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Interop: ffmpeg receives our sender's stream through the SDP the sender
-# writes (--sdp; payload type 96 pinned) of a 44.1 kHz stereo file and of a 16 kHz mono file, decodes it
-# into a WAV, and that WAV, aligned by cross-correlation against the input
-# resampled to 48 kHz mono, has correlation >= 0.9 and the input's duration
-# within 60 ms. The stereo file carries different speech in each channel, so
-# a sender that dropped a channel would fail the correlation.
+# Interop: ffmpeg receives our sender's stream (payload type 96 pinned) of a
+# 44.1 kHz stereo file and of a 16 kHz mono file through the SDP that the
+# sender writes (--sdp), decodes it into a WAV, and that WAV, aligned by
+# cross-correlation against the input resampled to 48 kHz mono, has
+# correlation >= 0.9 and the input's duration within 60 ms. The stereo file
+# carries different speech in each channel, so a sender that dropped a
+# channel would fail the correlation.
 # timeout: 180
 . "$(dirname "$0")/../lib.sh"
 need sox ffmpeg ss python3
