@@ -1,0 +1,731 @@
+/* impair: a UDP relay that impairs what passes through it, reproducibly.
+ *
+ * Two port pairs are relayed: LISTEN_PORT -> TARGET_PORT (RTP) and, unless
+ * --no-rtcp, LISTEN_PORT+1 -> TARGET_PORT+1 (RTCP). Datagrams from the
+ * sender side are sent on to the target from an outbound socket per pair
+ * (an even port and the odd one above it, so a receiver that answers to
+ * "RTP source port + 1" reaches us too); what the target sends back to an
+ * outbound socket goes to the last sender address seen on that pair.
+ *
+ * The forward RTP stream gets every impairment (common/impair decides);
+ * RTCP and everything going back get the fixed --delay and the blackouts
+ * only, each flow from an engine of its own, so the RTP stream's fates
+ * depend on the seed alone. One thread: the libuv loop. A copy due at
+ * send_ns waits in a time-ordered queue driven by a timerfd on absolute
+ * CLOCK_MONOTONIC deadlines (the clock of uv_hrtime), polled by the loop:
+ * a uv_timer only has millisecond resolution. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "args.h"
+#include "defaults.h"
+#include "impair.h"
+#include "json.h"
+
+#define PROG "impair"
+#define QUEUE_CAP 65536
+#define MAX_DGRAM 65536
+
+enum flow { FLOW_RTP, FLOW_RTCP, FLOW_RTP_BACK, FLOW_RTCP_BACK, FLOW_COUNT };
+static const char *flow_name[FLOW_COUNT] = {"rtp", "rtcp", "rtp_back", "rtcp_back"};
+
+struct pair {
+  uv_udp_t listen;            /* the sender side sends here */
+  uv_udp_t out;               /* we send to the target from here */
+  struct sockaddr_storage target;
+  struct sockaddr_storage peer;   /* last sender address seen on listen */
+  int have_peer;
+  int index;                  /* 0 RTP, 1 RTCP */
+};
+
+struct flow_stats {
+  uint64_t received, bytes, sent, send_errors, no_peer;
+};
+
+struct pkt {
+  struct pair *pair;
+  enum flow flow;
+  size_t len;
+  uint8_t data[];
+};
+
+struct relay {
+  uv_loop_t *loop;
+  struct pair pairs[2];
+  int npairs;
+  uv_poll_t send_poll;        /* on send_fd, a timerfd */
+  int send_fd;
+  uv_timer_t stats_timer;
+  uv_timer_t stop_timer;
+  uv_signal_t sigint, sigterm;
+  struct impair_config cfg;
+  struct impair *engine[FLOW_COUNT];
+  struct impair_queue queue;
+  struct flow_stats fs[FLOW_COUNT];
+  int64_t start_ns;           /* the first datagram; blackouts count from it */
+  int started;
+  int64_t launch_ns;
+  uint64_t queue_overflow;
+  FILE *trace;
+  FILE *stats;
+  long stats_interval_ms;
+  int verbose;
+  int stopping;
+  uint8_t buf[MAX_DGRAM];
+};
+
+static struct relay R;
+
+static void usage(FILE *f)
+{
+  fprintf(f,
+"Usage: impair [OPTIONS] [HOST:]LISTEN_PORT TARGET_HOST:PORT\n"
+"A UDP relay that impairs an RTP stream on its way from a sender to a\n"
+"receiver, reproducibly (the same --seed gives every packet the same fate).\n"
+"Relays LISTEN_PORT -> PORT (RTP) and LISTEN_PORT+1 -> PORT+1 (RTCP), and\n"
+"whatever the target sends back to the sender's last address. Only the\n"
+"RTP stream towards the target is impaired; RTCP and the way back get the\n"
+"fixed --delay and the blackouts only. HOST defaults to all addresses.\n"
+"\n"
+"  --loss PCT            lose PCT %% of packets, independently (netem \"loss random\")\n"
+"  --burst MEAN_LEN      ...in Gilbert bursts of mean MEAN_LEN packets instead: a\n"
+"                        two-state model, all lost in the bad state, none in the\n"
+"                        good one (netem \"loss gemodel p r 100 0\" with\n"
+"                        r = 1/MEAN_LEN, p = r*PCT/(100-PCT))\n"
+"  --delay MS            delay every packet by MS (0)\n"
+"  --jitter MS           plus a random delay of deviation MS (0)\n"
+"  --jitter-dist normal|pareto|uniform   its distribution (normal). uniform:\n"
+"                        MS is the half-width, as netem. pareto: shape 3, shifted\n"
+"                        to mean 0 and scaled to deviation MS (netem uses a table)\n"
+"  --keep-order          jitter never reorders (netem's tfifo does reorder when\n"
+"                        the jitter exceeds the packet interval; so do we without it)\n"
+"  --reorder PCT         send PCT %% of packets without the delay, so they overtake\n"
+"                        those before them (needs --delay, as in netem; no\n"
+"                        correlation and no gap option)\n"
+"  --duplicate PCT       send a second copy of PCT %% of packets, with its own\n"
+"                        delay draw (netem: a lost packet may still be duplicated;\n"
+"                        here it is not)\n"
+"  --rate KBIT           a token bucket of KBIT kbit/s (1000 bit/s) in front of\n"
+"                        the delay, counting 28 bytes of IPv4+UDP headers per\n"
+"                        datagram (netem counts the link-layer length)\n"
+"  --queue MS            the rate queue's limit: a packet that would wait longer\n"
+"                        is dropped (100, like tbf's latency; netem counts packets)\n"
+"  --blackout START_S:LEN_S   drop everything, both ways, for LEN_S seconds\n"
+"                        from START_S seconds after the first datagram\n"
+"                        (repeatable, up to %d; netem has no such thing)\n"
+"  --seed N              seed of the random draws (1)\n"
+"  --trace FILE          one line per datagram: index, flow, arrival ms, bytes,\n"
+"                        RTP sequence (or -), fate, copies, delay ms of each copy\n"
+"  --stats FILE|-        JSON lines every --stats-interval ms and at exit (- = stderr)\n"
+"  --stats-interval MS   (%d)\n"
+"  --duration SEC        exit after SEC seconds (runs until SIGINT/SIGTERM)\n"
+"  --no-rtcp             relay the RTP port only\n"
+"  -v, --verbose         say what is relayed where;  -q, --quiet: errors only\n"
+"  -h, --help            this text;  -V, --version\n"
+"\n"
+"Order per packet: blackout, loss, rate queue, then delay/reorder/duplicate.\n"
+"Copies leave at their decided times to within about 1 ms.\n",
+          IMPAIR_MAX_BLACKOUTS, DL_DEFAULT_STATS_INTERVAL_MS);
+}
+
+static int64_t now_ns(void)
+{
+  return (int64_t)uv_hrtime();
+}
+
+__attribute__((format(printf, 1, 2), noreturn))
+static void usage_error(const char *fmt, ...)
+{
+  va_list ap;
+  fprintf(stderr, PROG ": ");
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, " (see --help)\n");
+  exit(2);
+}
+
+static int resolve(const char *host, const char *port, int passive, int family,
+                   struct sockaddr_storage *out)
+{
+  struct addrinfo hints, *res = NULL;
+  int err;
+
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = family;
+  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_flags = passive ? AI_PASSIVE : 0;
+  err = getaddrinfo(*host ? host : NULL, port, &hints, &res);
+  if (err != 0)
+    return err;
+  memcpy(out, res->ai_addr, res->ai_addrlen);
+  freeaddrinfo(res);
+  return 0;
+}
+
+static int port_of(const struct sockaddr_storage *a)
+{
+  if (a->ss_family == AF_INET6)
+    return ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
+  return ntohs(((const struct sockaddr_in *)a)->sin_port);
+}
+
+static void set_port(struct sockaddr_storage *a, int port)
+{
+  if (a->ss_family == AF_INET6)
+    ((struct sockaddr_in6 *)a)->sin6_port = htons((uint16_t)port);
+  else
+    ((struct sockaddr_in *)a)->sin_port = htons((uint16_t)port);
+}
+
+static socklen_t addr_len(const struct sockaddr_storage *a)
+{
+  return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+static int same_host(const struct sockaddr *a, const struct sockaddr_storage *b)
+{
+  if (a->sa_family != b->ss_family)
+    return 0;
+  if (a->sa_family == AF_INET6)
+    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                  &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+  return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+         ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+}
+
+/* Two datagram sockets on an even port and the odd one above it, any
+ * address of the family. Returns 0 or a negative errno. */
+static int bind_out_pair(int family, int fds[2], int n)
+{
+  for (int attempt = 0; attempt < 100; attempt++) {
+    struct sockaddr_storage a;
+    socklen_t len = sizeof a;
+    int ok = 1;
+
+    fds[0] = fds[1] = -1;
+    memset(&a, 0, sizeof a);
+    a.ss_family = (sa_family_t)family;
+    fds[0] = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fds[0] < 0)
+      return -errno;
+    if (bind(fds[0], (struct sockaddr *)&a, addr_len(&a)) < 0 ||
+        getsockname(fds[0], (struct sockaddr *)&a, &len) < 0) {
+      int e = -errno;
+      close(fds[0]);
+      return e;
+    }
+    if (n == 1)
+      return 0;
+    if (port_of(&a) % 2 == 0 && port_of(&a) < 65535) {
+      set_port(&a, port_of(&a) + 1);
+      fds[1] = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      if (fds[1] < 0 || bind(fds[1], (struct sockaddr *)&a, addr_len(&a)) < 0)
+        ok = 0;
+    } else {
+      ok = 0;
+    }
+    if (ok)
+      return 0;
+    close(fds[0]);
+    if (fds[1] >= 0)
+      close(fds[1]);
+  }
+  return -EADDRINUSE;
+}
+
+static void arm_send_timer(void);
+
+static void send_due(uv_poll_t *poll, int status, int events)
+{
+  int64_t now = now_ns();
+  const struct impair_queue_item *it;
+  uint64_t expirations;
+  (void)poll;
+  (void)status;
+  (void)events;
+
+  if (read(R.send_fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
+    return;
+  /* A copy due within 50 us goes now: closer than another wake-up. */
+  while ((it = impair_queue_peek(&R.queue)) != NULL && it->send_ns <= now + 50000) {
+    struct pkt *p = impair_queue_pop(&R.queue);
+    struct pair *pr = p->pair;
+    uv_buf_t b = uv_buf_init((char *)p->data, (unsigned)p->len);
+    int back = p->flow == FLOW_RTP_BACK || p->flow == FLOW_RTCP_BACK;
+    uv_udp_t *h = back ? &pr->listen : &pr->out;
+    const struct sockaddr *to = (const struct sockaddr *)(back ? &pr->peer : &pr->target);
+    int r = uv_udp_try_send(h, &b, 1, to);
+    if (r < 0)
+      R.fs[p->flow].send_errors++;
+    else
+      R.fs[p->flow].sent++;
+    free(p);
+  }
+  arm_send_timer();
+}
+
+/* Arms the timerfd for the earliest queued copy (disarms it when empty).
+ * An absolute time in the past fires at once. */
+static void arm_send_timer(void)
+{
+  const struct impair_queue_item *it = impair_queue_peek(&R.queue);
+  struct itimerspec ts;
+
+  memset(&ts, 0, sizeof ts);
+  if (it != NULL && !R.stopping) {
+    int64_t t = it->send_ns > 0 ? it->send_ns : 1;
+    ts.it_value.tv_sec = (time_t)(t / 1000000000);
+    ts.it_value.tv_nsec = (long)(t % 1000000000);
+  }
+  timerfd_settime(R.send_fd, TFD_TIMER_ABSTIME, &ts, NULL);
+}
+
+static void trace_line(uint64_t n, enum flow fl, int64_t arr, size_t len,
+                       const uint8_t *d, const struct impair_fate *f)
+{
+  char seq[8] = "-";
+  if (R.trace == NULL)
+    return;
+  if (len >= 12 && (d[0] >> 6) == 2)
+    snprintf(seq, sizeof seq, "%u", (unsigned)((d[2] << 8) | d[3]));
+  fprintf(R.trace, "%" PRIu64 " %s %.3f %zu %s %s %d", n, flow_name[fl],
+          (double)(arr - R.start_ns) / 1e6, len, seq, impair_verdict_name(f->verdict), f->copies);
+  for (int i = 0; i < f->copies; i++)
+    fprintf(R.trace, " %.3f", (double)(f->send_ns[i] - arr) / 1e6);
+  fputc('\n', R.trace);
+}
+
+static int make_engines(int64_t start)
+{
+  struct impair_config side;
+
+  /* The side flows: fixed delay and blackouts, seeds of their own. */
+  impair_config_default(&side);
+  side.delay_ms = R.cfg.delay_ms;
+  side.n_blackout = R.cfg.n_blackout;
+  memcpy(side.blackout, R.cfg.blackout, sizeof side.blackout);
+  for (int f = 0; f < FLOW_COUNT; f++) {
+    int err;
+    if (f == FLOW_RTP) {
+      err = impair_create(&R.engine[f], &R.cfg, start);
+    } else {
+      side.seed = R.cfg.seed + (uint64_t)f;
+      err = impair_create(&R.engine[f], &side, start);
+    }
+    if (err < 0)
+      return err;
+  }
+  return 0;
+}
+
+static void relay_datagram(struct pair *pr, enum flow fl, const uint8_t *d, size_t len)
+{
+  int64_t arr = now_ns();
+  struct impair_fate f;
+  static uint64_t count;
+
+  if (!R.started) {
+    R.started = 1;
+    R.start_ns = arr;
+    if (make_engines(arr) < 0) {
+      fprintf(stderr, PROG ": out of memory\n");
+      exit(1);
+    }
+  }
+  R.fs[fl].received++;
+  R.fs[fl].bytes += len;
+  impair_decide(R.engine[fl], arr, len, &f);
+  trace_line(count++, fl, arr, len, d, &f);
+  for (int i = 0; i < f.copies; i++) {
+    struct pkt *p = malloc(sizeof *p + len);
+    if (p == NULL || impair_queue_push(&R.queue, f.send_ns[i], p) < 0) {
+      free(p);
+      R.queue_overflow++;
+      continue;
+    }
+    p->pair = pr;
+    p->flow = fl;
+    p->len = len;
+    memcpy(p->data, d, len);
+  }
+  if (f.copies)
+    arm_send_timer();
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+  (void)h;
+  (void)suggested;
+  *buf = uv_buf_init((char *)R.buf, sizeof R.buf);
+}
+
+static void listen_recv_cb(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
+                           const struct sockaddr *from, unsigned flags)
+{
+  struct pair *pr = h->data;
+  (void)buf;
+  if (n <= 0 || from == NULL || (flags & UV_UDP_PARTIAL) || R.stopping)
+    return;
+  memcpy(&pr->peer, from, from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                      : sizeof(struct sockaddr_in));
+  pr->have_peer = 1;
+  relay_datagram(pr, pr->index == 0 ? FLOW_RTP : FLOW_RTCP, R.buf, (size_t)n);
+}
+
+static void out_recv_cb(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
+                        const struct sockaddr *from, unsigned flags)
+{
+  struct pair *pr = h->data;
+  enum flow fl = pr->index == 0 ? FLOW_RTP_BACK : FLOW_RTCP_BACK;
+  (void)buf;
+  if (n <= 0 || from == NULL || (flags & UV_UDP_PARTIAL) || R.stopping)
+    return;
+  /* Only the target's host may talk back through us. */
+  if (!same_host(from, &pr->target))
+    return;
+  if (!pr->have_peer) {
+    R.fs[fl].received++;
+    R.fs[fl].no_peer++;
+    return;
+  }
+  relay_datagram(pr, fl, R.buf, (size_t)n);
+}
+
+static void write_stats(int final)
+{
+  struct impair_stats st = {0};
+  struct json j;
+  char line[2048];
+  const char *s;
+  uint64_t back_rx = R.fs[FLOW_RTP_BACK].received + R.fs[FLOW_RTCP_BACK].received;
+  uint64_t back_tx = R.fs[FLOW_RTP_BACK].sent + R.fs[FLOW_RTCP_BACK].sent;
+
+  if (R.stats == NULL)
+    return;
+  if (R.engine[FLOW_RTP])
+    impair_get_stats(R.engine[FLOW_RTP], &st);
+  json_begin(&j, line, sizeof line);
+  json_num(&j, "t", (double)(now_ns() - R.launch_ns) / 1e9, 3);
+  json_u64(&j, "received", R.fs[FLOW_RTP].received);
+  json_u64(&j, "bytes", R.fs[FLOW_RTP].bytes);
+  json_u64(&j, "lost", st.lost);
+  json_u64(&j, "blackout", st.blackout);
+  json_u64(&j, "queue_full", st.queue_full);
+  json_u64(&j, "duplicated", st.duplicated);
+  json_u64(&j, "reordered", st.reordered);
+  json_u64(&j, "sent", R.fs[FLOW_RTP].sent);
+  json_u64(&j, "send_errors", R.fs[FLOW_RTP].send_errors);
+  json_num(&j, "loss_pct", st.packets ? 100.0 * (double)(st.lost + st.blackout + st.queue_full) /
+                                            (double)st.packets : 0.0, 3);
+  json_u64(&j, "rtcp_received", R.fs[FLOW_RTCP].received);
+  json_u64(&j, "rtcp_sent", R.fs[FLOW_RTCP].sent);
+  json_u64(&j, "back_received", back_rx);
+  json_u64(&j, "back_sent", back_tx);
+  json_u64(&j, "back_no_peer", R.fs[FLOW_RTP_BACK].no_peer + R.fs[FLOW_RTCP_BACK].no_peer);
+  json_u64(&j, "queued", R.queue.len);
+  json_u64(&j, "queue_overflow", R.queue_overflow);
+  if (final)
+    json_bool(&j, "final", 1);
+  s = json_end(&j);
+  if (s) {
+    fprintf(R.stats, "%s\n", s);
+    fflush(R.stats);
+  }
+}
+
+static void stats_cb(uv_timer_t *t)
+{
+  (void)t;
+  write_stats(0);
+}
+
+static void close_cb(uv_handle_t *h)
+{
+  (void)h;
+}
+
+static void stop(void)
+{
+  if (R.stopping)
+    return;
+  R.stopping = 1;
+  write_stats(1);
+  uv_poll_stop(&R.send_poll);
+  uv_timer_stop(&R.stats_timer);
+  uv_timer_stop(&R.stop_timer);
+  uv_signal_stop(&R.sigint);
+  uv_signal_stop(&R.sigterm);
+  uv_close((uv_handle_t *)&R.send_poll, close_cb);
+  uv_close((uv_handle_t *)&R.stats_timer, close_cb);
+  uv_close((uv_handle_t *)&R.stop_timer, close_cb);
+  uv_close((uv_handle_t *)&R.sigint, close_cb);
+  uv_close((uv_handle_t *)&R.sigterm, close_cb);
+  for (int i = 0; i < R.npairs; i++) {
+    uv_close((uv_handle_t *)&R.pairs[i].listen, close_cb);
+    uv_close((uv_handle_t *)&R.pairs[i].out, close_cb);
+  }
+}
+
+static void signal_cb(uv_signal_t *s, int signum)
+{
+  (void)s;
+  (void)signum;
+  stop();
+}
+
+static void stop_timer_cb(uv_timer_t *t)
+{
+  (void)t;
+  stop();
+}
+
+static int parse_blackout(const char *s, struct impair_blackout *b)
+{
+  char tmp[64];
+  char *colon;
+  double start, len;
+
+  if (strlen(s) >= sizeof tmp)
+    return -EINVAL;
+  strcpy(tmp, s);
+  colon = strchr(tmp, ':');
+  if (colon == NULL)
+    return -EINVAL;
+  *colon = '\0';
+  if (args_double(tmp, 0, 1e6, &start) < 0 || args_double(colon + 1, 0, 1e6, &len) < 0)
+    return -EINVAL;
+  b->start_ns = (int64_t)llround(start * 1e9);
+  b->len_ns = (int64_t)llround(len * 1e9);
+  return 0;
+}
+
+static FILE *open_out(const char *name, const char *what)
+{
+  FILE *f;
+  if (strcmp(name, "-") == 0)
+    return stderr;
+  f = fopen(name, "w");
+  if (f == NULL) {
+    fprintf(stderr, PROG ": %s %s: %s\n", what, name, strerror(errno));
+    exit(1);
+  }
+  return f;
+}
+
+enum {
+  OPT_LOSS = 256, OPT_BURST, OPT_DELAY, OPT_JITTER, OPT_DIST, OPT_KEEP, OPT_REORDER,
+  OPT_DUP, OPT_RATE, OPT_QUEUE, OPT_BLACKOUT, OPT_SEED, OPT_TRACE, OPT_DURATION,
+  OPT_STATS, OPT_STATS_INTERVAL, OPT_NO_RTCP
+};
+
+static double num_opt(const char *name, const char *v, double min, double max)
+{
+  double d;
+  if (args_double(v, min, max, &d) < 0) {
+    char range[64];
+    snprintf(range, sizeof range, "%g..%g", min, max);
+    fprintf(stderr, PROG ": %s: expected %s, got \"%s\" (see --help)\n", name, range, v);
+    exit(2);
+  }
+  return d;
+}
+
+int main(int argc, char **argv)
+{
+  static const struct option opts[] = {
+    {"loss", required_argument, NULL, OPT_LOSS},
+    {"burst", required_argument, NULL, OPT_BURST},
+    {"delay", required_argument, NULL, OPT_DELAY},
+    {"jitter", required_argument, NULL, OPT_JITTER},
+    {"jitter-dist", required_argument, NULL, OPT_DIST},
+    {"keep-order", no_argument, NULL, OPT_KEEP},
+    {"reorder", required_argument, NULL, OPT_REORDER},
+    {"duplicate", required_argument, NULL, OPT_DUP},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"queue", required_argument, NULL, OPT_QUEUE},
+    {"blackout", required_argument, NULL, OPT_BLACKOUT},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"trace", required_argument, NULL, OPT_TRACE},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"stats", required_argument, NULL, OPT_STATS},
+    {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
+    {"no-rtcp", no_argument, NULL, OPT_NO_RTCP},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0}
+  };
+  double duration = 0;
+  int no_rtcp = 0, c, err;
+  const char *trace_name = NULL, *stats_name = NULL;
+  char lhost[256], lport[16], thost[256], tport[16];
+  struct sockaddr_storage laddr;
+  long lp, tp;
+
+  memset(&R, 0, sizeof R);
+  impair_config_default(&R.cfg);
+  R.stats_interval_ms = DL_DEFAULT_STATS_INTERVAL_MS;
+  R.verbose = 1;
+  while ((c = getopt_long(argc, argv, "vqhV", opts, NULL)) != -1) {
+    switch (c) {
+    case OPT_LOSS: R.cfg.loss_pct = num_opt("--loss", optarg, 0, 100); break;
+    case OPT_BURST: R.cfg.burst_len = num_opt("--burst", optarg, 1, 1e6); break;
+    case OPT_DELAY: R.cfg.delay_ms = num_opt("--delay", optarg, 0, 60000); break;
+    case OPT_JITTER: R.cfg.jitter_ms = num_opt("--jitter", optarg, 0, 60000); break;
+    case OPT_DIST:
+      if (impair_dist_parse(optarg, &R.cfg.dist) < 0)
+        usage_error("--jitter-dist: expected normal, pareto or uniform, got \"%s\"", optarg);
+      break;
+    case OPT_KEEP: R.cfg.keep_order = 1; break;
+    case OPT_REORDER: R.cfg.reorder_pct = num_opt("--reorder", optarg, 0, 100); break;
+    case OPT_DUP: R.cfg.duplicate_pct = num_opt("--duplicate", optarg, 0, 100); break;
+    case OPT_RATE: R.cfg.rate_kbit = num_opt("--rate", optarg, 1, 1e7); break;
+    case OPT_QUEUE: R.cfg.queue_ms = num_opt("--queue", optarg, 0, 60000); break;
+    case OPT_BLACKOUT:
+      if (R.cfg.n_blackout >= IMPAIR_MAX_BLACKOUTS)
+        usage_error("--blackout: at most %d", IMPAIR_MAX_BLACKOUTS);
+      if (parse_blackout(optarg, &R.cfg.blackout[R.cfg.n_blackout++]) < 0)
+        usage_error("--blackout: expected START_S:LEN_S, got \"%s\"", optarg);
+      break;
+    case OPT_SEED: {
+      long v;
+      if (args_long(optarg, 0, 2147483647L, &v) < 0)
+        usage_error("--seed: expected 0..2147483647, got \"%s\"", optarg);
+      R.cfg.seed = (uint64_t)v;
+      break;
+    }
+    case OPT_TRACE: trace_name = optarg; break;
+    case OPT_DURATION: duration = num_opt("--duration", optarg, 0.001, 1e7); break;
+    case OPT_STATS: stats_name = optarg; break;
+    case OPT_STATS_INTERVAL:
+      R.stats_interval_ms = (long)num_opt("--stats-interval", optarg, 10, 3600000);
+      break;
+    case OPT_NO_RTCP: no_rtcp = 1; break;
+    case 'v': R.verbose = 2; break;
+    case 'q': R.verbose = 0; break;
+    case 'h': usage(stdout); return 0;
+    case 'V': printf("impair %s\n", DL_VERSION); return 0;
+    default: fprintf(stderr, PROG ": see --help\n"); return 2;
+    }
+  }
+  if (argc - optind != 2) {
+    fprintf(stderr, PROG ": expected LISTEN_PORT and TARGET_HOST:PORT (see --help)\n");
+    return 2;
+  }
+  if (args_hostport(argv[optind], 1, lhost, sizeof lhost, lport, sizeof lport) < 0)
+    usage_error("LISTEN_PORT: expected [HOST:]PORT, got \"%s\"", argv[optind]);
+  if (args_hostport(argv[optind + 1], 0, thost, sizeof thost, tport, sizeof tport) < 0)
+    usage_error("TARGET: expected HOST:PORT, got \"%s\"", argv[optind + 1]);
+  if (R.cfg.burst_len != 0 && impair_config_check(&R.cfg) < 0)
+    usage_error("--burst %g: no Gilbert model loses %g %% in bursts that short"
+                " (it needs loss / (100 - loss) <= burst)", R.cfg.burst_len, R.cfg.loss_pct);
+  if (impair_config_check(&R.cfg) < 0)
+    usage_error("invalid combination of options");
+  if (R.cfg.reorder_pct > 0 && R.cfg.delay_ms <= 0 && R.verbose)
+    fprintf(stderr, PROG ": warning: --reorder has no effect without --delay\n");
+  args_long(lport, 1, 65535, &lp);
+  args_long(tport, 1, 65535, &tp);
+  R.npairs = no_rtcp ? 1 : 2;
+  if (!no_rtcp && (lp == 65535 || tp == 65535))
+    usage_error("ports: port+1 is needed for RTCP (or use --no-rtcp)");
+
+  if ((err = resolve(thost, tport, 0, AF_UNSPEC, &R.pairs[0].target)) != 0) {
+    fprintf(stderr, PROG ": %s: %s\n", thost, gai_strerror(err));
+    return 1;
+  }
+  if ((err = resolve(lhost, lport, 1, R.pairs[0].target.ss_family, &laddr)) != 0) {
+    fprintf(stderr, PROG ": %s: %s\n", *lhost ? lhost : "listen address", gai_strerror(err));
+    return 1;
+  }
+  R.trace = trace_name ? open_out(trace_name, "--trace") : NULL;
+  R.stats = stats_name ? open_out(stats_name, "--stats") : NULL;
+  if (R.trace)
+    fprintf(R.trace, "# index flow arrival_ms bytes rtp_seq fate copies delay_ms...\n");
+
+  R.loop = uv_default_loop();
+  if (impair_queue_init(&R.queue, QUEUE_CAP) < 0) {
+    fprintf(stderr, PROG ": out of memory\n");
+    return 1;
+  }
+  int fds[2];
+  if ((err = bind_out_pair(R.pairs[0].target.ss_family, fds, R.npairs)) < 0) {
+    fprintf(stderr, PROG ": outbound sockets: %s\n", strerror(-err));
+    return 1;
+  }
+  for (int i = 0; i < R.npairs; i++) {
+    struct pair *pr = &R.pairs[i];
+    struct sockaddr_storage la = laddr;
+    pr->index = i;
+    if (i == 1) {
+      pr->target = R.pairs[0].target;
+      set_port(&pr->target, (int)tp + 1);
+      set_port(&la, (int)lp + 1);
+    }
+    uv_udp_init(R.loop, &pr->listen);
+    uv_udp_init(R.loop, &pr->out);
+    pr->listen.data = pr->out.data = pr;
+    err = uv_udp_bind(&pr->listen, (const struct sockaddr *)&la, 0);
+    if (err < 0) {
+      fprintf(stderr, PROG ": listen port %d: %s\n", port_of(&la), uv_strerror(err));
+      return 1;
+    }
+    err = uv_udp_open(&pr->out, fds[i]);
+    if (err < 0) {
+      fprintf(stderr, PROG ": outbound socket: %s\n", uv_strerror(err));
+      return 1;
+    }
+    uv_udp_recv_start(&pr->listen, alloc_cb, listen_recv_cb);
+    uv_udp_recv_start(&pr->out, alloc_cb, out_recv_cb);
+  }
+  R.launch_ns = now_ns();
+  R.send_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (R.send_fd < 0) {
+    fprintf(stderr, PROG ": timerfd_create: %s\n", strerror(errno));
+    return 1;
+  }
+  uv_poll_init(R.loop, &R.send_poll, R.send_fd);
+  uv_poll_start(&R.send_poll, UV_READABLE, send_due);
+  uv_timer_init(R.loop, &R.stats_timer);
+  uv_timer_init(R.loop, &R.stop_timer);
+  uv_signal_init(R.loop, &R.sigint);
+  uv_signal_init(R.loop, &R.sigterm);
+  uv_signal_start(&R.sigint, signal_cb, SIGINT);
+  uv_signal_start(&R.sigterm, signal_cb, SIGTERM);
+  if (R.stats)
+    uv_timer_start(&R.stats_timer, stats_cb, (uint64_t)R.stats_interval_ms,
+                   (uint64_t)R.stats_interval_ms);
+  if (duration > 0)
+    uv_timer_start(&R.stop_timer, stop_timer_cb, (uint64_t)llround(duration * 1000), 0);
+  if (R.verbose >= 2)
+    fprintf(stderr, PROG ": %d -> %s:%ld%s, seed %" PRIu64 "\n", (int)lp, thost, tp,
+            no_rtcp ? "" : " (and +1 for RTCP)", R.cfg.seed);
+
+  uv_run(R.loop, UV_RUN_DEFAULT);
+
+  while (impair_queue_peek(&R.queue))
+    free(impair_queue_pop(&R.queue));
+  impair_queue_destroy(&R.queue);
+  for (int f = 0; f < FLOW_COUNT; f++)
+    impair_destroy(R.engine[f]);
+  if (R.trace && R.trace != stderr)
+    fclose(R.trace);
+  if (R.stats && R.stats != stderr)
+    fclose(R.stats);
+  uv_loop_close(R.loop);
+  close(R.send_fd);
+  return 0;
+}
