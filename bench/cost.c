@@ -132,7 +132,7 @@ static int open_input(const struct opts *o, struct audio_in **in)
   char why[256] = "";
   int rc = audio_in_open(in, o->input, 1, DL_RESAMPLE_QUALITY, why, sizeof why);
   if (rc < 0)
-    fprintf(stderr, PROG ": %s: %s\n", o->input, why[0] ? why : strerror(-rc));
+    fprintf(stderr, PROG ": --input %s: %s\n", o->input, why[0] ? why : strerror(-rc));
   return rc;
 }
 

@@ -13,7 +13,7 @@ for b in bench/cost bench/jbuf bench/sim sender receiver tools/rtpdump tools/enc
   [ -x "$BUILD/$b" ] || skip "$BUILD/$b not built"
 done
 
-before=$(cat "$TOP/bench/RESULTS.md" 2>/dev/null | cksum)
+before=$(cksum <"$TOP/bench/RESULTS.md" 2>/dev/null)
 
 # Usage errors first: exit 2, one line naming the flag.
 "$TOP/scripts/bench" --sections nosuch --out "$T/x" >"$T/usage.out" 2>&1
@@ -95,6 +95,6 @@ for b in bad:
 sys.exit(1 if bad else 0)
 PY
 
-after=$(cat "$TOP/bench/RESULTS.md" 2>/dev/null | cksum)
+after=$(cksum <"$TOP/bench/RESULTS.md" 2>/dev/null)
 [ "$before" = "$after" ] || fail "the smoke run changed the committed bench/RESULTS.md"
 pass "smoke results sane"
