@@ -339,6 +339,12 @@ static int prepare(struct work *w, const struct opts *o)
     }
     got += (size_t)n;
   }
+  /* The receiver's packets; a sender side run alone needs none (under
+   * callgrind this encoding is the slow part of the set-up). */
+  if (o->side == TX_OURS || o->side == TX_RAW) {
+    rc = 0;
+    goto fail;
+  }
   if ((rc = txpipe_create(&tp, &c, NULL)) < 0)
     goto fail;
   for (int k = 0; k < w->frames; k++) {
