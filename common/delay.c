@@ -16,10 +16,10 @@
 #include "defaults.h"
 
 #define NS_PER_TS (1e9 / DL_RATE)   /* ns per RTP timestamp unit */
-#define NEG_BUCKETS 200             /* relative delays down to -200 ms */
+#define NEG_BUCKETS 200             /* relative delays down to -200 ms; 1 ms buckets */
 #define MIN_PACKETS 50              /* before that, the target is initial_ns */
 #define TRACK_ALPHA 0.03            /* tracked delay: gain per packet */
-#define TRACK_BETA  0.0004          /* its slope gain (about alpha^2 / 2) */
+#define TRACK_BETA  0.00002         /* its slope gain: slow, clocks drift slowly */
 #define TRACK_CLIP_MIN_NS 5e6       /* residuals clipped to max(this, 5 x mean |r|) */
 
 struct delay {
@@ -106,7 +106,9 @@ static void hist_add(struct delay *d, double rel_ns)
   if (fn < f)
     f = fn;   /* equal weights while the history is short */
   double w = d->total > 0 ? d->total * (1 - f) / f : 1.0;
-  int b = (int)floor(rel_ns / 1e6) + NEG_BUCKETS;
+  /* Bucket k holds [k - 0.5, k + 0.5) ms: a steady path's +-1 ns of
+   * rounding stays in one bucket. */
+  int b = (int)floor(rel_ns / 1e6 + 0.5) + NEG_BUCKETS;
   if (b < 0)
     b = 0;
   if (b >= d->nb)
@@ -131,7 +133,7 @@ static int64_t hist_quantile(const struct delay *d)
   for (int b = d->hi; b >= 0; b--) {
     if (cum + d->hist[b] >= tail && d->hist[b] > 0) {
       double frac = (tail - cum) / d->hist[b];   /* of this bucket, from its top */
-      return (int64_t)(((double)(b - NEG_BUCKETS) + 1.0 - frac) * 1e6);
+      return (int64_t)(((double)(b - NEG_BUCKETS) + 0.5 - frac) * 1e6);
     }
     cum += d->hist[b];
   }

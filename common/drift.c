@@ -16,6 +16,7 @@
 
 #define ZETA 0.9
 #define SLEW_MARGIN 300e-6   /* ratio kept free for the proportional term */
+#define REF_TAU_S 2.0        /* the reference's approach to the target */
 #define WINDOW_MIN_S 10.0    /* before this much window, report the integral term */
 
 int drift_init(struct drift *dc, const struct drift_config *cfg)
@@ -122,7 +123,10 @@ double drift_update(struct drift *dc, int64_t now_ns, int64_t latency_ns, int64_
     room = 0;
   double up = fmin(dc->cfg.rise_ns_per_s * 1e-9, room) * dt * 1e9;
   double down = fmin(dc->cfg.fall_ns_per_s * 1e-9, room) * dt * 1e9;
-  double step = clampd((double)target_ns - dc->ref, -down, up);
+  /* The target moves a little with every packet; chasing each move at full
+   * slew would flip the feed-forward (and the pitch) to and fro. The
+   * reference approaches it exponentially (REF_TAU_S), within the slew. */
+  double step = clampd(((double)target_ns - dc->ref) * fmin(1.0, dt / REF_TAU_S), -down, up);
   dc->ref += step;
   double ff = -step / (dt * 1e9);   /* latency up: consume less input */
 

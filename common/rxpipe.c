@@ -259,7 +259,7 @@ static void control(struct rxpipe *rp, const struct playout_frame *f, int64_t t_
   int64_t lat = t_ns - expected;
   rp->ctl_latency_ms = (double)lat / 1e6;
   double ratio = drift_update(&rp->dc, t_ns, lat, rp->target_ns);
-  if (rp->cfg.no_resample)
+  if (!rp->cfg.resample)
     return;
   uint32_t num = (uint32_t)lround(ratio * RS_DEN);
   if (num != rp->rs_num) {
@@ -315,7 +315,8 @@ static void refill(struct rxpipe *rp, int64_t t_ns, int max_frames)
       .heard_ns = t_ns, .kind = f.kind, .flags = f.flags, .samples = out,
       .latency_ms = f.kind == PLAYOUT_PACKET ? (double)(t_ns - f.arrival_ns) / 1e6 : NAN,
       .ctl_latency_ms = rp->ctl_latency_ms, .target_ms = (double)rp->target_ns / 1e6,
-      .ratio = drift_ratio(&rp->dc), .drift_ppm = drift_ppm(&rp->dc),
+      .ratio = rp->cfg.resample ? (double)rp->rs_num / RS_DEN : 1.0,
+      .drift_ppm = rp->cfg.resample ? drift_ppm(&rp->dc) : NAN,
     };
     rp->cb(rp->cb_arg, &fi);
   }
@@ -350,6 +351,10 @@ int rxpipe_read(struct rxpipe *rp, int64_t now_ns, int16_t *pcm, int frames)
 
   if (frames <= 0)
     return 0;
+  if (!rp->cfg.resample) {
+    pcm48_pull(rp, now_ns, pcm, frames);
+    return frames;
+  }
   while (done < frames) {
     double ratio = (double)rp->rs_num / RS_DEN;
     /* Input for what is left, plus one: pulled no earlier than needed, so
@@ -399,8 +404,10 @@ void rxpipe_get_stats(const struct rxpipe *rp, struct rxpipe_stats *out)
   out->latency_p99_ms = latstats_quantile(&rp->lat, 0.99);
   out->latency_max_ms = latstats_max(&rp->lat);
   out->loss_pct = out->po.expected ? 100.0 * (double)out->po.lost / (double)out->po.expected : 0.0;
-  out->drift_ppm = rp->dc.started ? drift_ppm(&rp->dc) : NAN;
-  out->resample_ratio = drift_ratio(&rp->dc);
+  /* Without the resampler the controller's ratio is not applied, and its
+   * estimate (which counts what the resampler took) means nothing. */
+  out->drift_ppm = rp->cfg.resample && rp->dc.started ? drift_ppm(&rp->dc) : NAN;
+  out->resample_ratio = rp->cfg.resample ? (double)rp->rs_num / RS_DEN : 1.0;
   out->latency_ctl_ms = rp->ctl_latency_ms;
 }
 

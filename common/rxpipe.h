@@ -22,12 +22,14 @@ struct rxpipe_config {
   struct playout_config playout;
   int channels;       /* output channels, 1 or 2 (the decoder up/downmixes) */
   int pt;             /* accepted payload type; 0: lock to the first dynamic one seen */
-  /* Time discipline (zeroes: a fixed target of playout.target_ns). */
+  /* Time discipline (zeroes: a fixed target of playout.target_ns, no
+   * resampling: the pipeline as it was before drift compensation). */
   int latency_auto;          /* 1: adaptive target, starting at playout.target_ns */
   double latency_quantile;   /* 0: DL_DEFAULT_LATENCY_QUANTILE */
   int64_t min_latency_ns;    /* adaptive bounds; 0: DL_DEFAULT_MIN_LATENCY_MS, */
                              /* the upper one is playout.max_latency_ns */
-  int no_resample;           /* 1: ratio fixed at 1 (tests, comparisons) */
+  int resample;              /* 1: drift compensation (the receiver); 0: ratio 1, the
+                                decoded stage goes out as it is (tests, comparisons) */
 };
 
 /* Everything the receiver reports (DESIGN.md "Statistics"); a plain copy. */
