@@ -99,6 +99,14 @@ expect 1 "trace unwritable" --trace "$T/dir/no/t.tsv" "$T/ok.wav" "$D"
 "$SENDER" "$T/zero.wav" "$D" 2>&1 | grep -q 'sample rate' || fail "rate-0 message does not say sample rate"
 "$SENDER" "$T/nope.wav" "$D" 2>&1 | grep -q 'No such file' || fail "missing-file message"
 "$SENDER" alsa:default "$D" 2>&1 | grep -q 'not supported yet' || fail "alsa message"
+# --help explains every flag of the CLI (issue 2) and exits 0; so does -V.
+"$SENDER" --help >"$T/help" 2>&1 || fail "--help exit $?"
+for f in -f --frame-ms -b --bitrate -c --channels --complexity --application --fec --no-fec \
+         --expect-loss --dtx --pt --ssrc --loop --duration --sdp --clock-skew-ppm --stats \
+         --stats-interval --trace -q -v -h --help -V --version; do
+  grep -q -- "$f\b" "$T/help" || fail "--help does not mention $f"
+done
+"$SENDER" -V | grep -q '^sender ' || fail "-V does not print the version"
 # A good run of the same short file works (the cases above failed for their reason).
 "$SENDER" -q "$T/ok.wav" "$D" || fail "a good run failed"
 pass "$n cases"

@@ -71,13 +71,18 @@ run_case() {
   check_wire "$T/$name.tsv" "$fs" "$pt" "$count" "$ch" "${SSRC:-}" || fail "$name: see above"
 }
 
+have_v6=0
+python3 -c 'import socket; socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).bind(("::1", 0))' 2>/dev/null && have_v6=1
 p=$(free_rtp_port) || fail "no free port"
 run_case v4_20ms "127.0.0.1:$p" "127.0.0.1:$p" 100 960 96 1 --duration 2
-SSRC=4294967295 run_case v4_10ms_pt111 "127.0.0.1:$p" "localhost:$p" 200 480 111 1 \
+# A host name: "localhost" may resolve to ::1 or 127.0.0.1 first, so
+# rtpdump listens on both where it can.
+any="127.0.0.1:$p"; [ $have_v6 -eq 1 ] && any="[::]:$p"
+SSRC=4294967295 run_case name_10ms_pt111 "$any" "localhost:$p" 200 480 111 1 \
   --duration 2 -f 10 --pt 111 --ssrc 4294967295
 run_case v4_2_5ms_stereo "127.0.0.1:$p" "127.0.0.1:$p" 400 120 96 2 --duration 1 -f 2.5 -c 2
 run_case v4_60ms "127.0.0.1:$p" "127.0.0.1:$p" 17 2880 96 1 --duration 1 -f 60 --application audio
-if python3 -c 'import socket; socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).bind(("::1", 0))' 2>/dev/null; then
+if [ $have_v6 -eq 1 ]; then
   run_case v6_20ms "[::1]:$p" "[::1]:$p" 50 960 96 1 --duration 1
 else
   say "no IPv6 loopback here: IPv6 case not run"

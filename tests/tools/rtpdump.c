@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -50,9 +51,11 @@ static void usage(FILE *f)
 {
   fprintf(f,
           "Usage: " PROG " [OPTIONS] [ADDR:]PORT\n"
-          "Receives RTP on ADDR:PORT (default 127.0.0.1; [::1]:PORT for IPv6) and prints one\n"
-          "tab-separated line per datagram: arrival_ns (CLOCK_MONOTONIC) len version pt\n"
-          "marker seq ts ssrc samples toc (samples: Opus 48 kHz samples, or error:WHY).\n"
+          "Receives RTP on ADDR:PORT (default 127.0.0.1; [::1]:PORT for IPv6, [::]:PORT for\n"
+          "both families) and prints one tab-separated line per datagram: arrival_ns\n"
+          "(CLOCK_MONOTONIC) len version pt marker seq ts ssrc samples toc (samples: Opus\n"
+          "48 kHz samples, or error:WHY; toc: first payload byte, hex). A first line\n"
+          "starting with '#' names the columns.\n"
           "  -n, --count N     exit after N datagrams\n"
           "  -i, --idle SEC    exit after SEC seconds without a datagram (also before the first)\n"
           "  -r, --ready FILE  create FILE once the port is bound\n"
@@ -112,6 +115,12 @@ int main(int argc, char **argv)
     return 1;
   }
   fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && res->ai_family == AF_INET6) {
+    /* [::]:PORT takes IPv4 too (as mapped addresses): a test can send to a
+     * host name without knowing which family it resolves to first. */
+    int off = 0;
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+  }
   if (fd < 0 || bind(fd, res->ai_addr, res->ai_addrlen) < 0) {
     fprintf(stderr, PROG ": bind %s: %s\n", argv[optind], strerror(errno));
     return 1;
