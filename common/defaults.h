@@ -51,6 +51,15 @@
 #define DL_DEFAULT_STATS_INTERVAL_MS 1000
 #define DL_STATUS_INTERVAL_MS     250    /* the live line on a terminal */
 
+/* Time discipline (common/delay, common/drift; issue 4). */
+#define DL_DEFAULT_LATENCY_QUANTILE 0.97 /* of the relative arrival delay */
+#define DL_DELAY_MEMORY_MS        6000   /* histogram forgetting time constant */
+#define DL_DRIFT_MAX_PPM          5000   /* resampler ratio within +-0.5 % */
+#define DL_DRIFT_RISE_US_PER_S    3500   /* target latency slew up (us per s) */
+#define DL_DRIFT_FALL_US_PER_S    2500   /* and down */
+#define DL_DRIFT_BANDWIDTH_MHZ    25     /* controller natural frequency, mHz */
+#define DL_DRIFT_SMOOTH_MS        500    /* latency measurement smoothing */
+
 /* Receiver program (receiver/). */
 #define DL_RING_SLOT_BYTES        2048   /* bytes per ring slot: an RTP header and DL_MAX_PAYLOAD fit */
 #define DL_PLAYBACK_RT_PRIORITY   40     /* SCHED_FIFO priority of the playback thread, where permitted */

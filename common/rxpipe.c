@@ -1,15 +1,23 @@
 /* The receiver's pull pipeline (see rxpipe.h).
  *
  * Output side, from the sink back:
- *   rxpipe_read  copies `frames` out of the 48 kHz stage
- *   pcm48_pull   the seam for drift compensation: produces exactly n frames
- *                of 48 kHz PCM on demand (a resampler will sit between it
- *                and rxpipe_read and pull a few frames more or fewer)
+ *   rxpipe_read  resamples the 48 kHz stage into `frames` output frames at
+ *                the controller's ratio (input consumed per output frame)
+ *   pcm48_pull   produces exactly n frames of 48 kHz PCM on demand
  *   refill       one playout_next frame, decoded (packet, FEC, PLC) or
  *                silent, faded, its head skipped, into the FIFO
  * The FIFO holds at most one decoded frame and is refilled only when empty,
  * so the time of the next frame's first sample is known exactly: the time
- * the caller gave for its first output frame plus what is ahead of it.
+ * the caller gave for its first output frame plus what is ahead of it (the
+ * output already made, the resampler's pending input and its filter delay,
+ * scaled by the ratio).
+ *
+ * Time discipline: each packet's arrival goes to the delay estimator
+ * (common/delay), which gives the adaptive target; each decoded packet
+ * gives a latency measurement (its first sample's heard time minus the
+ * arrival the estimator expected for it) to the controller (common/drift),
+ * which sets the resampler's ratio. The playout's mapping is never moved
+ * otherwise: no frame is dropped or inserted to hold the latency.
  */
 #include "rxpipe.h"
 
@@ -19,12 +27,21 @@
 #include <string.h>
 
 #include <opus/opus.h>
+#include <speex/speex_resampler.h>
 
 #include "defaults.h"
+#include "delay.h"
+#include "drift.h"
 #include "latstats.h"
 #include "rtp.h"
 
 #define FADE_SAMPLES (DL_RATE / 1000 * DL_FADE_MS)
+#define RS_QUALITY 3            /* speexdsp 0..10: 3, "VoIP", for ratios within 0.5 % */
+/* Ratio resolution 1/65536 (15 ppm; the loop's integral evens it out).
+ * Not finer: speexdsp rescales its phase as phase * new_den / old_den in 32
+ * bits, which overflows (a jump in the output) for denominators past 2^16. */
+#define RS_DEN 65536
+#define RS_IN_MAX 1024          /* resampler input buffer, frames */
 
 struct rxpipe {
   struct rxpipe_config cfg;
@@ -45,6 +62,21 @@ struct rxpipe {
 
   uint64_t invalid;
   struct latstats lat;
+
+  /* Time discipline. */
+  struct delay *dm;           /* adaptive target (NULL: fixed) */
+  struct drift dc;
+  SpeexResamplerState *rs;
+  uint32_t rs_num;            /* ratio applied: rs_num / RS_DEN */
+  int rs_delay;               /* the resampler's filter delay, input frames */
+  int16_t rin[RS_IN_MAX * DL_MAX_CHANNELS];
+  int rin_len;                /* input frames not yet consumed */
+  uint64_t resyncs_seen;
+  int await_resync;           /* measurements wait for the first frame of a new timeline */
+  int64_t target_ns;
+  double ctl_latency_ms;
+  rxpipe_frame_cb cb;
+  void *cb_arg;
 };
 
 static int64_t frames_to_ns(int64_t frames)
@@ -75,6 +107,33 @@ int rxpipe_create(struct rxpipe **out, const struct rxpipe_config *cfg)
     goto fail;
   }
   latstats_reset(&rp->lat);
+  rp->target_ns = cfg->playout.target_ns;
+  if (cfg->latency_auto) {
+    struct delay_config dcf = {
+      .quantile = cfg->latency_quantile > 0 ? cfg->latency_quantile : DL_DEFAULT_LATENCY_QUANTILE,
+      .min_ns = cfg->min_latency_ns > 0 ? cfg->min_latency_ns : DL_DEFAULT_MIN_LATENCY_MS * 1000000LL,
+      .max_ns = cfg->playout.max_latency_ns,
+      .initial_ns = cfg->playout.target_ns,
+    };
+    rc = delay_create(&rp->dm, &dcf);
+    if (rc < 0)
+      goto fail;
+  }
+  struct drift_config dfc = {.ratio_step = 1.0 / RS_DEN};
+  rc = drift_init(&rp->dc, &dfc);
+  if (rc < 0)
+    goto fail;
+  rp->rs_num = RS_DEN;
+  rp->rs = speex_resampler_init_frac((spx_uint32_t)cfg->channels, RS_DEN, RS_DEN, DL_RATE, DL_RATE,
+                                     RS_QUALITY, &err);
+  if (rp->rs == NULL) {
+    rc = -ENOMEM;
+    goto fail;
+  }
+  /* Without this the first output would be the filter's zero history. */
+  speex_resampler_skip_zeros(rp->rs);
+  rp->rs_delay = speex_resampler_get_input_latency(rp->rs);
+  rp->ctl_latency_ms = NAN;
   *out = rp;
   return 0;
 fail:
@@ -89,6 +148,9 @@ void rxpipe_destroy(struct rxpipe *rp)
   playout_destroy(rp->po);
   if (rp->dec != NULL)
     opus_decoder_destroy(rp->dec);
+  if (rp->rs != NULL)
+    speex_resampler_destroy(rp->rs);
+  delay_destroy(rp->dm);
   free(rp);
 }
 
@@ -114,6 +176,27 @@ static void jitter_update(struct rxpipe *rp, const struct rtp_header *h, int64_t
   rp->jitter += (fabs(d) - rp->jitter) / 16.0;
 }
 
+/* Feeds the delay estimator; a resync (new SSRC, timestamp jump) starts a
+ * new timeline, so the estimate and the controller's reference restart. */
+static void delay_observe(struct rxpipe *rp, const struct rtp_header *h, const uint8_t *payload,
+                          size_t plen, int64_t arrival_ns)
+{
+  struct playout_stats st;
+  playout_get_stats(rp->po, &st);
+  if (st.resyncs != rp->resyncs_seen) {
+    rp->resyncs_seen = st.resyncs;
+    rp->await_resync = 1;
+    if (rp->dm)
+      delay_reset(rp->dm);
+  }
+  if (rp->dm == NULL)
+    return;
+  int n = opus_packet_get_nb_samples(payload, (opus_int32)plen, DL_RATE);
+  delay_put(rp->dm, arrival_ns, h->timestamp, n > 0 ? n : 0);
+  rp->target_ns = delay_target(rp->dm);
+  playout_set_target(rp->po, rp->target_ns);   /* where a resync arms */
+}
+
 int rxpipe_put(struct rxpipe *rp, const uint8_t *dgram, size_t len, int64_t arrival_ns)
 {
   struct rtp_header h;
@@ -133,8 +216,10 @@ int rxpipe_put(struct rxpipe *rp, const uint8_t *dgram, size_t len, int64_t arri
   r = playout_put(rp->po, &h, payload, plen, arrival_ns);
   if (r == PLAYOUT_INVALID)
     goto invalid;
-  if (r != PLAYOUT_DUPLICATE)
+  if (r != PLAYOUT_DUPLICATE) {
     jitter_update(rp, &h, arrival_ns);
+    delay_observe(rp, &h, payload, plen, arrival_ns);
+  }
   return r;
 invalid:
   rp->invalid++;
@@ -160,6 +245,31 @@ static void apply_fades(int16_t *pcm, int n, int ch, unsigned flags)
   }
 }
 
+/* One latency measurement from a decoded packet heard at t_ns: the
+ * controller sets the resampler's ratio. */
+static void control(struct rxpipe *rp, const struct playout_frame *f, int64_t t_ns)
+{
+  if (f->flags & PLAYOUT_RESYNC) {
+    rp->await_resync = 0;
+    drift_restart(&rp->dc);
+  }
+  if (rp->await_resync)
+    return;   /* a frame of the old timeline against the new estimate */
+  int64_t expected = rp->dm ? delay_expected_arrival(rp->dm, f->ts) : f->arrival_ns;
+  int64_t lat = t_ns - expected;
+  rp->ctl_latency_ms = (double)lat / 1e6;
+  double ratio = drift_update(&rp->dc, t_ns, lat, rp->target_ns);
+  if (!rp->cfg.resample)
+    return;
+  uint32_t num = (uint32_t)lround(ratio * RS_DEN);
+  if (num != rp->rs_num) {
+    rp->rs_num = num;
+    speex_resampler_set_rate_frac(rp->rs, num, RS_DEN, DL_RATE, DL_RATE);
+    /* Its filter lengthens a little above ratio 1 (anti-aliasing). */
+    rp->rs_delay = speex_resampler_get_input_latency(rp->rs);
+  }
+}
+
 /* Decodes one playout frame into the (empty) FIFO. t_ns: when its first
  * output sample reaches the sink. */
 static void refill(struct rxpipe *rp, int64_t t_ns, int max_frames)
@@ -178,6 +288,7 @@ static void refill(struct rxpipe *rp, int64_t t_ns, int max_frames)
   case PLAYOUT_PACKET:
     got = opus_decode(rp->dec, f.data, (opus_int32)f.len, rp->scratch, f.samples, 0);
     latstats_add(&rp->lat, (double)(t_ns - f.arrival_ns) / 1e6);
+    control(rp, &f, t_ns);
     break;
   case PLAYOUT_FEC:
     got = opus_decode(rp->dec, f.data, (opus_int32)f.len, rp->scratch, f.samples, 1);
@@ -199,6 +310,16 @@ static void refill(struct rxpipe *rp, int64_t t_ns, int max_frames)
   apply_fades(rp->fifo, out, ch, f.flags);
   rp->fifo_pos = 0;
   rp->fifo_len = out;
+  if (rp->cb != NULL) {
+    struct rxpipe_frame_info fi = {
+      .heard_ns = t_ns, .kind = f.kind, .flags = f.flags, .samples = out,
+      .latency_ms = f.kind == PLAYOUT_PACKET ? (double)(t_ns - f.arrival_ns) / 1e6 : NAN,
+      .ctl_latency_ms = rp->ctl_latency_ms, .target_ms = (double)rp->target_ns / 1e6,
+      .ratio = rp->cfg.resample ? (double)rp->rs_num / RS_DEN : 1.0,
+      .drift_ppm = rp->cfg.resample ? drift_ppm(&rp->dc) : NAN,
+    };
+    rp->cb(rp->cb_arg, &fi);
+  }
 }
 
 /* The 48 kHz source: exactly n frames into pcm. t_ns: when pcm[0] reaches
@@ -225,11 +346,49 @@ static void pcm48_pull(struct rxpipe *rp, int64_t t_ns, int16_t *pcm, int n)
 
 int rxpipe_read(struct rxpipe *rp, int64_t now_ns, int16_t *pcm, int frames)
 {
+  int ch = rp->cfg.channels;
+  int done = 0, stuck = 0;
+
   if (frames <= 0)
     return 0;
-  /* Resampling ratio 1: the output is the 48 kHz stage itself. */
-  pcm48_pull(rp, now_ns, pcm, frames);
+  if (!rp->cfg.resample) {
+    pcm48_pull(rp, now_ns, pcm, frames);
+    return frames;
+  }
+  while (done < frames) {
+    double ratio = (double)rp->rs_num / RS_DEN;
+    /* Input for what is left, plus one: pulled no earlier than needed, so
+     * that a packet has as long as possible to arrive. */
+    int want = (int)ceil((frames - done) * ratio) + 1;
+    if (want > RS_IN_MAX)
+      want = RS_IN_MAX;
+    if (rp->rin_len < want) {
+      /* When the first new input frame is heard: after the output made so
+       * far and the input ahead of it in the resampler. */
+      double ahead = (double)done + (double)(rp->rin_len + rp->rs_delay) / ratio;
+      pcm48_pull(rp, now_ns + (int64_t)(ahead * 1e9 / DL_RATE),
+                 rp->rin + (size_t)rp->rin_len * ch, want - rp->rin_len);
+      rp->rin_len = want;
+    }
+    spx_uint32_t in_len = (spx_uint32_t)rp->rin_len, out_len = (spx_uint32_t)(frames - done);
+    speex_resampler_process_interleaved_int(rp->rs, rp->rin, &in_len, pcm + (size_t)done * ch,
+                                            &out_len);
+    memmove(rp->rin, rp->rin + (size_t)in_len * ch,
+            (size_t)(rp->rin_len - (int)in_len) * ch * sizeof(int16_t));
+    rp->rin_len -= (int)in_len;
+    done += (int)out_len;
+    if (in_len == 0 && out_len == 0 && ++stuck > 4)
+      break;   /* cannot happen with input available; never spin */
+  }
+  if (done < frames)
+    memset(pcm + (size_t)done * ch, 0, (size_t)(frames - done) * ch * sizeof(int16_t));
   return frames;
+}
+
+void rxpipe_set_frame_cb(struct rxpipe *rp, rxpipe_frame_cb cb, void *arg)
+{
+  rp->cb = cb;
+  rp->cb_arg = arg;
 }
 
 void rxpipe_get_stats(const struct rxpipe *rp, struct rxpipe_stats *out)
@@ -238,15 +397,18 @@ void rxpipe_get_stats(const struct rxpipe *rp, struct rxpipe_stats *out)
   playout_get_stats(rp->po, &out->po);
   out->invalid = rp->invalid;
   out->jitter_ms = rp->jitter * 1000.0 / DL_RATE;
-  out->latency_target_ms = (double)playout_target(rp->po) / 1e6;
+  out->latency_target_ms = (double)rp->target_ns / 1e6;
   out->latency_mean_ms = latstats_mean(&rp->lat);
   out->latency_p50_ms = latstats_quantile(&rp->lat, 0.50);
   out->latency_p95_ms = latstats_quantile(&rp->lat, 0.95);
   out->latency_p99_ms = latstats_quantile(&rp->lat, 0.99);
   out->latency_max_ms = latstats_max(&rp->lat);
   out->loss_pct = out->po.expected ? 100.0 * (double)out->po.lost / (double)out->po.expected : 0.0;
-  out->drift_ppm = NAN;
-  out->resample_ratio = 1.0;
+  /* Without the resampler the controller's ratio is not applied, and its
+   * estimate (which counts what the resampler took) means nothing. */
+  out->drift_ppm = rp->cfg.resample && rp->dc.started ? drift_ppm(&rp->dc) : NAN;
+  out->resample_ratio = rp->cfg.resample ? (double)rp->rs_num / RS_DEN : 1.0;
+  out->latency_ctl_ms = rp->ctl_latency_ms;
 }
 
 struct playout *rxpipe_playout(struct rxpipe *rp)

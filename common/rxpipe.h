@@ -4,9 +4,12 @@
  * (datagrams reach it through the SPSC ring with their arrival time); the
  * simulator and the benchmarks drive it directly with virtual time.
  *
- * Drift compensation (a resampler between decoder and sink, steered by the
- * latency controller) plugs in between playout and output; until then the
- * ratio is 1. */
+ * Drift compensation: between the decoded 48 kHz stage and the output sits
+ * a speexdsp resampler whose ratio (within +-0.5 %) the latency controller
+ * (common/drift) steers so that the measured latency, which includes what
+ * the FIFO and the resampler hold, follows the target: fixed, or adaptive
+ * from the arrival-delay distribution (common/delay). No frame is dropped
+ * or inserted to hold the latency. */
 #ifndef DL_RXPIPE_H
 #define DL_RXPIPE_H
 
@@ -19,6 +22,14 @@ struct rxpipe_config {
   struct playout_config playout;
   int channels;       /* output channels, 1 or 2 (the decoder up/downmixes) */
   int pt;             /* accepted payload type; 0: lock to the first dynamic one seen */
+  /* Time discipline (zeroes: a fixed target of playout.target_ns, no
+   * resampling: the pipeline as it was before drift compensation). */
+  int latency_auto;          /* 1: adaptive target, starting at playout.target_ns */
+  double latency_quantile;   /* 0: DL_DEFAULT_LATENCY_QUANTILE */
+  int64_t min_latency_ns;    /* adaptive bounds; 0: DL_DEFAULT_MIN_LATENCY_MS, */
+                             /* the upper one is playout.max_latency_ns */
+  int resample;              /* 1: drift compensation (the receiver); 0: ratio 1, the
+                                decoded stage goes out as it is (tests, comparisons) */
 };
 
 /* Everything the receiver reports (DESIGN.md "Statistics"); a plain copy. */
@@ -31,9 +42,31 @@ struct rxpipe_stats {
   double latency_mean_ms;    /* arrival to sink, of played packets; NaN before any */
   double latency_p50_ms, latency_p95_ms, latency_p99_ms, latency_max_ms;
   double loss_pct;           /* lost / expected * 100 */
-  double drift_ppm;          /* NaN until drift compensation exists */
-  double resample_ratio;
+  double drift_ppm;          /* sender clock against sink clock; NaN before a stream */
+  double resample_ratio;     /* input samples per output sample */
+  double latency_ctl_ms;     /* the controller's smoothed latency (at the tracked delay) */
 };
+
+/* What happened to one frame taken out of the playout queue, for the
+ * simulator's timeline and tests. latency_ms: this packet's arrival to
+ * sink (NaN unless PACKET); ctl_latency_ms: the latency at the tracked
+ * arrival delay, which the controller holds at the target. */
+struct rxpipe_frame_info {
+  int64_t heard_ns;          /* when its first sample reaches the sink */
+  enum playout_kind kind;
+  unsigned flags;
+  int samples;
+  double latency_ms;
+  double ctl_latency_ms;
+  double target_ms;
+  double ratio;
+  double drift_ppm;
+};
+typedef void (*rxpipe_frame_cb)(void *arg, const struct rxpipe_frame_info *fi);
+struct rxpipe;
+
+/* Called from rxpipe_read for every frame, in the caller's thread. */
+void rxpipe_set_frame_cb(struct rxpipe *rp, rxpipe_frame_cb cb, void *arg);
 
 struct rxpipe;
 

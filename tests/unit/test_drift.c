@@ -1,0 +1,146 @@
+/* common/drift: the PI latency controller against a model of the pipeline
+ * (latency grows by drift - (ratio - 1) per second), with a measurement
+ * noise seeded from DL_SEED. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "drift.h"
+
+static unsigned seed;
+
+static double gauss(void)
+{
+  double u1 = (rand() + 1.0) / (RAND_MAX + 2.0), u2 = (rand() + 1.0) / (RAND_MAX + 2.0);
+  return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
+}
+
+struct run {
+  double max_err_after_ms;   /* max |latency - target| after `after_s` */
+  double ppm;                /* final estimate */
+  double max_dev;            /* max |ratio - 1| */
+  double max_slew_ms_per_s;  /* fastest latency change */
+  double latency_ms;         /* final */
+};
+
+/* Runs the model for `secs` at 20 ms steps: drift in ppm, a target that
+ * may change at t_change, noise sd in ms. */
+static struct run model(double drift_ppm_true, double t0_ms, double t1_ms, double t_change,
+                        double secs, double after_s, double noise_ms)
+{
+  struct drift dc;
+  struct drift_config cfg = {0};
+  assert_int_equal(drift_init(&dc, &cfg), 0);
+  struct run r = {0};
+  double lat = t0_ms * 1e6, dt = 0.02;
+  for (int i = 0; i * dt < secs; i++) {
+    double t = i * dt;
+    double target = t < t_change ? t0_ms : t1_ms;
+    double ratio = drift_update(&dc, (int64_t)(t * 1e9), (int64_t)(lat + noise_ms * 1e6 * gauss()),
+                                (int64_t)(target * 1e6));
+    double dl = (drift_ppm_true * 1e-6 - (ratio - 1)) * dt * 1e9;
+    lat += dl;
+    if (fabs(dl) / dt / 1e6 > r.max_slew_ms_per_s)
+      r.max_slew_ms_per_s = fabs(dl) / dt / 1e6;
+    if (fabs(ratio - 1) > r.max_dev)
+      r.max_dev = fabs(ratio - 1);
+    double err = fabs(lat / 1e6 - target);
+    if (t >= after_s && err > r.max_err_after_ms)
+      r.max_err_after_ms = err;
+  }
+  r.ppm = drift_ppm(&dc);
+  r.latency_ms = lat / 1e6;
+  return r;
+}
+
+static void test_drift_update__sender_fast__estimate_and_hold(void **state)
+{
+  (void)state;
+  struct run r = model(300, 40, 40, 1e9, 600, 30, 0);
+  assert_true(fabs(r.ppm - 300) < 1);
+  assert_true(r.max_err_after_ms < 0.5);
+  assert_true(r.max_dev <= 0.005 + 1e-12);
+}
+
+static void test_drift_update__sink_fast_noisy__estimate_within_10ppm(void **state)
+{
+  (void)state;
+  srand(seed);
+  struct run r = model(-500, 40, 40, 1e9, 900, 60, 0.5);
+  assert_true(fabs(r.ppm + 500) < 10);
+  assert_true(r.max_err_after_ms < 2.0);
+}
+
+static void test_drift_update__target_step__smooth_bounded_slew(void **state)
+{
+  (void)state;
+  struct run up = model(200, 20, 80, 10, 60, 40, 0);
+  assert_true(fabs(up.latency_ms - 80) < 0.5);   /* 60 ms at <= 3.5 ms/s: under 30 s */
+  assert_true(up.max_slew_ms_per_s <= 5.0 + 1e-6);
+  assert_true(up.max_dev <= 0.005 + 1e-12);
+  assert_true(fabs(up.ppm - 200) < 20);          /* the ramp did not wind it up */
+  struct run down = model(-200, 100, 30, 10, 80, 50, 0);
+  assert_true(fabs(down.latency_ms - 30) < 0.5);
+  assert_true(down.max_slew_ms_per_s <= 5.0 + 1e-6);
+}
+
+static void test_drift_update__drift_beyond_bound__ratio_clamped(void **state)
+{
+  (void)state;
+  struct run r = model(20000, 50, 50, 1e9, 30, 0, 0);
+  assert_true(r.max_dev <= 0.005 + 1e-12);
+  /* Measured, not inferred from the saturated loop. */
+  assert_true(fabs(r.ppm - 20000) < 50);
+}
+
+static void test_drift_init__bad_config__einval(void **state)
+{
+  (void)state;
+  struct drift dc;
+  struct drift_config c = {.max_ppm = -1};
+  assert_int_equal(drift_init(&dc, &c), -22);
+  c = (struct drift_config){.bandwidth_hz = 50};
+  assert_int_equal(drift_init(&dc, &c), -22);
+  c = (struct drift_config){0};
+  assert_int_equal(drift_init(&dc, &c), 0);
+  assert_true(drift_ratio(&dc) == 1.0);
+}
+
+static void test_drift_restart__keeps_estimate(void **state)
+{
+  (void)state;
+  struct drift dc;
+  struct drift_config c = {0};
+  assert_int_equal(drift_init(&dc, &c), 0);
+  double lat = 40e6;
+  for (int i = 0; i < 30000; i++) {
+    double ratio = drift_update(&dc, i * 20000000LL, (int64_t)lat, 40000000);
+    lat += (100e-6 - (ratio - 1)) * 0.02e9;
+  }
+  double before = drift_ppm(&dc);
+  drift_restart(&dc);
+  drift_update(&dc, 30000 * 20000000LL, 90000000, 40000000);
+  assert_true(fabs(drift_ppm(&dc) - before) < 1e-9);
+  assert_int_equal(drift_reference(&dc), 90000000);   /* ramps from where it is */
+}
+
+int main(void)
+{
+  const char *s = getenv("DL_SEED");
+  seed = s ? (unsigned)strtoul(s, NULL, 10) : 4242u;
+  printf("seed %u (DL_SEED)\n", seed);
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_drift_update__sender_fast__estimate_and_hold),
+    cmocka_unit_test(test_drift_update__sink_fast_noisy__estimate_within_10ppm),
+    cmocka_unit_test(test_drift_update__target_step__smooth_bounded_slew),
+    cmocka_unit_test(test_drift_update__drift_beyond_bound__ratio_clamped),
+    cmocka_unit_test(test_drift_init__bad_config__einval),
+    cmocka_unit_test(test_drift_restart__keeps_estimate),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
