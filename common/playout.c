@@ -37,6 +37,8 @@
 #define CHUNK (DL_RATE / 1000 * (DL_DEFAULT_FRAME_US / 1000))
 /* Sequence numbers remembered for duplicate detection. */
 #define SEEN_BITS 1024
+/* RFC 3550 A.1: a forward sequence jump this large needs confirmation. */
+#define MAX_DROPOUT 3000
 
 struct slot {
   int used;
@@ -58,7 +60,15 @@ struct playout {
   uint32_t ssrc;
   uint32_t cursor;
   int64_t start_ns;
-  int64_t last_good_ns;   /* arrival of the last packet that was not late */
+  int64_t late_since_ns;  /* first arrival of the current run of late packets */
+  int late_run;           /* late_since_ns is valid: nothing good since */
+
+  /* RFC 3550 A.1 probation: a packet that does not fit the stream (its
+   * sequence number or timestamp jumps) is dropped as invalid unless the
+   * next one continues from it: then the stream really moved, resync. */
+  int bad_valid;
+  uint16_t bad_seq;       /* the sequence number that would confirm */
+  uint32_t bad_ts;        /* the suspect packet's timestamp */
 
   int last_samples;       /* frame size of the last packet played: PLC size */
   int loss_samples;       /* concealed samples since the last PACKET/FEC */
@@ -67,6 +77,7 @@ struct playout {
 
   /* RFC 3550 A.3 for the current sync. */
   uint16_t max_seq;
+  uint32_t max_ts;        /* timestamp of the packet with max_seq */
   int64_t cycles;         /* count of wraps, times 65536 */
   int64_t base_seq;       /* extended; moves back for a reordered first packet */
   uint64_t seg_got;       /* received + late in this sync */
@@ -152,6 +163,7 @@ static void arm(struct playout *p, const struct rtp_header *h, int64_t arrival_n
     p->closed_lost += seg_lost(p);
     p->resync_pending = 1;
     p->st.resyncs++;
+    p->in_silence = 1;   /* the old stream was cut: fade the new one in */
   }
   for (i = 0; i < p->nslots; i++)
     p->slots[i].used = 0;
@@ -160,9 +172,11 @@ static void arm(struct playout *p, const struct rtp_header *h, int64_t arrival_n
   p->ssrc = h->ssrc;
   p->cursor = h->timestamp;
   p->start_ns = arrival_ns + p->cfg.target_ns;
-  p->last_good_ns = arrival_ns;
+  p->late_run = 0;
+  p->bad_valid = 0;
   p->loss_samples = 0;
   p->max_seq = h->seq;
+  p->max_ts = h->timestamp;
   p->base_seq = h->seq;
   p->cycles = 0;
   p->seg_got = 0;
@@ -171,7 +185,7 @@ static void arm(struct playout *p, const struct rtp_header *h, int64_t arrival_n
 
 /* RFC 3550 A.3: extends the highest sequence number; clears the duplicate
  * bits of the sequence numbers that come into the window. */
-static void seq_update(struct playout *p, uint16_t seq)
+static void seq_update(struct playout *p, uint16_t seq, uint32_t ts)
 {
   int d = rtp_seq_diff(seq, p->max_seq);
   int k;
@@ -189,6 +203,7 @@ static void seq_update(struct playout *p, uint16_t seq)
   if (seq < p->max_seq)
     p->cycles += 65536;
   p->max_seq = seq;
+  p->max_ts = ts;
 }
 
 static struct slot *free_slot(struct playout *p)
@@ -219,7 +234,7 @@ static enum playout_put_result store(struct playout *p, const struct rtp_header 
   s->arrival_ns = arrival_ns;
   memcpy(s->data, payload, len);
   p->st.received++;
-  p->last_good_ns = arrival_ns;
+  p->late_run = 0;
   return PLAYOUT_QUEUED;
 }
 
@@ -234,12 +249,41 @@ static enum playout_put_result put_first(struct playout *p, const struct rtp_hea
   return store(p, h, payload, len, samples, arrival_ns);
 }
 
+/* Whether a packet d sequence numbers after the highest one, dt samples
+ * after its timestamp, belongs to the same timeline: each packet between
+ * them is 2.5 .. 120 ms long, give or take the largest latency. */
+static int fits_stream(const struct playout *p, int d, int32_t dt, int32_t ahead)
+{
+  int64_t slack = ns_to_samples(p->cfg.max_latency_ns);
+  int64_t a = (int64_t)d * GRAIN, b = (int64_t)d * DL_MAX_PACKET_SAMPLES;
+  int64_t lo = a < b ? a : b, hi = a < b ? b : a;
+
+  if (d > MAX_DROPOUT || d <= -SEEN_BITS)
+    return 0;
+  if (dt < lo - slack || dt > hi + slack)
+    return 0;
+  return ahead <= slack;   /* further ahead than the largest latency */
+}
+
+/* A run of nothing but late (or behind-the-cursor duplicate) arrivals for
+ * late_resync_ns means the sender's timeline moved behind ours (a sender
+ * resumed without skipping ahead): resync. A short burst of stale packets
+ * (a released backlog) does not: it is dropped and the stream goes on. */
+static int late_run_expired(struct playout *p, int64_t arrival_ns)
+{
+  if (!p->late_run) {
+    p->late_run = 1;
+    p->late_since_ns = arrival_ns;
+  }
+  return arrival_ns - p->late_since_ns >= p->cfg.late_resync_ns;
+}
+
 enum playout_put_result playout_put(struct playout *p, const struct rtp_header *h,
                                     const uint8_t *payload, size_t len, int64_t arrival_ns)
 {
   int samples = rtp_opus_samples(payload, len);
-  int32_t ahead;
-  int d, late = 0;
+  int32_t ahead, dt;
+  int d, behind;
 
   if (samples <= 0) {
     p->st.invalid++;
@@ -248,34 +292,37 @@ enum playout_put_result playout_put(struct playout *p, const struct rtp_header *
   if (!p->armed || h->ssrc != p->ssrc)
     return put_first(p, h, payload, len, samples, arrival_ns);
   ahead = rtp_ts_diff(h->timestamp, p->cursor);
-  if (ahead > ns_to_samples(p->cfg.max_latency_ns))
-    return put_first(p, h, payload, len, samples, arrival_ns);
-
   d = rtp_seq_diff(h->seq, p->max_seq);
-  if (d <= 0 && -d < SEEN_BITS && seen_get(p, h->seq)) {
-    /* A sender restarted with the same SSRC and lower sequence numbers
-     * would look like duplicates for ever: the late rule covers it too. */
-    if (arrival_ns - p->last_good_ns >= p->cfg.late_resync_ns)
+  dt = rtp_ts_diff(h->timestamp, p->max_ts);
+
+  if (!fits_stream(p, d, dt, ahead)) {
+    int32_t step = rtp_ts_diff(h->timestamp, p->bad_ts);
+    if (p->bad_valid && h->seq == p->bad_seq && step >= GRAIN && step <= DL_MAX_PACKET_SAMPLES)
+      return put_first(p, h, payload, len, samples, arrival_ns);
+    p->bad_valid = 1;
+    p->bad_seq = (uint16_t)(h->seq + 1);
+    p->bad_ts = h->timestamp;
+    p->st.invalid++;
+    return PLAYOUT_INVALID;
+  }
+
+  behind = ahead + samples <= 0;
+  if (behind && !p->started && p->start_ns + samples_to_ns(ahead) >= arrival_ns)
+    behind = 0;   /* before the start: handled below, not late */
+
+  if (d <= 0 && seen_get(p, h->seq)) {
+    if (behind && late_run_expired(p, arrival_ns))
       return put_first(p, h, payload, len, samples, arrival_ns);
     p->st.duplicate++;
     return PLAYOUT_DUPLICATE;
   }
-  if (ahead + samples <= 0) {
-    /* Entirely behind the cursor. Before the start, a packet that precedes
-     * the first one (reordering) moves the start back if its own play time
-     * has not passed yet. */
-    if (!p->started && p->start_ns + samples_to_ns(ahead) >= arrival_ns) {
-      p->start_ns += samples_to_ns(ahead);
-      p->cursor = h->timestamp;
-    } else if (arrival_ns - p->last_good_ns >= p->cfg.late_resync_ns) {
-      /* Nothing but late packets for a while: the sender's timeline moved
-       * behind ours (a paused and resumed sender, a long stall). */
-      return put_first(p, h, payload, len, samples, arrival_ns);
-    } else {
-      late = 1;
-    }
-  } else if (ahead < 0 && !p->started && p->start_ns + samples_to_ns(ahead) >= arrival_ns) {
-    /* Partly before the first packet, before the start: start earlier. */
+  if (behind && late_run_expired(p, arrival_ns))
+    return put_first(p, h, payload, len, samples, arrival_ns);
+
+  if (!behind && ahead < 0 && !p->started && p->start_ns + samples_to_ns(ahead) >= arrival_ns) {
+    /* Before the start, a packet that precedes the first one (reordering)
+     * moves the start back, keeping the mapping, if its own play time has
+     * not passed yet. */
     p->start_ns += samples_to_ns(ahead);
     p->cursor = h->timestamp;
   }
@@ -286,11 +333,10 @@ enum playout_put_result playout_put(struct playout *p, const struct rtp_header *
     if (ext < p->base_seq)
       p->base_seq = ext;   /* RFC 3550 counts from the first packet sent */
   }
-  seq_update(p, h->seq);
-  if (d > -SEEN_BITS)
-    seen_set(p, h->seq);
+  seq_update(p, h->seq, h->timestamp);
+  seen_set(p, h->seq);
   p->seg_got++;
-  if (late) {
+  if (behind) {
     p->st.late++;
     return PLAYOUT_LATE;
   }

@@ -25,6 +25,16 @@
  *            loss, always with conceal_silence, and once the stream stopped
  * The caller discards the first `skip` decoded samples: the frame puts
  * samples - skip samples into the sink (all of them for SILENCE: skip 0).
+ *
+ * Resync (flush the queue, arm again at arrival + target, PLAYOUT_RESYNC on
+ * the next frame, counted): at once on an SSRC change (the receiver filters
+ * strangers before this); after two consecutive packets that do not fit the
+ * stream (RFC 3550 A.1 probation: a sequence jump over 3000, a timestamp
+ * that disagrees with the sequence number, or one further ahead of the
+ * cursor than max_latency). A single such packet is PLAYOUT_INVALID and
+ * counted in invalid. And after late_resync_ns of nothing but late arrivals
+ * (a sender that resumed its old timeline); a short burst of stale packets
+ * (a released backlog) is only dropped as late.
  */
 #ifndef DL_PLAYOUT_H
 #define DL_PLAYOUT_H

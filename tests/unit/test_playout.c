@@ -464,6 +464,8 @@ static void test_playout_put__ssrc_change__resyncs(void **state)
   assert_string_equal(s.kinds, repeat(want, "3S7P3S10P"));
   assert_int_equal(s.flags[10], PLAYOUT_RESYNC);
   assert_int_equal(s.seq[13], 40010);
+  assert_int_equal(s.flags[13], PLAYOUT_FADE_IN);
+  assert_int_equal(s.flags[14], 0);
   struct playout_stats st = stats(&s);
   assert_int_equal(st.resyncs, 1);
   assert_int_equal(st.expected, 20);
@@ -482,16 +484,22 @@ static void test_playout_put__ts_jump__resyncs(void **state)
   char want[256];
   int n = make_stream(pks, 20, 0, 0, 0);
 
-  /* Same SSRC, timestamps jump 10 s ahead from packet 10 on. */
+  /* Same SSRC, timestamps jump 10 s ahead from packet 10 on. Packet 10 is
+   * suspect (dropped as invalid); 11 continues from it: resync there. */
   for (int i = 10; i < 20; i++)
     pks[i].ts += 480000;
   sim_init(&s, &c);
   sim_run(&s, pks, n, 460 * MS);
-  assert_string_equal(s.kinds, repeat(want, "3S7P3S10P"));
+  assert_string_equal(s.kinds, repeat(want, "3S8P3S9P"));
+  assert_int_equal(pks[10].result, PLAYOUT_INVALID);
+  assert_int_equal(pks[11].result, PLAYOUT_QUEUED);
+  assert_int_equal(s.flags[11], PLAYOUT_RESYNC);
   struct playout_stats st = stats(&s);
   assert_int_equal(st.resyncs, 1);
-  assert_int_equal(st.expected, 20);
+  assert_int_equal(st.invalid, 1);
+  assert_int_equal(st.expected, 19);
   assert_int_equal(st.lost, 0);
+  assert_int_equal(st.played, 17);
   sim_done(&s);
 }
 
@@ -642,44 +650,111 @@ static void test_playout_put__only_late_for_a_while__resyncs(void **state)
   sim_run(&s, pks, n, 2600 * MS);
   struct playout_stats st = stats(&s);
   assert_int_equal(st.resyncs, 1);
-  /* The last on-time packet (9) arrived at 180 ms; 10..33 (700 .. 1160
-   * ms) are late; 34, at 1180 ms, is 1000 ms after it and resyncs. */
-  assert_int_equal(st.late, 24);
-  assert_int_equal(st.received, 76);
+  /* 10 is the first late one (700 ms); 60 arrives 1000 ms after it and
+   * resyncs: 10..59 late, 60..99 played after the resync. */
+  assert_int_equal(st.late, 50);
+  assert_int_equal(st.received, 50);
   assert_int_equal(st.expected, 100);
   assert_int_equal(st.lost, 0);
-  assert_int_equal(st.played, 76);
-  assert_int_equal(pks[33].result, PLAYOUT_LATE);
-  assert_int_equal(pks[34].result, PLAYOUT_QUEUED);
+  assert_int_equal(st.played, 50);
+  assert_int_equal(pks[59].result, PLAYOUT_LATE);
+  assert_int_equal(pks[60].result, PLAYOUT_QUEUED);
   sim_done(&s);
 }
 
-static void test_playout_put__sender_restarts_same_ssrc__resyncs_at_once(void **state)
+static void test_playout_put__sender_restarts_same_ssrc__resyncs_after_late_run(void **state)
 {
   (void)state;
   struct playout_config c = default_cfg();
   struct sim s;
-  struct pk pks[20];
+  static struct pk pks[110];
   int n = make_stream(pks, 10, 0, 0, 0);
 
-  /* The same packets again (same SSRC, seq and ts) 2 s later: behind the
-   * cursor and already seen, but nothing good arrived for over 1 s. */
-  for (int i = 0; i < 10; i++) {
-    pks[10 + i] = pks[i];
-    pks[10 + i].arrival_ns += 2000 * MS;
-  }
-  n = 20;
+  /* The same sender starts over 2 s later: same SSRC, sequence numbers
+   * and timestamps from the start again. Behind the cursor (the first ten
+   * also already seen) for 1 s, then resynced. */
+  make_stream(pks + 10, 100, 0, 0, 2000 * MS);
+  n = 110;
   sim_init(&s, &c);
-  sim_run(&s, pks, n, 2400 * MS);
-  for (int i = 0; i < n; i++)
+  sim_run(&s, pks, n, 4200 * MS);
+  for (int i = 10; i < 20; i++)
+    assert_int_equal(pks[i].result, PLAYOUT_DUPLICATE);
+  for (int i = 20; i < 60; i++)
+    assert_int_equal(pks[i].result, PLAYOUT_LATE);
+  for (int i = 60; i < 110; i++)
     assert_int_equal(pks[i].result, PLAYOUT_QUEUED);
   struct playout_stats st = stats(&s);
   assert_int_equal(st.resyncs, 1);
-  assert_int_equal(st.duplicate, 0);
-  assert_int_equal(st.late, 0);
-  assert_int_equal(st.played, 20);
-  assert_int_equal(st.expected, 20);
+  assert_int_equal(st.duplicate, 10);
+  assert_int_equal(st.late, 40);
+  assert_int_equal(st.played, 60);
   assert_int_equal(st.lost, 0);
+  sim_done(&s);
+}
+
+static void test_playout_put__backlog_burst__dropped_no_resync(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  static struct pk pks[400];
+  int n = make_stream(pks, 400, 100, 0, 0);
+
+  /* A 5 s stall: packets 50..299 are held and arrive together at 6 s,
+   * after which the stream is live again. The stale ones are dropped as
+   * late, the live ones play at the target latency: no backlog played. */
+  for (int i = 50; i < 300; i++)
+    pks[i].arrival_ns = 6000 * MS + i * 1000;   /* 1 us apart */
+  for (int i = 300; i < 400; i++)
+    if (pks[i].arrival_ns < 6000 * MS)
+      pks[i].arrival_ns = 6000 * MS + 300 * 1000;
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 8100 * MS);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.resyncs, 0);
+  /* The sink pulls at 6.02 s (after the burst): the cursor is at packet
+   * 298 then (6.02 s - 60 ms); 298 and later play. */
+  assert_int_equal(st.late, 248);
+  assert_int_equal(st.played, 50 + 102);
+  assert_int_equal(st.lost, 0);
+  assert_int_equal(st.expected, 400);
+  for (int i = 298; i < 400; i++)
+    assert_int_equal(pks[i].result, PLAYOUT_QUEUED);
+  sim_done(&s);
+}
+
+static void test_playout_put__wild_single_packets__invalid_stream_unchanged(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[23];
+  char want[256];
+  int n = make_stream(pks, 20, 65500, 0xfffff000u, 0);
+
+  /* Just before packet 10: packet 13's header with its timestamp 10 s in
+   * the future, 10 s in the past, and its sequence number 5000 ahead. */
+  memmove(&pks[13], &pks[10], 10 * sizeof *pks);
+  for (int i = 0; i < 3; i++) {
+    pks[10 + i] = pks[16];
+    pks[10 + i].arrival_ns = pks[13].arrival_ns - 1000;
+  }
+  pks[10].ts += 480000;
+  pks[11].ts -= 480000;
+  pks[12].seq = (uint16_t)(pks[12].seq + 5000);
+  n = 23;
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 460 * MS);
+  assert_string_equal(s.kinds, repeat(want, "3S20P"));
+  for (int i = 10; i < 13; i++)
+    assert_int_equal(pks[i].result, PLAYOUT_INVALID);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.invalid, 3);
+  assert_int_equal(st.resyncs, 0);
+  assert_int_equal(st.late, 0);
+  assert_int_equal(st.lost, 0);
+  assert_int_equal(st.expected, 20);
+  assert_int_equal(st.played, 20);
   sim_done(&s);
 }
 
@@ -865,7 +940,9 @@ int main(void)
     cmocka_unit_test(test_playout_next__sender_stops__silence_not_stale),
     cmocka_unit_test(test_playout_put__queue_full__dropped_counted_late),
     cmocka_unit_test(test_playout_put__only_late_for_a_while__resyncs),
-    cmocka_unit_test(test_playout_put__sender_restarts_same_ssrc__resyncs_at_once),
+    cmocka_unit_test(test_playout_put__sender_restarts_same_ssrc__resyncs_after_late_run),
+    cmocka_unit_test(test_playout_put__backlog_burst__dropped_no_resync),
+    cmocka_unit_test(test_playout_put__wild_single_packets__invalid_stream_unchanged),
     cmocka_unit_test(test_playout_put__first_two_swapped__start_moves_back),
     cmocka_unit_test(test_playout_set_target__new_stream__arms_there),
     cmocka_unit_test(test_playout_next__max_samples__splits_silence_only),
