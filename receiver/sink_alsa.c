@@ -19,6 +19,7 @@ struct alsa_sink {
   struct sink base;             /* first */
   snd_pcm_t *pcm;
   snd_pcm_uframes_t buffer;
+  int64_t t0;                   /* first wait, CLOCK_MONOTONIC; 0 before */
 };
 
 /* Recovers from an underrun or a suspend; counts underruns. Returns 0 or
@@ -47,12 +48,37 @@ static int xrun_recover(struct alsa_sink *a, int err)
   return err;
 }
 
+/* A device that takes audio faster than real time (ALSA's "null" PCM, a
+ * file plugin without a clock) would have this SCHED_FIFO thread spin at
+ * full speed. Let it run at most 1 % fast plus a second ahead of the
+ * monotonic clock, which no real device's drift comes near. */
+static void alsa_pace(struct alsa_sink *a)
+{
+  int64_t now = sink_clock_ns(), written_ns, allowed_ns;
+  struct timespec ts;
+
+  if (a->t0 == 0) {
+    a->t0 = now;
+    return;
+  }
+  written_ns = (int64_t)(atomic_load_explicit(&a->base.frames, memory_order_relaxed) * 1000000000 / DL_RATE);
+  allowed_ns = (now - a->t0) + (now - a->t0) / 100 + 1000000000;
+  if (written_ns <= allowed_ns)
+    return;
+  now += (written_ns - allowed_ns) * 100 / 101;   /* until it is allowed again */
+  ts.tv_sec = (time_t)(now / 1000000000);
+  ts.tv_nsec = (long)(now % 1000000000);
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+    ;
+}
+
 static int alsa_wait(struct sink *s, int64_t *play_ns)
 {
   struct alsa_sink *a = (struct alsa_sink *)s;
   snd_pcm_sframes_t avail, delay;
   int r;
 
+  alsa_pace(a);
   for (;;) {
     avail = snd_pcm_avail_update(a->pcm);
     if (avail < 0) {
@@ -195,12 +221,10 @@ int sink_alsa_open(struct sink **out, const char *device, int channels, char *er
   *out = &a->base;
   return 0;
 fail:
-  snprintf(err, errcap, "%s%s%s", strcmp(step, "open") == 0 ? "cannot open" : "cannot set ",
-           strcmp(step, "open") == 0 ? "" : step, "");
-  {
-    size_t n = strlen(err);
-    snprintf(err + n, errcap > n ? errcap - n : 0, ": %s", snd_strerror(r));
-  }
+  if (strcmp(step, "open") == 0)
+    snprintf(err, errcap, "cannot open: %s", snd_strerror(r));
+  else
+    snprintf(err, errcap, "cannot set %s: %s", step, snd_strerror(r));
   if (a->pcm != NULL)
     snd_pcm_close(a->pcm);
   free(a);
