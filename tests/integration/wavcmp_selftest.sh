@@ -105,6 +105,10 @@ say "exit codes"
 "$W" "$T/ref.wav" "$T/out.wav" --min-corr 0.9 >/dev/null || fail "--min-corr 0.9 met but exit $?"
 "$W" "$T/ref.wav" "$T/noise.wav" --min-corr 0.9 >/dev/null 2>"$T/err"; rc=$?
 [ $rc = 1 ] || fail "--min-corr not met: exit $rc, expected 1"
+sox -n -r 48000 -c 1 -b 16 -D "$T/silent.wav" trim 0 3
+"$W" "$T/ref.wav" "$T/silent.wav" --min-corr 0.5 >"$T/out" 2>"$T/err"; rc=$?
+[ $rc = 1 ] || fail "silent OUT with --min-corr: exit $rc, expected 1 (a result, not an error)"
+grep -q '^corr=nan$' "$T/out" || fail "silent OUT: corr should be nan: $(cat "$T/out")"
 sox "$T/ref.wav" -r 44100 "$T/r44.wav"
 "$W" "$T/ref.wav" "$T/r44.wav" >/dev/null 2>"$T/err"; rc=$?
 [ $rc = 2 ] || fail "44.1 kHz file: exit $rc, expected 2"
