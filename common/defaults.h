@@ -55,7 +55,7 @@
 #define DL_DEFAULT_LATENCY_QUANTILE 0.97 /* of the relative arrival delay */
 #define DL_DELAY_MEMORY_MS        6000   /* histogram forgetting time constant */
 #define DL_DRIFT_MAX_PPM          5000   /* resampler ratio within +-0.5 % */
-#define DL_DRIFT_RISE_US_PER_S    3500   /* target latency slew up (us per s) */
+#define DL_DRIFT_RISE_US_PER_S    4500   /* target latency slew up (us per s), within the room drift leaves */
 #define DL_DRIFT_FALL_US_PER_S    2500   /* and down */
 #define DL_DRIFT_BANDWIDTH_MHZ    25     /* controller natural frequency, mHz */
 #define DL_DRIFT_SMOOTH_MS        500    /* latency measurement smoothing */

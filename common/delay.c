@@ -17,10 +17,12 @@
 
 #define NS_PER_TS (1e9 / DL_RATE)   /* ns per RTP timestamp unit */
 #define NEG_BUCKETS 200             /* relative delays down to -200 ms; 1 ms buckets */
-#define MIN_PACKETS 50              /* before that, the target is initial_ns */
-#define TRACK_ALPHA 0.03            /* tracked delay: gain per packet */
-#define TRACK_BETA  0.00002         /* its slope gain: slow, clocks drift slowly */
+#define MIN_PACKETS 25              /* before that, the target is initial_ns */
+#define TRACK_ALPHA 0.01            /* tracked delay: gain per packet (2 s at 50 packets/s) */
+#define TRACK_BETA  0.0001          /* its slope gain: slow, clocks drift slowly */
 #define TRACK_CLIP_MIN_NS 5e6       /* residuals clipped to max(this, 5 x mean |r|) */
+#define SLOPE_CLIP_NS 1e6           /* the slope learns from residuals clipped to 1 ms */
+#define SLOPE_MAX 0.003             /* 3000 ppm: beyond any sound card or crystal */
 
 struct delay {
   struct delay_config cfg;
@@ -173,13 +175,22 @@ void delay_put(struct delay *d, int64_t arrival_ns, uint32_t ts, int samples)
     if (clip < TRACK_CLIP_MIN_NS)
       clip = TRACK_CLIP_MIN_NS;
     double res = rel > clip ? clip : rel < -clip ? -clip : rel;
-    d->m = pred + TRACK_ALPHA * res;
-    d->v += TRACK_BETA * res / dt;
-    if (d->v > 0.01)
-      d->v = 0.01;   /* 1 %: far beyond any clock */
-    if (d->v < -0.01)
-      d->v = -0.01;
-    d->mad += 0.02 * (fabs(res) - d->mad);
+    /* At the start a plain running mean: the first packet's delay is as
+     * random as any, and the mapping it set must be judged from the mean
+     * soon, not seconds later. */
+    double gain = TRACK_ALPHA;
+    if (d->n < 1.0 / TRACK_ALPHA) {
+      gain = 1.0 / (double)d->n;
+      res = rel;
+    }
+    d->m = pred + gain * res;
+    /* The slope is a clock's drift: small and steady. It learns from small
+     * residuals only, so that a step in the path (a route change, the end
+     * of a rough spell) moves the level, not the slope. */
+    if (d->n >= 1.0 / TRACK_ALPHA)
+      d->v += TRACK_BETA * fmax(-SLOPE_CLIP_NS, fmin(SLOPE_CLIP_NS, res)) / dt;
+    d->v = fmax(-SLOPE_MAX, fmin(SLOPE_MAX, d->v));
+    d->mad += fmax(0.02, 1.0 / (double)d->n) * (fabs(res) - d->mad);
     d->ext = ext;
     d->last_ts = ts;
   }

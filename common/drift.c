@@ -16,7 +16,10 @@
 
 #define ZETA 0.9
 #define SLEW_MARGIN 300e-6   /* ratio kept free for the proportional term */
-#define REF_TAU_S 2.0        /* the reference's approach to the target */
+#define REF_TAU_S 4.0        /* the reference's approach to the target */
+#define WINDOW_SKIP_S 15.0   /* the window starts this long after a (re)start: the
+                                delay tracker is still learning the clock's slope,
+                                and its error then would read as drift */
 #define WINDOW_MIN_S 10.0    /* before this much window, report the integral term */
 
 int drift_init(struct drift *dc, const struct drift_config *cfg)
@@ -62,6 +65,10 @@ static double clampd(double v, double lo, double hi)
  * + d(used)/dt, measured, not inferred from the loop. */
 static void window_update(struct drift *dc, double t, double lat_s)
 {
+  if (t < (double)dc->start_ns * 1e-9 + WINDOW_SKIP_S) {
+    dc->est = dc->integ;
+    return;
+  }
   if (dc->acc_n == 0)
     dc->win_next = t + 1.0;
   dc->acc_t += t;
@@ -100,6 +107,7 @@ double drift_update(struct drift *dc, int64_t now_ns, int64_t latency_ns, int64_
   if (!dc->started) {
     dc->started = 1;
     dc->last_ns = now_ns;
+    dc->start_ns = now_ns;
     dc->ref = dc->lat = dc->ref_f = (double)latency_ns;
     dc->win_n = dc->win_head = 0;
     dc->acc_n = 0;

@@ -37,6 +37,7 @@ struct drift {
   struct drift_config cfg;
   double kp, ki;          /* per s, per s^2 */
   int started;
+  int64_t start_ns;       /* when the loop (re)started */
   int64_t last_ns;
   double ref;             /* the ramped reference, ns */
   double lat;             /* smoothed measured latency, ns */
@@ -70,7 +71,8 @@ void drift_restart(struct drift *dc);
 double drift_ratio(const struct drift *dc);     /* 1.0 before the first update */
 /* The drift estimate in ppm: measured over the last DRIFT_WINDOW_S (latency
  * gained plus input consumed beyond 1:1, per second: exact whatever the
- * loop is doing), or the loop's integral term before 10 s of that. */
+ * loop is doing), or the loop's integral term before 10 s of that (the
+ * window opens 15 s after a start or resync). */
 double drift_ppm(const struct drift *dc);
 int64_t drift_reference(const struct drift *dc);  /* the ramped target, ns */
 int64_t drift_latency(const struct drift *dc);    /* the smoothed latency, ns */
