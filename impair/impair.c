@@ -117,26 +117,38 @@ static void usage(FILE *f)
 "  --duplicate PCT       send a second copy of PCT %% of packets, with its own\n"
 "                        delay draw (netem: a lost packet may still be duplicated;\n"
 "                        here it is not)\n"
-"  --rate KBIT           a token bucket of KBIT kbit/s (1000 bit/s) in front of\n"
-"                        the delay, counting 28 bytes of IPv4+UDP headers per\n"
-"                        datagram (netem counts the link-layer length)\n"
+"  --rate KBIT           a token bucket of KBIT kbit/s (1000 bit/s), 1514 bytes\n"
+"                        deep, in front of the delay, counting 28 bytes of\n"
+"                        IPv4+UDP headers per datagram (netem puts its rate\n"
+"                        after the delay and counts the link-layer length)\n"
 "  --queue MS            the rate queue's limit: a packet that would wait longer\n"
 "                        is dropped (100, like tbf's latency; netem counts packets)\n"
 "  --blackout START_S:LEN_S   drop everything, both ways, for LEN_S seconds\n"
 "                        from START_S seconds after the first datagram\n"
 "                        (repeatable, up to %d; netem has no such thing)\n"
 "  --seed N              seed of the random draws (1)\n"
-"  --trace FILE          one line per datagram: index, flow, arrival ms, bytes,\n"
-"                        RTP sequence (or -), fate, copies, delay ms of each copy\n"
-"  --stats FILE|-        JSON lines every --stats-interval ms and at exit (- = stderr)\n"
-"  --stats-interval MS   (%d)\n"
+"  --trace FILE          one line per datagram: index, flow (rtp, rtcp, rtp_back,\n"
+"                        rtcp_back), arrival ms since the first datagram, bytes,\n"
+"                        RTP sequence number (or -), fate (pass, lost, blackout,\n"
+"                        queue_full), copies, then the delay in ms of each copy\n"
+"  --stats FILE|-        JSON lines every --stats-interval ms and at exit with\n"
+"                        \"final\":true (- = stderr). Keys, for the RTP stream:\n"
+"                        t (s since start), received, bytes, lost, blackout,\n"
+"                        queue_full, duplicated, reordered, sent, send_errors,\n"
+"                        loss_pct (all drops); rtcp_received, rtcp_sent;\n"
+"                        back_received, back_sent, back_no_peer (the way back,\n"
+"                        before any sender was seen); queued, queue_overflow\n"
+"  --stats-interval MS   10..3600000 (%d)\n"
 "  --duration SEC        exit after SEC seconds (runs until SIGINT/SIGTERM)\n"
 "  --no-rtcp             relay the RTP port only\n"
 "  -v, --verbose         say what is relayed where;  -q, --quiet: errors only\n"
 "  -h, --help            this text;  -V, --version\n"
 "\n"
 "Order per packet: blackout, loss, rate queue, then delay/reorder/duplicate.\n"
-"Copies leave at their decided times to within about 1 ms.\n",
+"Copies leave at their decided times (a timerfd on CLOCK_MONOTONIC: within a\n"
+"fraction of a millisecond on an idle machine). Copies still queued at exit\n"
+"are dropped. Exit status: 0 done (--duration, SIGINT, SIGTERM), 1 run-time\n"
+"error, 2 usage error.\n",
           IMPAIR_MAX_BLACKOUTS, DL_DEFAULT_STATS_INTERVAL_MS);
 }
 
@@ -580,7 +592,8 @@ int main(int argc, char **argv)
   impair_config_default(&R.cfg);
   R.stats_interval_ms = DL_DEFAULT_STATS_INTERVAL_MS;
   R.verbose = 1;
-  while ((c = getopt_long(argc, argv, "vqhV", opts, NULL)) != -1) {
+  opterr = 0;   /* one line of our own per error */
+  while ((c = getopt_long(argc, argv, ":vqhV", opts, NULL)) != -1) {
     switch (c) {
     case OPT_LOSS: R.cfg.loss_pct = num_opt("--loss", optarg, 0, 100); break;
     case OPT_BURST: R.cfg.burst_len = num_opt("--burst", optarg, 1, 1e6); break;
@@ -619,7 +632,10 @@ int main(int argc, char **argv)
     case 'q': R.verbose = 0; break;
     case 'h': usage(stdout); return 0;
     case 'V': printf("impair %s\n", DL_VERSION); return 0;
-    default: fprintf(stderr, PROG ": see --help\n"); return 2;
+    case ':':
+      usage_error("%s: needs a value", argv[optind - 1]);
+    default:
+      usage_error("unknown option \"%s\"", argv[optind - 1]);
     }
   }
   if (argc - optind != 2) {

@@ -12,6 +12,17 @@ U="$BUILD/tools/udpseq"
 SEED=${DL_SEED:-7}
 say "seed $SEED (DL_SEED)"
 
+# Usage errors exit 2 with one line naming the flag; --help exits 0.
+"$BUILD/impair" --help | grep -q -- '--blackout START_S:LEN_S' || fail "--help"
+for args in "--loss 101 5000 127.0.0.1:5002" "--burst 1.2 --loss 60 5000 127.0.0.1:5002" \
+            "--jitter-dist gauss 5000 127.0.0.1:5002" "--blackout 3 5000 127.0.0.1:5002" \
+            "--bogus 5000 127.0.0.1:5002" "5000" "5000 127.0.0.1" "70000 127.0.0.1:5002"; do
+  # shellcheck disable=SC2086
+  msg=$("$BUILD/impair" $args 2>&1 >/dev/null); rc=$?
+  [ $rc -eq 2 ] || fail "impair $args: exit $rc, expected 2 ($msg)"
+  [ "$(echo "$msg" | wc -l)" -eq 1 ] && [[ "$msg" == impair:* ]] || fail "impair $args: message \"$msg\""
+done
+
 # The ports serve every run (each run's processes have exited before the next).
 lp=$(free_rtp_port) && tp=$(free_rtp_port) || fail "no free ports"
 [ "$lp" != "$tp" ] || fail "no free ports"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The short practicality matrix (10 s of speech under clean, loss5,
-# bursty5, jitter40 and blackout3, three at a time) and the assertions of
+# bursty5, jitter40 and blackout3, one after another) and the assertions of
 # the issue: clean has MOS >= 4.2, zero loss and zero late; 5 % random loss
 # has FEC-recovered frames and a MOS below clean's; after the 3 s blackout
 # the latency is back at target within 1 s and the audio after it is not
