@@ -210,7 +210,7 @@ static int pass_rx_ours(struct work *w, struct pass *p)
     /* The receiver's defaults: adaptive target, drift resampler on. */
     .latency_auto = 1,
     .min_latency_ns = (int64_t)DL_DEFAULT_MIN_LATENCY_MS * 1000000,
-    .no_resample = w->o->no_resample,
+    .resample = !w->o->no_resample,
   };
   struct rxpipe *rp = NULL;
   struct rxpipe_stats st;
