@@ -4,6 +4,7 @@
 #   make check      unit tests only (seconds)
 #   make test       unit + integration tests (minutes, real time)
 #   make sanitize   ASan+UBSan suite, TSan for the threaded parts
+#   make bench      benchmarks: bench/RESULTS.md
 #   make fuzz       each libFuzzer target for FUZZ_TIME s (60; clang)
 #   make practicality  network profiles through build/impair: docs/PRACTICALITY.md
 #   make demo       stream the bundled sample to a receiver on localhost
@@ -135,6 +136,12 @@ fuzz-bins: $(FUZZ_BINS)
 fuzz: fuzz-bins
 	$(Q)scripts/fuzz $(FUZZ_TIME) $(FUZZ_BINS)
 
+# Benchmarks (minutes): cost against raw libopus, latency, the jitter
+# buffer against the hindsight optimum and speexdsp, a peer receiver,
+# capacity. Writes bench/RESULTS.md and bench/results.json.
+bench: all
+	$(Q)DL_BUILD=$(BUILD) scripts/bench
+
 # The practicality matrix (minutes): every network profile through
 # build/impair; writes docs/PRACTICALITY.md and docs/practicality/.
 practicality: all
@@ -174,7 +181,7 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '2,13s/^# \{0,1\}//p' Makefile
+	@sed -n '2,14s/^# \{0,1\}//p' Makefile
 
 # Keep objects that pattern rules make on the way to a binary.
 .SECONDARY:
