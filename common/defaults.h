@@ -79,4 +79,8 @@
 #define DL_LINEW_QUEUE_BYTES      (1 << 20) /* about 50 s of a 2.5 ms --trace: a stalled disk drops nothing for that long */
 #define DL_LINEW_POLL_MS          10     /* the writer thread looks for new lines this often */
 
+/* E-model: Opus' encoder look-ahead at 48 kHz (312 samples), part of the
+ * mouth-to-ear delay. */
+#define DL_OPUS_LOOKAHEAD_MS      6.5
+
 #endif /* DL_DEFAULTS_H */

@@ -57,6 +57,8 @@ void emodel_runs_init(struct emodel_runs *r);
 /* One frame: lost = 1 if it was concealed by PLC or silence (not played
  * from its packet nor recovered by FEC). */
 void emodel_runs_add(struct emodel_runs *r, int lost);
+/* A run of n lost frames: n calls of emodel_runs_add(r, 1), in O(1). */
+void emodel_runs_add_lost(struct emodel_runs *r, uint64_t n);
 double emodel_runs_loss_pct(const struct emodel_runs *r);   /* 0 with no frames */
 /* BurstR = 1 / (p + q); 1 with no loss (or no transitions to measure). */
 double emodel_runs_burst_r(const struct emodel_runs *r);

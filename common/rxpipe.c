@@ -32,6 +32,7 @@
 #include "defaults.h"
 #include "delay.h"
 #include "drift.h"
+#include "emodel.h"
 #include "latstats.h"
 #include "rtp.h"
 
@@ -45,6 +46,14 @@
 
 struct rxpipe {
   struct rxpipe_config cfg;
+
+  /* Frames lost or heard, for the E-model. Losses are held as pending
+   * until a later frame of the same stream is heard, so that a stream's end
+   * (concealment, then silence, that nothing resumes) is not counted. */
+  struct emodel_runs quality;
+  uint64_t q_pending_plc;     /* PLC frames since the last heard one */
+  int64_t q_pending_silence;  /* samples of silence since the last heard one */
+  int q_frame;                /* samples of the last heard packet; 0 before */
   struct playout *po;
   OpusDecoder *dec;
   int locked_pt;              /* -1 until the first dynamic pt (cfg pt 0) */
@@ -96,6 +105,7 @@ int rxpipe_create(struct rxpipe **out, const struct rxpipe_config *cfg)
   rp = calloc(1, sizeof *rp);
   if (rp == NULL)
     goto fail;
+  emodel_runs_init(&rp->quality);
   rp->cfg = *cfg;
   rp->locked_pt = cfg->pt ? cfg->pt : -1;
   rc = playout_create(&rp->po, &cfg->playout);
@@ -270,6 +280,40 @@ static void control(struct rxpipe *rp, const struct playout_frame *f, int64_t t_
   }
 }
 
+/* Playback thread: account one frame for the E-model. */
+static void quality_add(struct rxpipe *rp, const struct playout_frame *f, int out)
+{
+  uint64_t lost;
+
+  switch (f->kind) {
+  case PLAYOUT_PACKET:
+  case PLAYOUT_FEC:
+    if (f->flags & PLAYOUT_RESYNC) {
+      /* A new stream: what the old one lost at its end is its end. */
+      rp->q_pending_plc = 0;
+      rp->q_pending_silence = 0;
+    }
+    lost = rp->q_pending_plc;
+    if (rp->q_frame > 0)
+      lost += (uint64_t)((rp->q_pending_silence + rp->q_frame / 2) / rp->q_frame);
+    emodel_runs_add_lost(&rp->quality, lost);
+    emodel_runs_add(&rp->quality, 0);
+    rp->q_pending_plc = 0;
+    rp->q_pending_silence = 0;
+    if (f->kind == PLAYOUT_PACKET)
+      rp->q_frame = f->samples;
+    break;
+  case PLAYOUT_PLC:
+    if (rp->q_frame > 0)
+      rp->q_pending_plc++;
+    break;
+  case PLAYOUT_SILENCE:
+    if (rp->q_frame > 0)
+      rp->q_pending_silence += out;
+    break;
+  }
+}
+
 /* Decodes one playout frame into the (empty) FIFO. t_ns: when its first
  * output sample reaches the sink. */
 static void refill(struct rxpipe *rp, int64_t t_ns, int max_frames)
@@ -308,6 +352,7 @@ static void refill(struct rxpipe *rp, int64_t t_ns, int max_frames)
     memset(rp->scratch + (size_t)got * ch, 0, (size_t)(f.samples - got) * ch * sizeof(int16_t));
   memcpy(rp->fifo, rp->scratch + (size_t)f.skip * ch, (size_t)out * ch * sizeof(int16_t));
   apply_fades(rp->fifo, out, ch, f.flags);
+  quality_add(rp, &f, out);
   rp->fifo_pos = 0;
   rp->fifo_len = out;
   if (rp->cb != NULL) {
@@ -409,6 +454,10 @@ void rxpipe_get_stats(const struct rxpipe *rp, struct rxpipe_stats *out)
   out->drift_ppm = rp->cfg.resample && rp->dc.started ? drift_ppm(&rp->dc) : NAN;
   out->resample_ratio = rp->cfg.resample ? (double)rp->rs_num / RS_DEN : 1.0;
   out->latency_ctl_ms = rp->ctl_latency_ms;
+  out->quality_frames = rp->quality.frames;
+  out->quality_loss_pct = emodel_runs_loss_pct(&rp->quality);
+  out->quality_burst_r = emodel_runs_burst_r(&rp->quality);
+  out->frame_ms = rp->q_frame > 0 ? (double)rp->q_frame * 1000.0 / DL_RATE : NAN;
 }
 
 struct playout *rxpipe_playout(struct rxpipe *rp)

@@ -45,6 +45,13 @@ struct rxpipe_stats {
   double drift_ppm;          /* sender clock against sink clock; NaN before a stream */
   double resample_ratio;     /* input samples per output sample */
   double latency_ctl_ms;     /* the controller's smoothed latency (at the tracked delay) */
+  /* For the E-model (common/emodel): frames heard inside streams, lost ones
+   * being those concealed by PLC or silence (FEC-recovered ones are not
+   * lost); the concealment after a stream's last packet is not counted. */
+  uint64_t quality_frames;
+  double quality_loss_pct;   /* lost / frames * 100 */
+  double quality_burst_r;    /* G.107 BurstR of those losses (1: random) */
+  double frame_ms;           /* duration of the last packet played; NaN before */
 };
 
 /* What happened to one frame taken out of the playout queue, for the

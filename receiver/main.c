@@ -30,6 +30,7 @@
 
 #include "args.h"
 #include "defaults.h"
+#include "emodel.h"
 #include "json.h"
 #include "playback.h"
 #include "ring.h"
@@ -211,9 +212,20 @@ static void write_stats(const struct playback_snapshot *snap, int final)
   json_num(&j, "drift_ppm", s.rx.drift_ppm, 2);
   json_num(&j, "resample_ratio", s.rx.resample_ratio, 6);
   json_num(&j, "loss_pct", s.rx.loss_pct, 3);
-  /* The E-model (r_factor, mos) lands with the quality issue: null until then. */
-  json_null(&j, "r_factor");
-  json_null(&j, "mos");
+  /* The E-model (ITU-T G.107, common/emodel.h): the mouth-to-ear delay is
+   * the frame (packetization) + Opus' look-ahead + the mean latency from
+   * arrival to sink; the network's one-way transit is not known here (no
+   * RTCP yet) and counts as 0, right on a LAN. Loss: frames concealed inside
+   * the stream, with their burstiness. null until a frame was heard. */
+  if (s.rx.quality_frames > 0 && isfinite(s.rx.latency_mean_ms) && isfinite(s.rx.frame_ms)) {
+    double d = s.rx.frame_ms + DL_OPUS_LOOKAHEAD_MS + s.rx.latency_mean_ms;
+    double r = emodel_r(d, s.rx.quality_loss_pct, s.rx.quality_burst_r);
+    json_num(&j, "r_factor", r, 1);
+    json_num(&j, "mos", emodel_mos(r), 2);
+  } else {
+    json_null(&j, "r_factor");
+    json_null(&j, "mos");
+  }
   /* Beyond DESIGN.md: datagrams off the socket, ring overflows, resyncs;
    * sink_frames: 48 kHz frames written to the sink (a WAV's length);
    * frames_out: frames the playout engine produced, sink_frames plus the

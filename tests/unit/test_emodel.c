@@ -140,12 +140,30 @@ static void test_emodel_runs__impair_sequences__burst_r(void **state)
   }
 }
 
+static void test_emodel_runs_add_lost__equals_single_adds(void **state)
+{
+  (void)state;
+  struct emodel_runs a, b;
+
+  emodel_runs_init(&a);
+  emodel_runs_init(&b);
+  for (int k = 0; k < 3; k++) {
+    emodel_runs_add(&a, 0);
+    emodel_runs_add(&b, 0);
+    for (int i = 0; i < 7 * k; i++)
+      emodel_runs_add(&a, 1);
+    emodel_runs_add_lost(&b, (uint64_t)(7 * k));
+  }
+  assert_memory_equal(&a, &b, sizeof a);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_emodel__no_delay_no_loss__r93_2_mos4_41),
     cmocka_unit_test(test_emodel__150ms_1pct_random__r86_0_mos4_23),
     cmocka_unit_test(test_emodel_id__knee_at_177_3),
+    cmocka_unit_test(test_emodel_runs_add_lost__equals_single_adds),
     cmocka_unit_test(test_emodel_mos__bounds_and_monotonic),
     cmocka_unit_test(test_emodel__bursty_loss__worse_than_random),
     cmocka_unit_test(test_emodel_runs__exact_sequence),

@@ -231,6 +231,12 @@ static void test_rxpipe_read__long_gap__plc_fades_then_exact_silence(void **stat
   assert_int_equal(st.po.silence, 24);
   assert_int_equal(st.po.fec_recovered, 1);
   assert_int_equal(st.po.lost, 30);
+  /* E-model input: 0..9 heard, 29 lost (5 PLC + 24 silence; the 30th
+   * came back by FEC), 39 by FEC and 40..59 heard: one burst of 29. */
+  assert_int_equal(st.quality_frames, 60);
+  assert_true(fabs(st.quality_loss_pct - 100.0 * 29 / 60) < 1e-9);
+  assert_true(fabs(st.quality_burst_r - 1.0 / (1.0 / 30 + 1.0 / 29)) < 1e-9);
+  assert_true(fabs(st.frame_ms - 20.0) < 1e-9);
   rxpipe_destroy(rp);
 }
 
@@ -245,6 +251,13 @@ static void test_rxpipe_read__sender_stops__zeros(void **state)
   run(rp, NULL, NULL, out, PRE + 2 * NPK * FRAME, 333, 1);
   for (int i = PRE + NPK * FRAME + 5 * FRAME; i < PRE + 2 * NPK * FRAME; i++)
     assert_int_equal(out[i], 0);
+  /* The concealment after the last packet is the stream's end, not a loss
+   * the E-model should see. */
+  struct rxpipe_stats st;
+  rxpipe_get_stats(rp, &st);
+  assert_int_equal(st.quality_frames, NPK);
+  assert_true(st.quality_loss_pct == 0.0);
+  assert_true(st.quality_burst_r == 1.0);
   rxpipe_destroy(rp);
 }
 
