@@ -83,4 +83,7 @@
  * mouth-to-ear delay. */
 #define DL_OPUS_LOOKAHEAD_MS      6.5
 
+/* SCHED_FIFO priority of the sender's pacing loop, where permitted. */
+#define DL_SENDER_RT_PRIORITY     40
+
 #endif /* DL_DEFAULTS_H */

@@ -17,6 +17,8 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -42,6 +44,9 @@
 #include "rtp.h"
 #include "sdp.h"
 #include "txpipe.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 #define PROG "sender"
 #define EXIT_USAGE 2
@@ -169,7 +174,8 @@ static void help(void)
       "                        seq, RTP timestamp, scheduled and actual send time\n"
       "                        (CLOCK_MONOTONIC ns)\n"
       "  -q, --quiet           no live status line and no notices, only errors\n"
-      "  -v, --verbose         say what was set up (input, destination, SSRC, encoder)\n"
+      "  -v, --verbose         say what was set up (input, destination, SSRC, encoder,\n"
+      "                        and whether the pacing loop runs SCHED_FIFO)\n"
       "  -h, --help            this text\n"
       "  -V, --version         the version\n"
       "\n"
@@ -793,6 +799,18 @@ int main(int argc, char **argv)
   if (s.status_on)
     uv_timer_start(&s.status_timer, status_cb, DL_STATUS_INTERVAL_MS, DL_STATUS_INTERVAL_MS);
 
+  /* The pacing loop runs SCHED_FIFO where permitted (root or
+   * CAP_SYS_NICE/rtprio), as the receiver's playback thread does, so that a
+   * busy machine does not delay packets; the writer thread, started above,
+   * keeps the normal policy. Best effort: -v says which. */
+  {
+    struct sched_param sp = {.sched_priority = DL_SENDER_RT_PRIORITY};
+    int prc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+    if (s.o.verbose)
+      fprintf(stderr, PROG ": pacing loop %s\n",
+              prc == 0 ? "at SCHED_FIFO priority " STR(DL_SENDER_RT_PRIORITY)
+                       : "with normal scheduling (SCHED_FIFO refused)");
+  }
   uv_run(&s.loop, UV_RUN_DEFAULT);
 
   status_line(&s, 1);
