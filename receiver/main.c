@@ -11,6 +11,7 @@
  * thread, finalise the sink (a WAV's header), write the final stats line and
  * exit 0; a fatal sink error does the same and exits 1. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <netdb.h>
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +39,7 @@
 #include "rtp.h"
 #include "rxpipe.h"
 #include "sink.h"
+#include "srtp.h"
 
 #define PROG "receiver"
 #define EXIT_USAGE 2
@@ -60,6 +63,10 @@ struct options {
   int stats_interval_ms;
   int quiet;
   int verbose;
+  const char *key_path;       /* --key: SRTP */
+  const char *gen_key_path;   /* --gen-key: write a key and exit */
+  const char *peer;           /* --peer HOST[:PORT] as given */
+  int restart_after_ms;
   char host[256];
   char port[8];
 };
@@ -87,10 +94,26 @@ struct receiver {
   int stopping;
   int exit_code;
 
+  /* Source locking and SRTP, loop thread only (see source_check). */
+  struct dl_srtp *srtp;              /* --key; NULL: plain RTP */
+  struct sockaddr_storage peer;      /* --peer, resolved; ss_family 0: none */
+  int peer_any_port;                 /* --peer HOST without a port */
+  int locked;
+  struct sockaddr_storage lock_addr; /* the locked source */
+  uint32_t lock_ssrc;
+  int64_t last_accept_ns;            /* arrival of the last packet accepted */
+  uint32_t probe_ssrc;               /* keyless: the stream being judged */
+  unsigned probe_n, probe_fail;      /* its first packets, and how many were not Opus */
+  int probe_srtp;                    /* 1: it looks like SRTP: refused */
+  int srtp_said, auth_said;
+  uint64_t auth_good;                /* keyed: packets that authenticated */
+
   /* Loop-thread counters, atomics so any reader sees whole values. */
   atomic_uint_least64_t datagrams;   /* everything that came off the socket */
   atomic_uint_least64_t invalid;     /* truncated or failed rtp_parse */
-  atomic_uint_least64_t rejected;    /* valid RTP, wrong payload type */
+  atomic_uint_least64_t rejected;    /* valid RTP, wrong payload type or source */
+  atomic_uint_least64_t auth_failed; /* SRTP: bad tag or replayed */
+  atomic_uint_least64_t restarts;    /* a locked source began a new SSRC after silence */
   atomic_uint_least64_t overflow;    /* dropped: the ring was full */
 
   uint8_t buf[DL_MAX_DATAGRAM];      /* the receive buffer, reused */
@@ -190,7 +213,7 @@ static void write_stats(const struct playback_snapshot *snap, int final)
   json_u64(&j, "reordered", s.rx.po.reordered);
   json_u64(&j, "invalid", counter(&R.invalid) + s.rx.invalid);
   json_u64(&j, "rejected", counter(&R.rejected));
-  json_u64(&j, "auth_failed", 0);
+  json_u64(&j, "auth_failed", counter(&R.auth_failed));
   json_u64(&j, "fec_recovered", s.rx.po.fec_recovered);
   json_u64(&j, "concealed", s.rx.po.concealed);
   /* Beyond DESIGN.md: PLC frames after a stream's last packet (the sender
@@ -235,6 +258,7 @@ static void write_stats(const struct playback_snapshot *snap, int final)
   json_u64(&j, "datagrams", counter(&R.datagrams));
   json_u64(&j, "overflow", counter(&R.overflow));
   json_u64(&j, "resyncs", s.rx.po.resyncs);
+  json_u64(&j, "restarts", counter(&R.restarts));
   json_u64(&j, "sink_frames", s.sink_frames);
   json_u64(&j, "frames_out", s.rx.po.samples_out);
   json_num(&j, "latency_ctl_ms", s.rx.latency_ctl_ms, 2);
@@ -361,14 +385,99 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
   *buf = uv_buf_init((char *)R.buf, sizeof R.buf);
 }
 
+/* Same IP address (and port, if with_port). */
+static int same_source(const struct sockaddr_storage *a, const struct sockaddr *b, int with_port)
+{
+  if (b == NULL || a->ss_family != b->sa_family)
+    return 0;
+  if (a->ss_family == AF_INET) {
+    const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+    return x->sin_addr.s_addr == y->sin_addr.s_addr && (!with_port || x->sin_port == y->sin_port);
+  }
+  if (a->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+    return memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0 &&
+           (!with_port || x->sin6_port == y->sin6_port);
+  }
+  return 0;
+}
+
+static void addr_text(const struct sockaddr *a, char *out, size_t cap)
+{
+  char host[INET6_ADDRSTRLEN], port[8];
+  if (getnameinfo(a, a->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+                  host, sizeof host, port, sizeof port, NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+    snprintf(out, cap, "?");
+  else
+    snprintf(out, cap, a->sa_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+/* Source locking (RTP Bleed: never follow a stranger). The receiver locks
+ * to the source address (IP and port) and SSRC of the first packet it
+ * accepts, or only takes packets from --peer. Then:
+ *   - the locked address and SSRC: accepted;
+ *   - the locked IP (any port: a restarted sender has a new socket) after
+ *     --restart-after of silence (no packet accepted for that long), with a
+ *     new SSRC or port: a sender restart, accepted and relocked (the
+ *     playout engine resyncs on the new SSRC);
+ *   - anything else: rejected; without --peer, a different source may take
+ *     over only once the locked one has been silent for 10 x --restart-after.
+ * Returns 0 reject, 1 accept, 2 accept and (re)lock. Decides only. */
+static int source_check(const struct sockaddr *addr, uint32_t ssrc, int64_t now)
+{
+  int64_t silent = now - R.last_accept_ns, restart = (int64_t)R.o.restart_after_ms * 1000000;
+
+  if (R.peer.ss_family != 0 && !same_source(&R.peer, addr, !R.peer_any_port))
+    return 0;
+  if (!R.locked)
+    return 2;
+  if (same_source(&R.lock_addr, addr, 0)) {
+    if (same_source(&R.lock_addr, addr, 1) && ssrc == R.lock_ssrc)
+      return 1;
+    return silent >= restart ? 2 : 0;
+  }
+  return R.peer.ss_family == 0 && silent >= 10 * restart ? 2 : 0;
+}
+
+/* Keyless: does the stream look like SRTP (its payloads encrypted)? Of
+ * the first 50 packets of a stream (an SSRC from an acceptable source), a
+ * real Opus sender's are all valid Opus; an encrypted payload fails
+ * rtp_opus_samples about half the time. At 20 % such a stream is refused
+ * (its packets invalid), said once. Packets that passed before the verdict
+ * went on to the decoder: the first failure usually comes within the first
+ * two or three packets. Returns 1 to refuse this packet's stream. */
+static int probe_srtp(uint32_t ssrc, int not_opus)
+{
+  if (R.srtp != NULL)
+    return 0;
+  if (R.probe_n == 0 || ssrc != R.probe_ssrc) {
+    R.probe_ssrc = ssrc;
+    R.probe_n = R.probe_fail = 0;
+    R.probe_srtp = 0;
+  }
+  if (R.probe_n < 50) {
+    R.probe_n++;
+    R.probe_fail += not_opus != 0;
+    if (R.probe_fail > 0 && R.probe_fail * 5 >= R.probe_n && !R.probe_srtp) {
+      R.probe_srtp = 1;
+      if (!R.srtp_said && !R.o.quiet)
+        error("the stream looks like SRTP: give --key");
+      R.srtp_said = 1;
+    }
+  }
+  return R.probe_srtp;
+}
+
+/* Loop thread. Per datagram, in the order of DESIGN.md: SRTP unprotect
+ * (--key), RTP parse, Opus check, payload type, source/SSRC lock, ring. */
 static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
                     const struct sockaddr *addr, unsigned flags)
 {
   int64_t arrival = clock_ns();   /* first: everything downstream trusts it */
   struct rtp_header hdr;
   const uint8_t *payload;
-  size_t plen;
-  int r;
+  size_t plen, len = (size_t)nread;
+  int r, opus, src;
 
   (void)h;
   if (nread == 0 && addr == NULL)
@@ -382,11 +491,45 @@ static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     counter_add(&R.invalid);
     return;
   }
-  r = rtp_parse((const uint8_t *)buf->base, (size_t)nread, &hdr, &payload, &plen);
+  if (R.srtp != NULL) {
+    r = dl_srtp_unprotect(R.srtp, (uint8_t *)buf->base, &len);
+    if (r == DL_SRTP_ERR_AUTH || r == DL_SRTP_ERR_REPLAY) {
+      counter_add(&R.auth_failed);
+      if (R.auth_good == 0 && counter(&R.auth_failed) >= 50 && !R.auth_said && !R.o.quiet) {
+        error("packets fail authentication: wrong --key, or the sender does not use SRTP");
+        R.auth_said = 1;
+      }
+      return;
+    }
+    if (r != 0) {
+      counter_add(&R.invalid);
+      if (counter(&R.invalid) <= 3)
+        verbose("invalid datagram (%zd bytes): SRTP: %s", nread, dl_srtp_strerror(r));
+      return;
+    }
+    R.auth_good++;
+  }
+  r = rtp_parse((const uint8_t *)buf->base, len, &hdr, &payload, &plen);
   if (r != RTP_OK) {
     counter_add(&R.invalid);
     if (counter(&R.invalid) <= 3)
       verbose("invalid datagram (%zd bytes): %s", nread, rtp_strerror(r));
+    return;
+  }
+  opus = rtp_opus_samples(payload, plen);
+  src = source_check(addr, hdr.ssrc, arrival);
+  if (src != 0 && probe_srtp(hdr.ssrc, opus == RTP_ERR_OPUS)) {
+    counter_add(&R.invalid);
+    return;
+  }
+  if (opus < 0) {
+    counter_add(&R.invalid);
+    if (counter(&R.invalid) <= 3)
+      verbose("invalid datagram (%zd bytes): %s", nread, rtp_strerror(opus));
+    return;
+  }
+  if (src == 0) {
+    counter_add(&R.rejected);
     return;
   }
   if (R.o.pt != 0) {
@@ -405,9 +548,26 @@ static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     counter_add(&R.rejected);
     return;
   }
+  if (src == 2) {
+    char text[INET6_ADDRSTRLEN + 16];
+    addr_text(addr, text, sizeof text);
+    if (R.locked) {
+      counter_add(&R.restarts);
+      verbose("source %s SSRC %08x after %.1f s of silence: taken as a sender restart", text,
+              (unsigned)hdr.ssrc, (double)(arrival - R.last_accept_ns) / 1e9);
+    } else {
+      verbose("locked to source %s SSRC %08x", text, (unsigned)hdr.ssrc);
+    }
+    memcpy(&R.lock_addr, addr, addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                           : sizeof(struct sockaddr_in));
+    R.lock_addr.ss_family = addr->sa_family;
+    R.lock_ssrc = hdr.ssrc;
+    R.locked = 1;
+  }
+  R.last_accept_ns = arrival;
 
-  if ((size_t)nread <= ring_slot_bytes(R.ring)) {
-    r = ring_push(R.ring, buf->base, (size_t)nread, arrival);
+  if (len <= ring_slot_bytes(R.ring)) {
+    r = ring_push(R.ring, buf->base, len, arrival);
   } else {
     /* A valid packet made large by CSRCs or a header extension: the
      * playback side needs neither, so pass header and payload alone. */
@@ -438,6 +598,7 @@ static void usage(FILE *f)
 {
   fprintf(f,
 "usage: " PROG " [OPTIONS] [HOST:]PORT\n"
+"       " PROG " --gen-key FILE\n"
 "Receives an Opus stream over RTP (RFC 7587) on UDP PORT and plays it on an\n"
 "ALSA device, or writes it to a WAV file paced in real time like a device.\n"
 "HOST is the local address to bind (default: all IPv4 addresses); an IPv6\n"
@@ -469,6 +630,24 @@ static void usage(FILE *f)
 "                           latency at its target)\n"
 "      --pt N               accept only RTP payload type N (%d..%d); default:\n"
 "                           lock to the first dynamic payload type seen\n"
+"      --key FILE           SRTP (AES_CM_128_HMAC_SHA1_80, replay window %d):\n"
+"                           authenticate and decrypt every packet with the key\n"
+"                           in FILE (30 bytes of key and salt in base64, bare,\n"
+"                           inline:KEY or an SDP a=crypto line, as the sender's\n"
+"                           --key); a packet that fails or replays counts in\n"
+"                           auth_failed and is dropped. Without --key a stream\n"
+"                           that looks encrypted is refused (counted invalid)\n"
+"      --gen-key FILE       write a new random key to FILE (mode 0600, must not\n"
+"                           exist) and exit; no PORT needed\n"
+"      --peer HOST[:PORT]   accept packets only from HOST (and PORT); default:\n"
+"                           lock to the address and port of the first valid\n"
+"                           packet. Others count in rejected and are dropped\n"
+"      --restart-after MS   the locked host sending a new SSRC (or from a new\n"
+"                           port) after MS ms without a packet is a sender\n"
+"                           restart: accepted, the stream resyncs (counted in\n"
+"                           restarts); sooner, it is rejected. Without --peer,\n"
+"                           another host may take over after 10 x MS ms of\n"
+"                           silence. 1..600000 (default %d)\n"
 "      --duration SEC       stop after SEC seconds\n"
 "      --idle-exit SEC      stop SEC seconds after the last packet, once a\n"
 "                           stream has started\n"
@@ -487,7 +666,8 @@ static void usage(FILE *f)
 "file, port), 2 bad usage.\n",
           DL_WAV_BLOCK_US / 1000, DL_WAV_SYNC_MS, DL_MAX_LATENCY_LIMIT_MS, DL_DEFAULT_LATENCY_MS,
           DL_DEFAULT_MIN_LATENCY_MS, DL_DEFAULT_LATENCY_QUANTILE, DL_DEFAULT_MAX_LATENCY_MS,
-          DL_MAX_LATENCY_LIMIT_MS, DL_SILENCE_AFTER_MS, DL_MIN_DYNAMIC_PT, DL_MAX_DYNAMIC_PT, DL_DEFAULT_STATS_INTERVAL_MS);
+          DL_MAX_LATENCY_LIMIT_MS, DL_SILENCE_AFTER_MS, DL_MIN_DYNAMIC_PT, DL_MAX_DYNAMIC_PT, DL_SRTP_REPLAY_WINDOW,
+          DL_RESTART_AFTER_MS, DL_DEFAULT_STATS_INTERVAL_MS);
 }
 
 __attribute__((format(printf, 1, 2), noreturn))
@@ -520,7 +700,8 @@ static double want_double(const char *flag, const char *s, double min, double ma
 
 enum {
   OPT_SKEW = 256, OPT_LATENCY, OPT_MIN_LATENCY, OPT_MAX_LATENCY, OPT_CONCEAL, OPT_PT,
-  OPT_DURATION, OPT_IDLE_EXIT, OPT_STATS, OPT_STATS_INTERVAL, OPT_QUANTILE, OPT_NO_RESAMPLE
+  OPT_DURATION, OPT_IDLE_EXIT, OPT_STATS, OPT_STATS_INTERVAL, OPT_QUANTILE, OPT_NO_RESAMPLE,
+  OPT_KEY, OPT_GEN_KEY, OPT_PEER, OPT_RESTART_AFTER
 };
 
 static void parse_args(int argc, char **argv, struct options *o)
@@ -540,6 +721,10 @@ static void parse_args(int argc, char **argv, struct options *o)
     {"idle-exit", required_argument, NULL, OPT_IDLE_EXIT},
     {"stats", required_argument, NULL, OPT_STATS},
     {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"gen-key", required_argument, NULL, OPT_GEN_KEY},
+    {"peer", required_argument, NULL, OPT_PEER},
+    {"restart-after", required_argument, NULL, OPT_RESTART_AFTER},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -554,6 +739,7 @@ static void parse_args(int argc, char **argv, struct options *o)
   o->max_latency_ms = DL_DEFAULT_MAX_LATENCY_MS;
   o->stats_interval_ms = DL_DEFAULT_STATS_INTERVAL_MS;
   o->latency_quantile = DL_DEFAULT_LATENCY_QUANTILE;
+  o->restart_after_ms = DL_RESTART_AFTER_MS;
 
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":d:o:qvhV", longs, NULL)) != -1) {
@@ -601,6 +787,12 @@ static void parse_args(int argc, char **argv, struct options *o)
     case OPT_STATS_INTERVAL:
       o->stats_interval_ms = (int)want_long("--stats-interval", optarg, 100, 3600000, "ms");
       break;
+    case OPT_KEY: o->key_path = optarg; break;
+    case OPT_GEN_KEY: o->gen_key_path = optarg; break;
+    case OPT_PEER: o->peer = optarg; break;
+    case OPT_RESTART_AFTER:
+      o->restart_after_ms = (int)want_long("--restart-after", optarg, 1, 600000, "ms");
+      break;
     case 'q': o->quiet = 1; break;
     case 'v': o->verbose = 1; break;
     case 'h': usage(stdout); exit(0);
@@ -611,6 +803,11 @@ static void parse_args(int argc, char **argv, struct options *o)
         usage_error("unknown option '-%c'", optopt);
       usage_error("unknown option '%s'", argv[optind - 1]);
     }
+  }
+  if (o->gen_key_path != NULL) {
+    if (optind < argc || o->key_path != NULL)
+      usage_error("--gen-key FILE is used alone: it writes a key and exits");
+    return;
   }
   if (optind >= argc)
     usage_error("missing [HOST:]PORT to listen on");
@@ -709,6 +906,114 @@ static int open_alsa_realtime(char *err, size_t errcap)
   return r;
 }
 
+/* --key FILE: reads and parses the key. Returns 0, or the exit status
+ * after one line: 1 the file cannot be read, 2 it holds no valid key. */
+static int read_key(const char *path, uint8_t key[DL_SRTP_KEY_LEN])
+{
+  char text[4097];
+  const char *why = NULL;
+  size_t n;
+  FILE *f = fopen(path, "r");
+
+  if (f == NULL) {
+    error("--key %s: %s", path, strerror(errno));
+    return EXIT_RUNTIME;
+  }
+  n = fread(text, 1, sizeof text, f);
+  if (ferror(f)) {
+    error("--key %s: %s", path, strerror(errno));
+    fclose(f);
+    return EXIT_RUNTIME;
+  }
+  fclose(f);
+  if (n == sizeof text) {
+    error("--key %s: not a key file (over 4 KiB)", path);
+    return EXIT_USAGE;
+  }
+  if (dl_srtp_key_parse(text, n, key, &why) < 0) {
+    error("--key %s: %s", path, why != NULL ? why : "not a key");
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
+/* --gen-key FILE: a new key from getrandom(2), into a file that did not
+ * exist (O_EXCL: never overwrite a key), mode 0600. Returns the exit status. */
+static int gen_key(const char *path)
+{
+  uint8_t rnd[DL_SRTP_KEY_LEN], key[DL_SRTP_KEY_LEN];
+  char text[DL_SRTP_KEY_B64_LEN + 2];
+  size_t got = 0;
+  int fd, rc = EXIT_RUNTIME;
+
+  while (got < sizeof rnd) {
+    ssize_t r = getrandom(rnd + got, sizeof rnd - got, 0);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0) {
+      error("--gen-key: getrandom: %s", strerror(errno));
+      return EXIT_RUNTIME;
+    }
+    got += (size_t)r;
+  }
+  if (dl_srtp_key_generate(rnd, sizeof rnd, key) < 0) {
+    error("--gen-key: the random source gave constant bytes");
+    return EXIT_RUNTIME;
+  }
+  dl_srtp_key_format(key, text);
+  strcat(text, "\n");
+  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    error("--gen-key %s: %s", path, strerror(errno));
+  } else if (write(fd, text, strlen(text)) != (ssize_t)strlen(text) || fsync(fd) < 0) {
+    error("--gen-key %s: %s", path, strerror(errno));
+    close(fd);
+    unlink(path);
+  } else if (close(fd) < 0) {
+    error("--gen-key %s: %s", path, strerror(errno));
+  } else {
+    rc = 0;
+  }
+  memset(rnd, 0, sizeof rnd);
+  memset(key, 0, sizeof key);
+  memset(text, 0, sizeof text);
+  return rc;
+}
+
+/* --peer HOST[:PORT] ([V6]:PORT, or a bare V6 address): resolved once, in
+ * the family the socket listens in. Returns 0, or -1 after one line. */
+static int resolve_peer(const struct options *o)
+{
+  struct addrinfo hints, *ai = NULL, *a;
+  char host[256], port[8] = "";
+  int r, v6 = o->host[0] != '\0' && strchr(o->host, ':') != NULL;
+
+  if (args_hostport(o->peer, 0, host, sizeof host, port, sizeof port) != 0 || host[0] == '\0') {
+    size_t n = strlen(o->peer);
+    port[0] = '\0';
+    if (n >= 2 && o->peer[0] == '[' && o->peer[n - 1] == ']' && n - 2 < sizeof host)
+      snprintf(host, sizeof host, "%.*s", (int)(n - 2), o->peer + 1);
+    else if (n > 0 && n < sizeof host && o->peer[0] != '[')
+      snprintf(host, sizeof host, "%s", o->peer);
+    else
+      usage_error("--peer: expected HOST, HOST:PORT or [IPV6]:PORT, got \"%s\"", o->peer);
+  }
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = v6 ? AF_INET6 : AF_INET;
+  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  r = getaddrinfo(host, port[0] != '\0' ? port : NULL, &hints, &ai);
+  if (r != 0) {
+    error("--peer %s: cannot resolve%s: %s", o->peer, v6 ? " as IPv6" : " as IPv4", gai_strerror(r));
+    return -1;
+  }
+  a = ai;
+  memcpy(&R.peer, a->ai_addr, a->ai_addrlen);
+  R.peer_any_port = port[0] == '\0';
+  freeaddrinfo(ai);
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
   struct rxpipe_config rc;
@@ -716,6 +1021,23 @@ int main(int argc, char **argv)
   int r;
 
   parse_args(argc, argv, &R.o);
+  if (R.o.gen_key_path != NULL)
+    return gen_key(R.o.gen_key_path);
+  if (R.o.key_path != NULL) {
+    uint8_t key[DL_SRTP_KEY_LEN];
+    r = read_key(R.o.key_path, key);
+    if (r == 0 && (r = dl_srtp_create(&R.srtp, key, DL_SRTP_RECV)) < 0) {
+      error("SRTP: %s", dl_srtp_strerror(r));
+      r = EXIT_RUNTIME;
+    }
+    memset(key, 0, sizeof key);
+    if (r != 0)
+      return r;
+  }
+  if (R.o.peer != NULL && resolve_peer(&R.o) != 0) {
+    dl_srtp_destroy(R.srtp);
+    return EXIT_RUNTIME;
+  }
   signal(SIGPIPE, SIG_IGN);
   R.locked_pt = -1;
   R.start_ns = clock_ns();
@@ -829,6 +1151,7 @@ int main(int argc, char **argv)
   uv_loop_close(R.loop);
   rxpipe_destroy(R.rx);
   ring_destroy(R.ring);
+  dl_srtp_destroy(R.srtp);
   free(R.pb.pcm);
   if (R.stats != NULL && !R.stats_is_stderr && fclose(R.stats) != 0) {
     error("--stats %s: %s", R.o.stats_path, strerror(errno));

@@ -14,6 +14,7 @@
  * thread, since one write stalled by a busy disk (117 ms was seen) would
  * otherwise make packets late. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -43,6 +44,7 @@
 #include "pacer.h"
 #include "rtp.h"
 #include "sdp.h"
+#include "srtp.h"
 #include "txpipe.h"
 
 #define STR_(x) #x
@@ -73,6 +75,8 @@ struct opts {
   const char *stats;
   int stats_interval_ms;
   const char *trace;
+  const char *key;        /* --key FILE: SRTP */
+  const char *gen_key;    /* --gen-key FILE */
   int quiet, verbose;
   const char *input;
   const char *dest;
@@ -96,11 +100,15 @@ struct sender {
   struct sockaddr_storage addr;
   char addr_text[INET6_ADDRSTRLEN + 32];
 
-  uint8_t pending[DGRAM_CAP]; /* the next packet, encoded ahead of its deadline */
+  /* The next packet, encoded (and with --key protected) ahead of its
+   * deadline; libsrtp2 may write DL_SRTP_MAX_TRAILER past the RTP packet. */
+  uint8_t pending[DGRAM_CAP + DL_SRTP_MAX_TRAILER];
   int pending_len;            /* > 0 a datagram, 0 a DTX frame (nothing to send) */
   int have_pending;
   uint64_t max_frames;        /* --duration in frames; 0: no limit */
   int frame_samples;
+  struct dl_srtp *srtp;       /* --key: the sending session; NULL: plain RTP */
+  uint8_t key[DL_SRTP_KEY_LEN];
 
   struct linew *out;          /* every line written once the loop runs */
   int err_id, stats_id, trace_id;   /* its streams; -1: none */
@@ -160,7 +168,16 @@ static void help(void)
       "      --loop            start the input again at its end, seamlessly, until stopped\n"
       "      --duration SEC    stop after SEC seconds of audio\n"
       "      --sdp FILE        write an SDP describing the stream, for ffmpeg/ffplay\n"
-      "                        (-protocol_whitelist file,udp,rtp -i FILE), VLC or GStreamer\n"
+      "                        (-protocol_whitelist file,udp,rtp -i FILE), VLC or GStreamer;\n"
+      "                        with --key: RTP/SAVP and an a=crypto line holding the key\n"
+      "                        (ffmpeg: -protocol_whitelist file,udp,rtp,srtp)\n"
+      "      --key FILE        SRTP (AES_CM_128_HMAC_SHA1_80): encrypt and authenticate\n"
+      "                        every packet with the key in FILE: 30 bytes of master key\n"
+      "                        and salt in base64 (40 characters), bare, as inline:KEY or\n"
+      "                        as an SDP a=crypto line; '#' lines are comments. The same\n"
+      "                        text is ffmpeg's -srtp_in_params / -srtp_out_params\n"
+      "      --gen-key FILE    write a new random key to FILE (created, mode 0600; an\n"
+      "                        existing FILE is an error) and exit: " PROG " --gen-key FILE\n"
       "      --clock-skew-ppm PPM  run the schedule PPM parts per million fast (positive) or\n"
       "                        slow (negative), to test a receiver's drift compensation (0)\n"
       "      --stats FILE|-    statistics as JSON lines (- is stderr, and no live line), every\n"
@@ -190,7 +207,7 @@ static void help(void)
 enum {
   OPT_COMPLEXITY = 256, OPT_APPLICATION, OPT_FEC, OPT_NO_FEC, OPT_EXPECT_LOSS, OPT_DTX,
   OPT_PT, OPT_SSRC, OPT_LOOP, OPT_DURATION, OPT_SDP, OPT_SKEW, OPT_STATS,
-  OPT_STATS_INTERVAL, OPT_TRACE
+  OPT_STATS_INTERVAL, OPT_TRACE, OPT_KEY, OPT_GEN_KEY
 };
 
 static long want_long(const char *flag, const char *v, long min, long max, const char *what)
@@ -230,6 +247,8 @@ static void parse(int argc, char **argv, struct opts *o)
     {"stats", required_argument, NULL, OPT_STATS},
     {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
     {"trace", required_argument, NULL, OPT_TRACE},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"gen-key", required_argument, NULL, OPT_GEN_KEY},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -305,6 +324,8 @@ static void parse(int argc, char **argv, struct opts *o)
                                             3600000, "milliseconds, 10..3600000");
       break;
     case OPT_TRACE: o->trace = optarg; break;
+    case OPT_KEY: o->key = optarg; break;
+    case OPT_GEN_KEY: o->gen_key = optarg; break;
     case 'q': o->quiet = 1; break;
     case 'v': o->verbose = 1; break;
     case 'h': help(); exit(0);
@@ -316,6 +337,11 @@ static void parse(int argc, char **argv, struct opts *o)
         usage_error("unknown option '-%c' (see --help)", optopt);
       usage_error("unknown option '%s' (see --help)", argv[optind - 1]);
     }
+  }
+  if (o->gen_key != NULL) {
+    if (argc - optind != 0 || o->key != NULL)
+      usage_error("--gen-key FILE is used alone: it writes a key and exits");
+    return;
   }
   if (argc - optind != 2)
     usage_error("expected INPUT and HOST:PORT, got %d argument%s (see --help)", argc - optind,
@@ -432,7 +458,7 @@ static int encode_next(struct sender *s)
     s->have_pending = 0;
     return 1;
   }
-  rc = txpipe_pull(s->tp, s->in, s->o.loop, s->pending, sizeof s->pending);
+  rc = txpipe_pull(s->tp, s->in, s->o.loop, s->pending, DGRAM_CAP);
   if (rc == TXPIPE_END) {
     s->have_pending = 0;
     return 1;
@@ -443,6 +469,18 @@ static int encode_next(struct sender *s)
     s->have_pending = 0;
     finish(s, EXIT_RUNTIME);
     return 1;
+  }
+  if (rc > 0 && s->srtp != NULL) {
+    size_t len = (size_t)rc;
+    int prc = dl_srtp_protect(s->srtp, s->pending, &len, sizeof s->pending);
+    if (prc < 0) {
+      linew_printf(s->out, s->err_id, "%s" PROG ": SRTP protect: %s\n", s->status_on ? "\n" : "",
+                   dl_srtp_strerror(prc));
+      s->have_pending = 0;
+      finish(s, EXIT_RUNTIME);
+      return 1;
+    }
+    rc = (int)len;
   }
   s->pending_len = rc;
   s->have_pending = 1;
@@ -465,7 +503,8 @@ static void send_pending(struct sender *s, int64_t deadline, int64_t at)
   } else {
     s->sent++;
     s->bytes += (uint64_t)s->pending_len;
-    s->payload_bytes += (uint64_t)(s->pending_len - RTP_HEADER_LEN);
+    s->payload_bytes += (uint64_t)(s->pending_len - RTP_HEADER_LEN -
+                                   (s->srtp != NULL ? DL_SRTP_TAG_LEN : 0));
   }
   if (s->trace_id >= 0) {
     const uint8_t *p = s->pending;
@@ -584,7 +623,15 @@ static int write_sdp(struct sender *s, uint32_t ssrc)
   p.frame_us = s->o.frame_us;
   p.ssrc = ssrc;
   p.session_id = (uint64_t)time(NULL);
-  n = sdp_write(&p, buf, sizeof buf);
+  if (s->srtp != NULL) {
+    char line[128];
+    if (dl_srtp_sdp_crypto(s->key, line, sizeof line) < 0)
+      return -EINVAL;
+    p.crypto = line + strlen("a=crypto:");   /* sdp_write adds the attribute name */
+    n = sdp_write(&p, buf, sizeof buf);
+  } else {
+    n = sdp_write(&p, buf, sizeof buf);
+  }
   if (n < 0)
     return n;
   f = fopen(s->o.sdp, "w");
@@ -657,6 +704,81 @@ static int open_outputs(struct sender *s)
   return 0;
 }
 
+/* --key FILE: reads and parses the key. Returns 0, or the exit status
+ * after one line: 1 the file cannot be read, 2 it holds no valid key. */
+static int read_key(const char *path, uint8_t key[DL_SRTP_KEY_LEN])
+{
+  char text[4097];
+  const char *why = NULL;
+  size_t n;
+  FILE *f = fopen(path, "r");
+
+  if (f == NULL) {
+    fprintf(stderr, PROG ": --key %s: %s\n", path, strerror(errno));
+    return EXIT_RUNTIME;
+  }
+  n = fread(text, 1, sizeof text, f);
+  if (ferror(f)) {
+    fprintf(stderr, PROG ": --key %s: %s\n", path, strerror(errno));
+    fclose(f);
+    return EXIT_RUNTIME;
+  }
+  fclose(f);
+  if (n == sizeof text) {
+    fprintf(stderr, PROG ": --key %s: not a key file (over 4 KiB)\n", path);
+    return EXIT_USAGE;
+  }
+  if (dl_srtp_key_parse(text, n, key, &why) < 0) {
+    fprintf(stderr, PROG ": --key %s: %s\n", path, why != NULL ? why : "not a key");
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
+/* --gen-key FILE: a new key from getrandom(2), written to a file that did
+ * not exist (O_EXCL: never overwrite a key), readable by its owner only.
+ * Returns the exit status. */
+static int gen_key(const char *path)
+{
+  uint8_t rnd[DL_SRTP_KEY_LEN], key[DL_SRTP_KEY_LEN];
+  char text[DL_SRTP_KEY_B64_LEN + 2];
+  size_t got = 0;
+  int fd, rc = EXIT_RUNTIME;
+
+  while (got < sizeof rnd) {
+    ssize_t r = getrandom(rnd + got, sizeof rnd - got, 0);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0) {
+      fprintf(stderr, PROG ": --gen-key: getrandom: %s\n", strerror(errno));
+      return EXIT_RUNTIME;
+    }
+    got += (size_t)r;
+  }
+  if (dl_srtp_key_generate(rnd, sizeof rnd, key) < 0) {
+    fprintf(stderr, PROG ": --gen-key: the random source gave constant bytes\n");
+    return EXIT_RUNTIME;
+  }
+  dl_srtp_key_format(key, text);
+  strcat(text, "\n");
+  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    fprintf(stderr, PROG ": --gen-key %s: %s\n", path, strerror(errno));
+  } else if (write(fd, text, strlen(text)) != (ssize_t)strlen(text) || fsync(fd) < 0) {
+    fprintf(stderr, PROG ": --gen-key %s: %s\n", path, strerror(errno));
+    close(fd);
+    unlink(path);
+  } else if (close(fd) < 0) {
+    fprintf(stderr, PROG ": --gen-key %s: %s\n", path, strerror(errno));
+  } else {
+    rc = 0;
+  }
+  memset(rnd, 0, sizeof rnd);
+  memset(key, 0, sizeof key);
+  memset(text, 0, sizeof text);
+  return rc;
+}
+
 int main(int argc, char **argv)
 {
   static struct sender s;   /* large buffers: not on the stack */
@@ -666,6 +788,12 @@ int main(int argc, char **argv)
   int loop_ok = 0, udp_ok = 0, poll_ok = 0, timers_ok = 0, signals_ok = 0;
 
   parse(argc, argv, &s.o);
+  if (s.o.gen_key != NULL)
+    return gen_key(s.o.gen_key);
+  if (s.o.key != NULL) {
+    if ((rc = read_key(s.o.key, s.key)) != 0)
+      return rc;
+  }
   s.tfd = -1;
   s.err_id = s.stats_id = s.trace_id = -1;
   s.exit_code = EXIT_RUNTIME;
@@ -716,13 +844,18 @@ int main(int argc, char **argv)
             oerr != OPUS_OK ? opus_strerror(oerr) : strerror(-rc));
     goto out;
   }
+  if (s.o.key != NULL && (rc = dl_srtp_create(&s.srtp, s.key, DL_SRTP_SEND)) < 0) {
+    fprintf(stderr, PROG ": SRTP: %s\n", dl_srtp_strerror(rc));
+    goto out;
+  }
   if (s.o.verbose) {
     fprintf(stderr, PROG ": input %s: %s, %d Hz, %d channel%s%s, %.3f s\n", s.o.input,
             s.info.format, s.info.in_rate, s.info.in_channels, s.info.in_channels == 1 ? "" : "s",
             s.info.resampled ? " (resampled to 48 kHz)" : "",
             s.info.out_frames >= 0 ? (double)s.info.out_frames / DL_RATE : -1.0);
-    fprintf(stderr, PROG ": to %s, SSRC %" PRIu32 ", pt %d, seq %u, ts %" PRIu32 "\n",
-            s.addr_text, tc.ssrc, tc.pt, tc.seq0, tc.ts0);
+    fprintf(stderr, PROG ": to %s, SSRC %" PRIu32 ", pt %d, seq %u, ts %" PRIu32 ", %s\n",
+            s.addr_text, tc.ssrc, tc.pt, tc.seq0, tc.ts0,
+            s.srtp != NULL ? "SRTP " DL_SRTP_SUITE : "plain RTP");
     fprintf(stderr, PROG ": Opus %s, %d ch, %g ms frames, %d bit/s, complexity %d, FEC %s"
             " (expect %d%% loss), DTX %s, skew %g ppm\n", s.o.application_name, tc.channels,
             s.o.frame_us / 1000.0, tc.bitrate, tc.complexity, tc.fec ? "on" : "off",
@@ -850,5 +983,7 @@ out:
     s.exit_code = EXIT_RUNTIME;
   txpipe_destroy(s.tp);
   audio_in_close(s.in);
+  dl_srtp_destroy(s.srtp);
+  memset(s.key, 0, sizeof s.key);
   return s.exit_code;
 }
