@@ -107,6 +107,14 @@ struct receiver {
   int probe_srtp;                    /* 1: it looks like SRTP: refused */
   int srtp_said, auth_said;
   uint64_t auth_good;                /* keyed: packets that authenticated */
+  /* Keyless: a stream's first packet, held until the next one vouches for
+   * it (hold_gate); held_len 0: none. */
+  uint8_t held[DL_RING_SLOT_BYTES];
+  size_t held_len;
+  int64_t held_arrival;
+  uint32_t held_ssrc, held_ts, plain_ssrc;
+  uint16_t held_seq;
+  int held_samples, plain_ok;        /* plain_ok: plain_ssrc passed hold_gate */
 
   /* Loop-thread counters, atomics so any reader sees whole values. */
   atomic_uint_least64_t datagrams;   /* everything that came off the socket */
@@ -460,12 +468,59 @@ static int probe_srtp(uint32_t ssrc, int not_opus)
     R.probe_fail += not_opus != 0;
     if (R.probe_fail > 0 && R.probe_fail * 5 >= R.probe_n && !R.probe_srtp) {
       R.probe_srtp = 1;
+      if (R.held_len > 0 && R.held_ssrc == ssrc) {   /* it never reaches the decoder */
+        R.held_len = 0;
+        counter_add(&R.invalid);
+      }
       if (!R.srtp_said && !R.o.quiet)
         error("the stream looks like SRTP: give --key");
       R.srtp_said = 1;
     }
   }
   return R.probe_srtp;
+}
+
+/* Keyless: an encrypted payload passes rtp_opus_samples about half the
+ * time, so the packets before probe_srtp's verdict would reach the
+ * decoder. A stream's first packet therefore waits (one frame, well inside
+ * any target latency; its arrival time is kept) for the next packet of its
+ * SSRC, which vouches for it if it follows it (sequence + 1), lasts as
+ * long, and its timestamp advanced by at least half of that (GStreamer's
+ * first step is 648 of 960; DTX gaps are longer). Random payloads rarely
+ * agree twice; one that does not vouch turns the held packet invalid and is
+ * held itself. Returns 1 if the packet was held, 0 to push it now (after
+ * the held one). */
+static int hold_gate(const struct rtp_header *h, const uint8_t *pkt, size_t len, int samples,
+                     int64_t arrival)
+{
+  if (R.srtp != NULL)
+    return 0;
+  if (R.held_len > 0) {
+    int ok = h->ssrc == R.held_ssrc && h->seq == (uint16_t)(R.held_seq + 1) &&
+             samples == R.held_samples && rtp_ts_diff(h->timestamp, R.held_ts) >= samples / 2;
+    size_t n = R.held_len;
+    R.held_len = 0;
+    if (ok) {
+      if (ring_push(R.ring, R.held, n, R.held_arrival) != 0)
+        counter_add(&R.overflow);
+      R.plain_ssrc = h->ssrc;
+      R.plain_ok = 1;
+      return 0;
+    }
+    counter_add(&R.invalid);
+  } else if (R.plain_ok && h->ssrc == R.plain_ssrc) {
+    return 0;
+  }
+  if (len > sizeof R.held)
+    return 0;
+  memcpy(R.held, pkt, len);
+  R.held_len = len;
+  R.held_arrival = arrival;
+  R.held_ssrc = h->ssrc;
+  R.held_seq = h->seq;
+  R.held_ts = h->timestamp;
+  R.held_samples = samples;
+  return 1;
 }
 
 /* Loop thread. Per datagram, in the order of DESIGN.md: SRTP unprotect
@@ -565,6 +620,8 @@ static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     R.locked = 1;
   }
   R.last_accept_ns = arrival;
+  if (hold_gate(&hdr, (const uint8_t *)buf->base, len, opus, arrival))
+    return;
 
   if (len <= ring_slot_bytes(R.ring)) {
     r = ring_push(R.ring, buf->base, len, arrival);

@@ -88,10 +88,12 @@ check(wrong["played"] == 0 and wrong["received"] == 0, f"wrong key: played {wron
 check(lines("wrongkey", "packets fail authentication: wrong --key, or the sender does not use SRTP") == 1,
       "wrong key: the one line, once")
 check(lines("keyless", "the stream looks like SRTP: give --key") == 1, "keyless: the one line, once")
-# Packets that passed as Opus before the verdict reach the decoder: at most
-# the first two (40 ms); everything after is refused.
-check(keyless["played"] <= 2, f"keyless: played {keyless['played']} <= 2 frames")
-check(keyless["invalid"] >= keyless["datagrams"] - 2, f"keyless: invalid {keyless['invalid']} of {keyless['datagrams']}")
+# The receiver holds a stream's first packet until the next one vouches
+# for it as Opus; rarely (about 1 run in 15 measured) encrypted payloads
+# vouch for each other and pass until the first that is not Opus: at most
+# a few frames reach the decoder. Usually none.
+check(keyless["played"] <= 4, f"keyless: played {keyless['played']} <= 4 frames (80 ms)")
+check(keyless["invalid"] >= keyless["datagrams"] - 4, f"keyless: invalid {keyless['invalid']} of {keyless['datagrams']}")
 sys.exit(1 if bad else 0)
 PY
 pass "srtp corr $(sed -n 's/^corr=//p' "$T/cmp.txt") vs plain; wrong key auth_failed $(python3 -c "import json;print(json.loads(open('$T/wrongkey.jsonl').read().splitlines()[-1])['auth_failed'])")"
