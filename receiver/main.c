@@ -1037,6 +1037,13 @@ static int gen_key(const char *path)
   return rc;
 }
 
+/* At exit, on every path: the session holds the key. */
+static void srtp_free(void)
+{
+  dl_srtp_destroy(R.srtp);
+  R.srtp = NULL;
+}
+
 /* --peer HOST[:PORT] ([V6]:PORT, or a bare V6 address): resolved once, in
  * the family the socket listens in. Returns 0, or -1 after one line. */
 static int resolve_peer(const struct options *o)
@@ -1090,11 +1097,10 @@ int main(int argc, char **argv)
     memset(key, 0, sizeof key);
     if (r != 0)
       return r;
+    atexit(srtp_free);
   }
-  if (R.o.peer != NULL && resolve_peer(&R.o) != 0) {
-    dl_srtp_destroy(R.srtp);
+  if (R.o.peer != NULL && resolve_peer(&R.o) != 0)
     return EXIT_RUNTIME;
-  }
   signal(SIGPIPE, SIG_IGN);
   R.locked_pt = -1;
   R.start_ns = clock_ns();
@@ -1131,6 +1137,9 @@ int main(int argc, char **argv)
     }
   }
   verbose("sink: %s", sink_describe(R.sink));
+  verbose("%s; source: %s, restart after %d ms of silence",
+          R.srtp != NULL ? "SRTP " DL_SRTP_SUITE ": every packet must authenticate" : "plain RTP",
+          R.o.peer != NULL ? R.o.peer : "the first valid stream's", R.o.restart_after_ms);
 
   memset(&rc, 0, sizeof rc);
   rc.playout.target_ns = (int64_t)start_latency_ms(&R.o) * 1000000;
@@ -1208,7 +1217,6 @@ int main(int argc, char **argv)
   uv_loop_close(R.loop);
   rxpipe_destroy(R.rx);
   ring_destroy(R.ring);
-  dl_srtp_destroy(R.srtp);
   free(R.pb.pcm);
   if (R.stats != NULL && !R.stats_is_stderr && fclose(R.stats) != 0) {
     error("--stats %s: %s", R.o.stats_path, strerror(errno));
