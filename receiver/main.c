@@ -1,8 +1,10 @@
 /* receiver: plays an Opus/RTP stream on an ALSA device or into a WAV file.
  *
  * Two threads. The libuv loop thread (this file) receives datagrams, stamps
- * their arrival (CLOCK_MONOTONIC, first thing), checks them with rtp_parse,
- * filters the payload type and pushes them into the SPSC ring; it also runs
+ * their arrival (CLOCK_MONOTONIC, first thing), with --key authenticates and
+ * decrypts them (common/srtp), checks them with rtp_parse and
+ * rtp_opus_samples, filters the payload type and the source (locked to one
+ * address and SSRC, see source_check) and pushes them into the SPSC ring; it also runs
  * the stats and status timers, the signals and the exit conditions. It never
  * blocks and never decodes. The playback thread (playback.c) owns the
  * playout engine, the decoder and the sink.

@@ -7,7 +7,8 @@
  * to the loop's cached time, which is exactly the drift this program exists
  * to avoid. On each wake-up every due packet is sent (uv_udp_try_send), and
  * then the next one is encoded at once, ahead of its deadline, so that
- * encoding never delays a send.
+ * encoding never delays a send. With --key each packet is protected with
+ * SRTP (common/srtp) as soon as it is encoded, also ahead of its deadline.
  *
  * The loop thread does no file I/O once the stream runs: --stats, --trace,
  * the live line and run-time messages are queued to sender/linew's writer
