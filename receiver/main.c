@@ -722,7 +722,7 @@ static void usage(FILE *f)
 "\n"
 "SIGINT, SIGTERM and SIGHUP stop it cleanly: the WAV is finalised and the\n"
 "final stats line written. Exit status: 0 done, 1 runtime error (device,\n"
-"file, port), 2 bad usage.\n",
+"file, port), 2 bad usage (also: a --key file that holds no valid key).\n",
           DL_WAV_BLOCK_US / 1000, DL_WAV_SYNC_MS, DL_MAX_LATENCY_LIMIT_MS, DL_DEFAULT_LATENCY_MS,
           DL_DEFAULT_MIN_LATENCY_MS, DL_DEFAULT_LATENCY_QUANTILE, DL_DEFAULT_MAX_LATENCY_MS,
           DL_MAX_LATENCY_LIMIT_MS, DL_SILENCE_AFTER_MS, DL_MIN_DYNAMIC_PT, DL_MAX_DYNAMIC_PT, DL_SRTP_REPLAY_WINDOW,

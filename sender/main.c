@@ -199,7 +199,8 @@ static void help(void)
       "\n"
       "On a terminal, a live status line shows position, packets and bitrate.\n"
       "SIGINT/SIGTERM stop the stream cleanly (a final stats line, exit 0).\n"
-      "Exit status: 0 done, 1 run-time error (file, host, network), 2 usage error.\n",
+      "Exit status: 0 done, 1 run-time error (file, host, network), 2 usage error (also:\n"
+      "a --key file that holds no valid key).\n",
       DL_DEFAULT_FRAME_US / 1000, DL_MIN_BITRATE, DL_MAX_BITRATE, DL_DEFAULT_BITRATE_MONO,
       DL_DEFAULT_BITRATE_STEREO, DL_DEFAULT_COMPLEXITY, DL_DEFAULT_EXPECT_LOSS, DL_DEFAULT_PT,
       DL_MIN_STATS_INTERVAL_MS, DL_DEFAULT_STATS_INTERVAL_MS);
