@@ -2,6 +2,8 @@
 # receiver --trace against sender --trace on loopback (one host: both
 # CLOCK_MONOTONIC, so their times compare).
 #
+# A trace file that cannot be created: exit 1, one error line, no WAV.
+#
 # Clean path, 10 ms and 20 ms frames: the header names the columns; every
 # sequence number sent appears exactly once (played, or late if the machine
 # stalled), with the sender's RTP timestamp; the trace agrees with the
@@ -49,6 +51,15 @@ finish_rx() {
     "$T/$name.err" || true
   [ $rc -eq 0 ] || { cat "$T/$name.err"; fail "$name: receiver exited $rc"; }
 }
+
+# A trace file that cannot be created: one line, exit 1, before anything runs.
+"$BUILD/receiver" -o "$T/never.wav" --trace "$T/no/such/dir/x.tsv" "127.0.0.1:$(free_port)" \
+  2>"$T/bad.err"
+rc=$?
+cat "$T/bad.err"
+[ $rc -eq 1 ] && [ "$(wc -l <"$T/bad.err")" -eq 1 ] && grep -q '^receiver: --trace .*x.tsv: cannot create' "$T/bad.err" ||
+  fail "--trace to a missing directory: exit $rc, expected 1 and one line"
+[ ! -e "$T/never.wav" ] || fail "--trace failed but a WAV was created"
 
 for fr in 10 20; do
   start_rx "clean$fr"
