@@ -37,6 +37,7 @@
 #include "rtp.h"
 #include "rxpipe.h"
 #include "sink.h"
+#include "trace.h"
 
 #define PROG "receiver"
 #define EXIT_USAGE 2
@@ -58,6 +59,7 @@ struct options {
   double idle_exit_s;         /* 0: never */
   const char *stats_path;
   int stats_interval_ms;
+  const char *trace_path;     /* --trace: per-packet lines; NULL: none */
   int quiet;
   int verbose;
   char host[256];
@@ -79,6 +81,8 @@ struct receiver {
   struct sink *sink;
   struct playback pb;
   FILE *stats;                /* NULL: no JSON lines */
+  struct trace *trace;        /* --trace; NULL: none */
+  uv_timer_t trace_timer;     /* drains it into the file */
   int stats_is_stderr;
 
   int64_t start_ns;
@@ -271,6 +275,15 @@ static void status_cb(uv_timer_t *t)
           isfinite(s.rx.jitter_ms) ? s.rx.jitter_ms : 0.0);
   fflush(stderr);
   R.status_dirty = 1;
+}
+
+/* Loop thread: --trace records from the playback thread into the file. */
+static void trace_cb(uv_timer_t *t)
+{
+  char msg[512];
+  (void)t;
+  if (trace_drain(R.trace, msg, sizeof msg))
+    error("%s", msg);
 }
 
 /* ---- exit ---- */
@@ -476,6 +489,11 @@ static void usage(FILE *f)
 "                           every --stats-interval and once at exit with\n"
 "                           \"final\":true; keys as in DESIGN.md \"Statistics\"\n"
 "      --stats-interval MS  100..3600000 (default %d)\n"
+"      --trace FILE         one line per packet, tab-separated, after a header\n"
+"                           line: seq, ts (RTP), arrival_ns (off the socket),\n"
+"                           play_ns (its first sample reaches the sink; 0 if\n"
+"                           dropped), kind (packet, fec: recovered from the next\n"
+"                           packet, late, dup); times CLOCK_MONOTONIC ns\n"
 "  -q, --quiet              no live status line on a terminal, no notices\n"
 "  -v, --verbose            say what happens: sink set-up, scheduling\n"
 "                           (SCHED_FIFO or not), stream start, stop\n"
@@ -520,7 +538,8 @@ static double want_double(const char *flag, const char *s, double min, double ma
 
 enum {
   OPT_SKEW = 256, OPT_LATENCY, OPT_MIN_LATENCY, OPT_MAX_LATENCY, OPT_CONCEAL, OPT_PT,
-  OPT_DURATION, OPT_IDLE_EXIT, OPT_STATS, OPT_STATS_INTERVAL, OPT_QUANTILE, OPT_NO_RESAMPLE
+  OPT_DURATION, OPT_IDLE_EXIT, OPT_STATS, OPT_STATS_INTERVAL, OPT_QUANTILE, OPT_NO_RESAMPLE,
+  OPT_TRACE
 };
 
 static void parse_args(int argc, char **argv, struct options *o)
@@ -540,6 +559,7 @@ static void parse_args(int argc, char **argv, struct options *o)
     {"idle-exit", required_argument, NULL, OPT_IDLE_EXIT},
     {"stats", required_argument, NULL, OPT_STATS},
     {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
+    {"trace", required_argument, NULL, OPT_TRACE},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -601,6 +621,7 @@ static void parse_args(int argc, char **argv, struct options *o)
     case OPT_STATS_INTERVAL:
       o->stats_interval_ms = (int)want_long("--stats-interval", optarg, 100, 3600000, "ms");
       break;
+    case OPT_TRACE: o->trace_path = optarg; break;
     case 'q': o->quiet = 1; break;
     case 'v': o->verbose = 1; break;
     case 'h': usage(stdout); exit(0);
@@ -732,6 +753,14 @@ int main(int argc, char **argv)
     }
   }
 
+  if (R.o.trace_path != NULL) {
+    r = trace_open(&R.trace, R.o.trace_path, DL_TRACE_SLOTS, err, sizeof err);
+    if (r < 0) {
+      error("--trace %s: %s", R.o.trace_path, err);
+      return EXIT_RUNTIME;
+    }
+  }
+
   /* The socket before the sink, so a port in use leaves no empty WAV. */
   if (bind_socket(&R.o) != 0)
     return EXIT_RUNTIME;
@@ -793,6 +822,7 @@ int main(int argc, char **argv)
   R.pb.channels = 1;
   R.pb.pcm = calloc((size_t)R.pb.period * 1, sizeof *R.pb.pcm);
   R.pb.failed_async = &R.failed_async;
+  R.pb.trace = R.trace;
   if (R.pb.pcm == NULL || (r = playback_start(&R.pb)) < 0) {
     error("cannot start the playback thread: %s", strerror(R.pb.pcm == NULL ? ENOMEM : -r));
     sink_close(R.sink);
@@ -819,6 +849,10 @@ int main(int argc, char **argv)
     uv_timer_init(R.loop, &R.duration_timer);
     uv_timer_start(&R.duration_timer, duration_cb, (uint64_t)llround(R.o.duration_s * 1000), 0);
   }
+  if (R.trace != NULL) {
+    uv_timer_init(R.loop, &R.trace_timer);
+    uv_timer_start(&R.trace_timer, trace_cb, DL_TRACE_DRAIN_MS, DL_TRACE_DRAIN_MS);
+  }
   if (R.o.idle_exit_s > 0) {
     uv_timer_init(R.loop, &R.idle_timer);
     uv_timer_start(&R.idle_timer, idle_cb, DL_IDLE_CHECK_MS, DL_IDLE_CHECK_MS);
@@ -827,6 +861,16 @@ int main(int argc, char **argv)
   uv_run(R.loop, UV_RUN_DEFAULT);
 
   uv_loop_close(R.loop);
+  /* The playback thread has stopped: the rest of the trace, then the file. */
+  if (R.trace != NULL) {
+    char msg[512];
+    r = trace_close(R.trace, msg, sizeof msg);
+    R.trace = NULL;
+    if (msg[0] != '\0')
+      error("%s", msg);
+    if (r < 0 && R.exit_code == 0)
+      R.exit_code = EXIT_RUNTIME;
+  }
   rxpipe_destroy(R.rx);
   ring_destroy(R.ring);
   free(R.pb.pcm);
