@@ -54,7 +54,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(TEST_PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS  := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
-ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -DDL_VERSION='"$(VERSION)"' -Icommon \
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -DDL_VERSION='"$(VERSION)"' -Icommon $(EXTRA_INC) \
               $(WARN) $(PKG_CFLAGS) -MMD -MP $(CFLAGS) $(SAN_FLAGS)
 ALL_LDFLAGS = -Wl,--as-needed $(LDFLAGS) $(SAN_FLAGS)
 LIBS        = $(PKG_LIBS) -lpthread -lm
@@ -98,8 +98,13 @@ $(BUILD)/obj/%.o: %.c
 $(LIB): $(COMMON_OBJ)
 	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 
+# impair writes its stats and trace through the sender's line writer (a
+# thread, so not in common/).
+impair_EXTRA = $(BUILD)/obj/sender/linew.o
+$(BUILD)/obj/impair/%.o: EXTRA_INC = -Isender
+
 define PROGRAM_RULE
-$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $(LIB)
+$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $$($(1)_EXTRA) $(LIB)
 	$$(call say,LD,$$@)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_RULE,$(p))))

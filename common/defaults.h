@@ -86,4 +86,10 @@
 /* SCHED_FIFO priority of the sender's pacing loop, where permitted. */
 #define DL_SENDER_RT_PRIORITY     40
 
+/* receiver --trace (receiver/trace.c): records queued by the playback
+ * thread, drained into the file by the loop thread. 4096 packets are 41 s
+ * of 10 ms frames: a loop thread stalled that long drops trace lines. */
+#define DL_TRACE_SLOTS            4096
+#define DL_TRACE_DRAIN_MS         100
+
 #endif /* DL_DEFAULTS_H */

@@ -362,6 +362,7 @@ static void refill(struct rxpipe *rp, int64_t t_ns, int max_frames)
       .ctl_latency_ms = rp->ctl_latency_ms, .target_ms = (double)rp->target_ns / 1e6,
       .ratio = rp->cfg.resample ? (double)rp->rs_num / RS_DEN : 1.0,
       .drift_ppm = rp->cfg.resample ? drift_ppm(&rp->dc) : NAN,
+      .seq = f.seq, .ts = f.ts, .arrival_ns = f.kind == PLAYOUT_PACKET ? f.arrival_ns : 0,
     };
     rp->cb(rp->cb_arg, &fi);
   }

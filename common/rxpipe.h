@@ -68,6 +68,14 @@ struct rxpipe_frame_info {
   double target_ms;
   double ratio;
   double drift_ppm;
+  /* From playout_frame, for per-packet traces: ts is the RTP timestamp of
+   * the sample heard at heard_ns (a PACKET's own unless its head was
+   * skipped); seq is the packet's, for FEC the next packet's (whose in-band
+   * FEC stood in), 0 for PLC and SILENCE; arrival_ns (CLOCK_MONOTONIC) is
+   * set for PACKET only, else 0. */
+  uint16_t seq;
+  uint32_t ts;
+  int64_t arrival_ns;
 };
 typedef void (*rxpipe_frame_cb)(void *arg, const struct rxpipe_frame_info *fi);
 struct rxpipe;

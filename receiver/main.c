@@ -42,6 +42,7 @@
 #include "rxpipe.h"
 #include "sink.h"
 #include "srtp.h"
+#include "trace.h"
 
 #define PROG "receiver"
 #define EXIT_USAGE 2
@@ -63,6 +64,7 @@ struct options {
   double idle_exit_s;         /* 0: never */
   const char *stats_path;
   int stats_interval_ms;
+  const char *trace_path;     /* --trace: per-packet lines; NULL: none */
   int quiet;
   int verbose;
   const char *key_path;       /* --key: SRTP */
@@ -88,6 +90,8 @@ struct receiver {
   struct sink *sink;
   struct playback pb;
   FILE *stats;                /* NULL: no JSON lines */
+  struct trace *trace;        /* --trace; NULL: none */
+  uv_timer_t trace_timer;     /* drains it into the file */
   int stats_is_stderr;
 
   int64_t start_ns;
@@ -305,6 +309,15 @@ static void status_cb(uv_timer_t *t)
           isfinite(s.rx.jitter_ms) ? s.rx.jitter_ms : 0.0);
   fflush(stderr);
   R.status_dirty = 1;
+}
+
+/* Loop thread: --trace records from the playback thread into the file. */
+static void trace_cb(uv_timer_t *t)
+{
+  char msg[512];
+  (void)t;
+  if (trace_drain(R.trace, msg, sizeof msg))
+    error("%s", msg);
 }
 
 /* ---- exit ---- */
@@ -714,6 +727,11 @@ static void usage(FILE *f)
 "                           every --stats-interval and once at exit with\n"
 "                           \"final\":true; keys as in DESIGN.md \"Statistics\"\n"
 "      --stats-interval MS  100..3600000 (default %d)\n"
+"      --trace FILE         one line per packet, tab-separated, after a header\n"
+"                           line: seq, ts (RTP), arrival_ns (off the socket),\n"
+"                           play_ns (its first sample reaches the sink; 0 if\n"
+"                           dropped), kind (packet, fec: recovered from the next\n"
+"                           packet, late, dup); times CLOCK_MONOTONIC ns\n"
 "  -q, --quiet              no live status line on a terminal, no notices\n"
 "  -v, --verbose            say what happens: sink set-up, scheduling\n"
 "                           (SCHED_FIFO or not), stream start, stop\n"
@@ -760,7 +778,8 @@ static double want_double(const char *flag, const char *s, double min, double ma
 enum {
   OPT_SKEW = 256, OPT_LATENCY, OPT_MIN_LATENCY, OPT_MAX_LATENCY, OPT_CONCEAL, OPT_PT,
   OPT_DURATION, OPT_IDLE_EXIT, OPT_STATS, OPT_STATS_INTERVAL, OPT_QUANTILE, OPT_NO_RESAMPLE,
-  OPT_KEY, OPT_GEN_KEY, OPT_PEER, OPT_RESTART_AFTER
+  OPT_KEY, OPT_GEN_KEY, OPT_PEER, OPT_RESTART_AFTER,
+  OPT_TRACE
 };
 
 static void parse_args(int argc, char **argv, struct options *o)
@@ -784,6 +803,7 @@ static void parse_args(int argc, char **argv, struct options *o)
     {"gen-key", required_argument, NULL, OPT_GEN_KEY},
     {"peer", required_argument, NULL, OPT_PEER},
     {"restart-after", required_argument, NULL, OPT_RESTART_AFTER},
+    {"trace", required_argument, NULL, OPT_TRACE},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -852,6 +872,7 @@ static void parse_args(int argc, char **argv, struct options *o)
     case OPT_RESTART_AFTER:
       o->restart_after_ms = (int)want_long("--restart-after", optarg, 1, 600000, "ms");
       break;
+    case OPT_TRACE: o->trace_path = optarg; break;
     case 'q': o->quiet = 1; break;
     case 'v': o->verbose = 1; break;
     case 'h': usage(stdout); exit(0);
@@ -1119,6 +1140,14 @@ int main(int argc, char **argv)
     }
   }
 
+  if (R.o.trace_path != NULL) {
+    r = trace_open(&R.trace, R.o.trace_path, DL_TRACE_SLOTS, err, sizeof err);
+    if (r < 0) {
+      error("--trace %s: %s", R.o.trace_path, err);
+      return EXIT_RUNTIME;
+    }
+  }
+
   /* The socket before the sink, so a port in use leaves no empty WAV. */
   if (bind_socket(&R.o) != 0)
     return EXIT_RUNTIME;
@@ -1183,6 +1212,7 @@ int main(int argc, char **argv)
   R.pb.channels = 1;
   R.pb.pcm = calloc((size_t)R.pb.period * 1, sizeof *R.pb.pcm);
   R.pb.failed_async = &R.failed_async;
+  R.pb.trace = R.trace;
   if (R.pb.pcm == NULL || (r = playback_start(&R.pb)) < 0) {
     error("cannot start the playback thread: %s", strerror(R.pb.pcm == NULL ? ENOMEM : -r));
     sink_close(R.sink);
@@ -1209,6 +1239,10 @@ int main(int argc, char **argv)
     uv_timer_init(R.loop, &R.duration_timer);
     uv_timer_start(&R.duration_timer, duration_cb, (uint64_t)llround(R.o.duration_s * 1000), 0);
   }
+  if (R.trace != NULL) {
+    uv_timer_init(R.loop, &R.trace_timer);
+    uv_timer_start(&R.trace_timer, trace_cb, DL_TRACE_DRAIN_MS, DL_TRACE_DRAIN_MS);
+  }
   if (R.o.idle_exit_s > 0) {
     uv_timer_init(R.loop, &R.idle_timer);
     uv_timer_start(&R.idle_timer, idle_cb, DL_IDLE_CHECK_MS, DL_IDLE_CHECK_MS);
@@ -1217,6 +1251,16 @@ int main(int argc, char **argv)
   uv_run(R.loop, UV_RUN_DEFAULT);
 
   uv_loop_close(R.loop);
+  /* The playback thread has stopped: the rest of the trace, then the file. */
+  if (R.trace != NULL) {
+    char msg[512];
+    r = trace_close(R.trace, msg, sizeof msg);
+    R.trace = NULL;
+    if (msg[0] != '\0')
+      error("%s", msg);
+    if (r < 0 && R.exit_code == 0)
+      R.exit_code = EXIT_RUNTIME;
+  }
   rxpipe_destroy(R.rx);
   ring_destroy(R.ring);
   free(R.pb.pcm);

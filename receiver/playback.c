@@ -6,7 +6,11 @@
  *   sink_write
  *
  * Draining after the wait hands the engine every packet that arrived up to
- * the moment it decides, which is what keeps the target latency honest. */
+ * the moment it decides, which is what keeps the target latency honest.
+ *
+ * With --trace, each packet played, recovered by FEC or dropped (late,
+ * duplicate) becomes a fixed-size record pushed into the trace's ring
+ * (trace.h): no file I/O and no allocation here. */
 #include "playback.h"
 
 #include <errno.h>
@@ -16,6 +20,7 @@
 #include <time.h>
 
 #include "defaults.h"
+#include "rtp.h"
 
 static int64_t clock_ns(void)
 {
@@ -47,14 +52,63 @@ static void fail(struct playback *p, const char *what)
     uv_async_send(p->failed_async);
 }
 
+/* Playback thread (rxpipe_read's frame callback): a played or
+ * FEC-recovered packet goes to the trace. PLC and silence are no packet. */
+static void trace_frame_cb(void *arg, const struct rxpipe_frame_info *fi)
+{
+  struct playback *p = arg;
+  struct trace_rec r;
+
+  memset(&r, 0, sizeof r);
+  if (fi->kind == PLAYOUT_PACKET) {
+    r.kind = TRACE_PACKET;
+    r.seq = fi->seq;
+    r.arrival_ns = fi->arrival_ns;
+  } else if (fi->kind == PLAYOUT_FEC) {
+    /* fi->seq is the packet that carried the FEC; the frame stands in for
+     * the one just before it, which never arrived. */
+    r.kind = TRACE_FEC;
+    r.seq = (uint16_t)(fi->seq - 1);
+  } else {
+    return;
+  }
+  r.ts = fi->ts;
+  r.play_ns = fi->heard_ns;
+  trace_push(p->trace, &r);
+}
+
+/* Playback thread: a packet rxpipe_put dropped (late, duplicate) goes to
+ * the trace, never heard. */
+static void trace_dropped_packet(struct playback *p, const uint8_t *d, size_t len, int64_t arrival,
+                                 int result)
+{
+  struct rtp_header h;
+  const uint8_t *payload;
+  size_t plen;
+  struct trace_rec r;
+
+  if (rtp_parse(d, len, &h, &payload, &plen) != RTP_OK)
+    return;   /* cannot happen: rxpipe_put parsed it */
+  memset(&r, 0, sizeof r);
+  r.kind = result == PLAYOUT_DUPLICATE ? TRACE_DUP : TRACE_LATE;
+  r.seq = h.seq;
+  r.ts = h.timestamp;
+  r.arrival_ns = arrival;
+  trace_push(p->trace, &r);
+}
+
 static void drain_ring(struct playback *p)
 {
   const uint8_t *d;
   size_t len;
   int64_t arrival;
+  int r;
 
   while ((d = ring_peek(p->ring, &len, &arrival)) != NULL) {
-    rxpipe_put(p->rx, d, len, arrival);
+    r = rxpipe_put(p->rx, d, len, arrival);
+    /* A full playout queue drops the packet as late (and counts it so). */
+    if (p->trace != NULL && (r == PLAYOUT_LATE || r == PLAYOUT_DUPLICATE || r == PLAYOUT_FULL))
+      trace_dropped_packet(p, d, len, arrival, r);
     ring_pop(p->ring);
   }
 }
@@ -100,6 +154,8 @@ int playback_start(struct playback *p)
   r = pthread_mutex_init(&p->snap_lock, NULL);
   if (r != 0)
     return -r;
+  if (p->trace != NULL)
+    rxpipe_set_frame_cb(p->rx, trace_frame_cb, p);
 
   /* SCHED_FIFO where permitted (root, or an rtprio limit); else the normal
    * scheduler, and -v says so. */
@@ -121,6 +177,7 @@ int playback_start(struct playback *p)
     r = pthread_create(&p->thread, NULL, playback_main, p);
     if (r != 0) {
       pthread_mutex_destroy(&p->snap_lock);
+      rxpipe_set_frame_cb(p->rx, NULL, NULL);
       return -r;
     }
     p->realtime = 0;
@@ -137,6 +194,9 @@ void playback_stop(struct playback *p)
   atomic_store_explicit(&p->stop, 1, memory_order_release);
   pthread_join(p->thread, NULL);
   p->running = 0;
+  /* The trace may be closed from here on. */
+  if (p->trace != NULL)
+    rxpipe_set_frame_cb(p->rx, NULL, NULL);
 }
 
 void playback_snapshot(struct playback *p, struct playback_snapshot *out)

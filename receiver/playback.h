@@ -3,8 +3,8 @@
  * starts. Each sink period it drains the ring filled by the loop thread into
  * the rxpipe, asks the sink when the next frame will be heard, pulls one
  * period of audio and writes it. It never allocates, never waits for the
- * loop thread (its counters go out through a trylock'd copy), and runs
- * SCHED_FIFO where permitted. */
+ * loop thread (its counters go out through a trylock'd copy, its --trace
+ * records through a lock-free ring), and runs SCHED_FIFO where permitted. */
 #ifndef DL_PLAYBACK_H
 #define DL_PLAYBACK_H
 
@@ -16,6 +16,7 @@
 #include "ring.h"
 #include "rxpipe.h"
 #include "sink.h"
+#include "trace.h"
 
 /* What the loop thread may read of the playback thread's state. */
 struct playback_snapshot {
@@ -35,6 +36,7 @@ struct playback {
   int period;                 /* frames */
   int channels;
   uv_async_t *failed_async;   /* woken (uv_async_send) when the thread fails */
+  struct trace *trace;        /* --trace: one record per packet; NULL: none */
 
   /* Shared. */
   atomic_int stop;            /* loop -> playback: finish */

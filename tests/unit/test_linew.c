@@ -1,4 +1,4 @@
-/* sender/linew (impair/linew is the same file): lines reach their files
+/* sender/linew (impair links the same object): lines reach their files
  * whole and in order across streams, a full ring drops and counts without
  * blocking, linew_put_wait loses nothing, write errors come back from
  * linew_destroy. The module lives beside its program, so it is compiled
