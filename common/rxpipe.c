@@ -285,14 +285,15 @@ static void quality_add(struct rxpipe *rp, const struct playout_frame *f, int ou
 {
   uint64_t lost;
 
+  if (f->flags & PLAYOUT_RESYNC) {
+    /* A new stream (the flag may come on the silence before it starts):
+     * what the old one lost at its end is its end, not a loss. */
+    rp->q_pending_plc = 0;
+    rp->q_pending_silence = 0;
+  }
   switch (f->kind) {
   case PLAYOUT_PACKET:
   case PLAYOUT_FEC:
-    if (f->flags & PLAYOUT_RESYNC) {
-      /* A new stream: what the old one lost at its end is its end. */
-      rp->q_pending_plc = 0;
-      rp->q_pending_silence = 0;
-    }
     lost = rp->q_pending_plc;
     if (rp->q_frame > 0)
       lost += (uint64_t)((rp->q_pending_silence + rp->q_frame / 2) / rp->q_frame);
@@ -308,7 +309,8 @@ static void quality_add(struct rxpipe *rp, const struct playout_frame *f, int ou
       rp->q_pending_plc++;
     break;
   case PLAYOUT_SILENCE:
-    if (rp->q_frame > 0)
+    /* Not the silence before a stream (re)starts at its play time. */
+    if (rp->q_frame > 0 && playout_started(rp->po))
       rp->q_pending_silence += out;
     break;
   }
