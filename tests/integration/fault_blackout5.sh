@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Fault (issue 6, item 5): a 5 s blackout. sender -> build/impair
+# --blackout 2:5 (everything dropped from 2 s to 7 s after the first
+# datagram) -> receiver --latency 60 --no-resample, stats every 200 ms.
+# After the stream resumes:
+#  - the latency of the frames played (per stats interval, from the
+#    cumulative mean) is within 5 ms of the 60 ms target from 1 s after the
+#    resumption on;
+#  - no backlog: the receiver never plays an old packet late (late 0, and
+#    every packet that arrived is played: played == received == sent minus
+#    what the relay dropped in the blackout, played + lost == sent); the audio after the blackout
+#    sits at the same lag in the output as the audio before it, within
+#    1 ms (each part aligned on its own against the clean-path decode); the
+#    stream lasts as long in the output as in the input (the blackout is
+#    real time, not stretched or squeezed), within -20..+120 ms.
+# timeout: 90
+. "$(dirname "$0")/../lib.sh"
+need sox python3 ss
+for b in sender receiver impair tools/wavcmp tools/encdec; do
+  [ -x "$BUILD/$b" ] || fail "$BUILD/$b not built"
+done
+sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" trim 1 10 || fail "sox"
+"$BUILD/tools/encdec" "$T/in.wav" "$T/clean.wav" || fail "encdec exited $?"
+sox "$T/clean.wav" "$T/pre.wav" trim 0.5 1.0 || fail "sox"
+sox "$T/clean.wav" "$T/post.wav" trim 8.0 || fail "sox"
+
+udp_bound() {   # udp_bound PORT SEC
+  local i
+  for i in $(seq 1 $(($2 * 10))); do
+    [ -n "$(ss -Hlun "sport = :$1")" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+rp=$(free_rtp_port) || fail "no free port"
+lp=$(free_rtp_port) || fail "no free port"
+[ "$lp" != "$rp" ] || lp=$(free_rtp_port)
+bg "$BUILD/receiver" --no-resample -q --latency 60 -o "$T/out.wav" --idle-exit 7 \
+  --stats "$T/rx.jsonl" --stats-interval 200 "127.0.0.1:$rp" 2>"$T/rx.err"
+rx=$!
+bg "$BUILD/impair" -q --blackout 2:5 --stats "$T/imp.jsonl" "127.0.0.1:$lp" "127.0.0.1:$rp" 2>"$T/imp.err"
+imp=$!
+udp_bound "$rp" 10 || fail "receiver did not bind: $(tail -n 3 "$T/rx.err")"
+udp_bound "$lp" 10 || fail "impair did not bind: $(tail -n 3 "$T/imp.err")"
+timeout 40 "$BUILD/sender" -q --stats "$T/tx.jsonl" "$T/in.wav" "127.0.0.1:$lp" || fail "sender exited $?"
+wait_exit "$rx" 20 || { tail -n 20 "$T/rx.err"; fail "receiver exited $? (--idle-exit 7 after the stream)"; }
+kill -TERM "$imp"; wait_exit "$imp" 10 || fail "impair exited $? on SIGTERM"
+say "relay final stats: $(tail -n 1 "$T/imp.jsonl")"
+say "receiver final stats: $(tail -n 1 "$T/rx.jsonl")"
+for s in pre post clean; do
+  "$BUILD/tools/wavcmp" --max-lag-ms 20000 "$T/$s.wav" "$T/out.wav" >"$T/cmp_$s.txt" || fail "wavcmp $s exited $?"
+  say "wavcmp $s: $(tr '\n' ' ' <"$T/cmp_$s.txt")"
+done
+
+python3 - "$T" <<'PY' || fail "checks failed"
+import json, sys
+T = sys.argv[1]
+def lines(p): return [json.loads(l) for l in open(p) if l.strip()]
+rxs = lines(T + "/rx.jsonl")
+f, tx, imp = rxs[-1], lines(T + "/tx.jsonl")[-1], lines(T + "/imp.jsonl")[-1]
+def cmp(n): return dict(l.strip().split("=", 1) for l in open(f"{T}/cmp_{n}.txt") if "=" in l)
+pre, post, whole = cmp("pre"), cmp("post"), cmp("clean")
+bad = []
+def check(ok, what):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok: bad.append(what)
+# Per 200 ms interval: frames played and their mean latency.
+series = []
+for a, b in zip(rxs, rxs[1:]):
+    n1, n2 = a["played"], b["played"]
+    m1, m2 = a["latency_ms"]["mean"], b["latency_ms"]["mean"]
+    lat = (m2 * n2 - (m1 or 0) * n1) / (n2 - n1) if n2 > n1 and m2 is not None else None
+    series.append({"t": b["t"], "rx": b["received"] - a["received"], "lat": lat, "target": b["latency_ms"]["target"]})
+# The blackout: the longest run of intervals with nothing received after the first packet.
+best, run = None, []
+for r in series:
+    if r["rx"] == 0 and any(x["rx"] for x in series if x["t"] < r["t"]):
+        run.append(r)
+    else:
+        if run and (best is None or len(run) > len(best[0])):
+            best = (run, r)
+        run = []
+check(best is not None and 4.4 <= len(best[0]) * 0.2 <= 5.6,
+      f"a gap of {len(best[0]) * 0.2 if best else 0:.1f} s in the received counts (5 s blackout)")
+dropped = imp.get("blackout")
+check(dropped is not None and 230 <= dropped <= 260, f"the relay dropped {dropped} datagrams in the blackout (~250)")
+if best:
+    t_res = best[1]["t"]
+    after = [r for r in series if r["lat"] is not None and t_res + 1.0 <= r["t"]]
+    worst = max((abs(r["lat"] - r["target"]) for r in after), default=None)
+    print("latency per 200 ms from the resumption (t=%.1f s): %s" % (t_res,
+          " ".join("%.1f" % r["lat"] if r["lat"] is not None else "-" for r in series if r["t"] >= t_res - 0.2)))
+    check(len(after) >= 5 and worst is not None and worst <= 5.0,
+          f"{len(after)} intervals from 1 s after the resumption, worst |latency - 60| = {worst if worst is None else round(worst, 2)} ms <= 5")
+check(f["late"] == 0, f"late = {f['late']} == 0: no old packet played late")
+check(f["underruns"] == 0, f"underruns = {f['underruns']} == 0")
+check(f["received"] == tx["sent"] - (dropped or 0), f"received {f['received']} == sent {tx['sent']} - {dropped} dropped")
+check(f["played"] == f["received"], f"played {f['played']} == received {f['received']}")
+check(f["played"] + f["lost"] == tx["sent"], f"played {f['played']} + lost {f['lost']} == sent {tx['sent']} (fec_recovered {f['fec_recovered']}, concealed {f['concealed']})")
+shift = (float(post["lag_ms"]) - 8000.0) - (float(pre["lag_ms"]) - 500.0)
+check(abs(shift) <= 1.0, f"the audio after the blackout sits {shift:+.3f} ms from where it sat before (<= 1 ms); corr pre {pre['corr']}, post {post['corr']}")
+check(float(pre["corr"]) >= 0.99 and float(post["corr"]) >= 0.99, "both parts match the clean decode (corr >= 0.99)")
+d = float(whole["out_span_s"]) - float(whole["ref_span_s"])
+check(-0.020 <= d <= 0.120, f"the stream lasts {whole['out_span_s']} s in the output, {whole['ref_span_s']} s in the clean decode ({d*1000:+.1f} ms)")
+sys.exit(1 if bad else 0)
+PY
+pass
