@@ -4,15 +4,19 @@
 # datagram) -> receiver --latency 60 --no-resample, stats every 200 ms.
 # After the stream resumes:
 #  - the latency of the frames played (per stats interval, from the
-#    cumulative mean) is within 5 ms of the 60 ms target from 1 s after the
-#    resumption on;
+#    cumulative mean) is back, from 1 s after the resumption on, within 5 ms
+#    of what it was before the blackout in every interval and within 1 ms
+#    in the median, and within 6 ms of the 60 ms target (the playout's 5 ms
+#    sink-period grid puts the steady latency 0..5 ms above the target, run
+#    to run: 60.2 in one run, 63.4 in another);
 #  - no backlog: the receiver never plays an old packet late (late 0, and
 #    every packet that arrived is played: played == received == sent minus
-#    what the relay dropped in the blackout, played + lost == sent); the audio after the blackout
-#    sits at the same lag in the output as the audio before it, within
-#    1 ms (each part aligned on its own against the clean-path decode); the
-#    stream lasts as long in the output as in the input (the blackout is
-#    real time, not stretched or squeezed), within -20..+120 ms.
+#    what the relay dropped in the blackout, played + lost == sent); the
+#    audio after the blackout sits at the same lag in the output as the
+#    audio before it, within 1 ms (each part aligned on its own against the
+#    clean-path decode); the stream lasts as long in the output as in the
+#    input (the blackout is real time, not stretched or squeezed), within
+#    -20..+120 ms.
 # timeout: 90
 . "$(dirname "$0")/../lib.sh"
 need sox python3 ss
@@ -90,8 +94,23 @@ if best:
     worst = max((abs(r["lat"] - r["target"]) for r in after), default=None)
     print("latency per 200 ms from the resumption (t=%.1f s): %s" % (t_res,
           " ".join("%.1f" % r["lat"] if r["lat"] is not None else "-" for r in series if r["t"] >= t_res - 0.2)))
-    check(len(after) >= 5 and worst is not None and worst <= 5.0,
-          f"{len(after)} intervals from 1 s after the resumption, worst |latency - 60| = {worst if worst is None else round(worst, 2)} ms <= 5")
+    before = [r["lat"] for r in series if r["lat"] is not None and r["t"] < best[0][0]["t"] - 0.2][-5:]
+    lb = sum(before) / len(before) if before else None
+    print("latency per 200 ms in the last second before the blackout: %s" % " ".join("%.1f" % v for v in before))
+    # The playout keeps its sink-period grid (5 ms) through the gap: the
+    # steady latency sits 0..5 ms above the target wherever the first
+    # packet fell on that grid (run to run 60.2 or 63.4 ms, say), so the
+    # target bound allows that period, and the tight bound is against the
+    # latency before the blackout: a backlog would raise it by up to 5 s.
+    check(lb is not None and abs(lb - 60.0) <= 5.0 + 1.0, f"latency before the blackout {lb if lb is None else round(lb, 2)} ms within 5 ms (one sink period) + 1 of the 60 ms target")
+    worst_b = max((abs(r["lat"] - lb) for r in after), default=None) if lb is not None else None
+    check(len(after) >= 5 and worst is not None and worst <= 5.0 + 1.0,
+          f"{len(after)} intervals from 1 s after the resumption, worst |latency - 60| = {worst if worst is None else round(worst, 2)} ms <= 5 (+1 of the period grid)")
+    med = sorted(r["lat"] for r in after)[len(after) // 2] if after else None
+    check(worst_b is not None and worst_b <= 5.0,
+          f"from 1 s after the resumption, worst |latency - latency before| = {worst_b if worst_b is None else round(worst_b, 2)} ms <= 5")
+    check(med is not None and lb is not None and abs(med - lb) <= 1.0,
+          f"median latency after {med if med is None else round(med, 2)} ms within 1 ms of before {lb if lb is None else round(lb, 2)} ms")
 check(f["late"] == 0, f"late = {f['late']} == 0: no old packet played late")
 check(f["underruns"] == 0, f"underruns = {f['underruns']} == 0")
 check(f["received"] == tx["sent"] - (dropped or 0), f"received {f['received']} == sent {tx['sent']} - {dropped} dropped")
