@@ -58,6 +58,7 @@ struct options {
   int max_latency_ms;
   double latency_quantile;    /* auto: the quantile of arrival delays aimed at */
   int no_resample;            /* 1: no drift compensation */
+  double stall_at_s, stall_ms;  /* --stall-at (testing); stall_ms 0: none */
   int conceal_silence;
   int pt;                     /* 0: lock to the first dynamic payload type */
   double duration_s;          /* 0: run until stopped */
@@ -732,6 +733,9 @@ static void usage(FILE *f)
 "                           play_ns (its first sample reaches the sink; 0 if\n"
 "                           dropped), kind (packet, fec: recovered from the next\n"
 "                           packet, late, dup); times CLOCK_MONOTONIC ns\n"
+"      --stall-at SEC:MS    testing: stall the playback thread once, for MS ms,\n"
+"                           SEC s after start, to force a sink underrun (counted\n"
+"                           in underruns, recovered)\n"
 "  -q, --quiet              no live status line on a terminal, no notices\n"
 "  -v, --verbose            say what happens: sink set-up, scheduling\n"
 "                           (SCHED_FIFO or not), stream start, stop\n"
@@ -779,7 +783,7 @@ enum {
   OPT_SKEW = 256, OPT_LATENCY, OPT_MIN_LATENCY, OPT_MAX_LATENCY, OPT_CONCEAL, OPT_PT,
   OPT_DURATION, OPT_IDLE_EXIT, OPT_STATS, OPT_STATS_INTERVAL, OPT_QUANTILE, OPT_NO_RESAMPLE,
   OPT_KEY, OPT_GEN_KEY, OPT_PEER, OPT_RESTART_AFTER,
-  OPT_TRACE
+  OPT_TRACE, OPT_STALL_AT
 };
 
 static void parse_args(int argc, char **argv, struct options *o)
@@ -793,6 +797,7 @@ static void parse_args(int argc, char **argv, struct options *o)
     {"max-latency", required_argument, NULL, OPT_MAX_LATENCY},
     {"latency-quantile", required_argument, NULL, OPT_QUANTILE},
     {"no-resample", no_argument, NULL, OPT_NO_RESAMPLE},
+    {"stall-at", required_argument, NULL, OPT_STALL_AT},
     {"conceal", required_argument, NULL, OPT_CONCEAL},
     {"pt", required_argument, NULL, OPT_PT},
     {"duration", required_argument, NULL, OPT_DURATION},
@@ -845,6 +850,15 @@ static void parse_args(int argc, char **argv, struct options *o)
       o->latency_quantile = want_double("--latency-quantile", optarg, 0.5, 0.9999, "");
       break;
     case OPT_NO_RESAMPLE: o->no_resample = 1; break;
+    case OPT_STALL_AT: {
+      char *colon = strchr(optarg, ':');
+      if (colon == NULL)
+        usage_error("--stall-at: expected SEC:MS, got \"%s\"", optarg);
+      *colon = '\0';
+      o->stall_at_s = want_double("--stall-at", optarg, 0, 1e6, "s");
+      o->stall_ms = want_double("--stall-at", colon + 1, 1, 60000, "ms");
+      break;
+    }
     case OPT_CONCEAL:
       if (strcmp(optarg, "plc") == 0)
         o->conceal_silence = 0;
@@ -1213,6 +1227,10 @@ int main(int argc, char **argv)
   R.pb.pcm = calloc((size_t)R.pb.period * 1, sizeof *R.pb.pcm);
   R.pb.failed_async = &R.failed_async;
   R.pb.trace = R.trace;
+  if (R.o.stall_ms > 0) {
+    R.pb.stall_at_ns = R.start_ns + (int64_t)(R.o.stall_at_s * 1e9);
+    R.pb.stall_ns = (int64_t)(R.o.stall_ms * 1e6);
+  }
   if (R.pb.pcm == NULL || (r = playback_start(&R.pb)) < 0) {
     error("cannot start the playback thread: %s", strerror(R.pb.pcm == NULL ? ENOMEM : -r));
     sink_close(R.sink);

@@ -127,6 +127,14 @@ static void *playback_main(void *arg)
       fail(p, sink_strerror(p->sink));
       break;
     }
+    if (p->stall_at_ns > 0 && play_ns >= p->stall_at_ns) {
+      /* --stall-at: a deliberate stall, so that tests can force an
+       * underrun and see it recovered and counted. */
+      struct timespec ts = {.tv_sec = p->stall_ns / 1000000000, .tv_nsec = p->stall_ns % 1000000000};
+      p->stall_at_ns = 0;
+      nanosleep(&ts, NULL);
+      continue;
+    }
     drain_ring(p);
     rxpipe_read(p->rx, play_ns, p->pcm, p->period);
     if (sink_write(p->sink, p->pcm, p->period) < 0) {

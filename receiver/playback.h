@@ -37,6 +37,8 @@ struct playback {
   int channels;
   uv_async_t *failed_async;   /* woken (uv_async_send) when the thread fails */
   struct trace *trace;        /* --trace: one record per packet; NULL: none */
+  int64_t stall_at_ns;        /* --stall-at (testing): stall once at this CLOCK_MONOTONIC time; 0: never */
+  int64_t stall_ns;           /* ...for this long, to force a sink underrun */
 
   /* Shared. */
   atomic_int stop;            /* loop -> playback: finish */
