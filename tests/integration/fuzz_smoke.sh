@@ -6,6 +6,8 @@
 # timeout: 400
 . "$(dirname "$0")/../lib.sh"
 need clang make
+# .ci/run runs `make fuzz` (every target for 60 s) after the suite.
+[ -n "${DL_CI_FUZZ:-}" ] && skip "make fuzz runs every target for 60 s later in this CI run"
 SECS=${DL_FUZZ_SECS:-5}
 
 # clang without the libFuzzer runtime (e.g. a distribution that splits it
