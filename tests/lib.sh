@@ -2,7 +2,9 @@
 #   . "$(dirname "$0")/../lib.sh"
 # Gives: $BUILD, $T (a private temp dir, removed at exit), bg (start a
 # process whose pid is killed at exit), skip/fail/pass, need, free_port,
-# wait_exit, pulse_start (a paced PulseAudio null sink as ALSA "default").
+# wait_exit, udp_bound, interop_inputs/interop_check (the interop_*_rx
+# tests' inputs and verdict), pulse_start (a paced PulseAudio null sink as
+# ALSA "default").
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=$TOP/${DL_BUILD:-build}
@@ -58,6 +60,17 @@ for _ in range(200):
 sys.exit(1)'
 }
 
+# udp_bound PORT SEC: wait up to SEC until something listens on UDP PORT
+# (a receiver, ffmpeg, GStreamer). Returns 1 on time-out.
+udp_bound() {
+  local i
+  for i in $(seq 1 $(($2 * 10))); do
+    [ -n "$(ss -Hlun "sport = :$1")" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # wait_exit PID SEC: wait for PID to exit within SEC; returns its status,
 # or 124 (and kills it) on time-out.
 wait_exit() {
@@ -68,6 +81,33 @@ wait_exit() {
     sleep 0.1
   done
   wait "$pid"
+}
+
+# interop_inputs: the inputs of the interop_*_rx tests: $T/st44.wav
+# (44.1 kHz stereo, different speech in each channel, so that a peer that
+# dropped a channel fails the correlation) and $T/m16.wav (16 kHz mono).
+interop_inputs() {
+  local s=$TOP/tests/data/speech.flac
+  sox "$s" "$T/l.wav" trim 1 7 &&
+  sox "$s" "$T/r.wav" trim 12 7 &&
+  sox -M "$T/l.wav" "$T/r.wav" -r 44100 -b 16 "$T/st44.wav" &&
+  sox "$s" -r 16000 -c 1 -b 16 "$T/m16.wav" trim 3 6 || fail "sox could not make the inputs"
+}
+
+# interop_check NAME REF OUT: OUT aligned against REF has corr >= 0.9 and
+# lasts as long within 60 ms; prints the figures, fails the test if not.
+interop_check() {
+  local res
+  res=$("$BUILD/tools/wavcmp" "$2" "$3" --json) || fail "$1: wavcmp failed"
+  say "$1: $res"
+  echo "$res" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+bad = []
+if d["corr"] is None or d["corr"] < 0.9: bad.append("corr %s < 0.9" % d["corr"])
+if abs(d["out_s"] - d["ref_s"]) > 0.060:
+    bad.append("duration %.4f s vs input %.4f s (more than 60 ms apart)" % (d["out_s"], d["ref_s"]))
+if bad: print("; ".join(bad)); sys.exit(1)' >"$T/why" || fail "$1: $(cat "$T/why")"
 }
 
 # pulse_start: a PulseAudio daemon with a paced null sink, made ALSA's

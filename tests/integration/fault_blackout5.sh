@@ -28,14 +28,6 @@ sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" trim 1 10 || f
 sox "$T/clean.wav" "$T/pre.wav" trim 0.5 1.0 || fail "sox"
 sox "$T/clean.wav" "$T/post.wav" trim 8.0 || fail "sox"
 
-udp_bound() {   # udp_bound PORT SEC
-  local i
-  for i in $(seq 1 $(($2 * 10))); do
-    [ -n "$(ss -Hlun "sport = :$1")" ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 rp=$(free_rtp_port) || fail "no free port"
 lp=$(free_rtp_port) || fail "no free port"
 [ "$lp" != "$rp" ] || lp=$(free_rtp_port)

@@ -15,15 +15,6 @@ S=$TOP/tests/data/speech.flac
 sox "$S" -r 16000 -c 1 -b 16 "$T/in.wav" trim 3 6
 sox "$T/in.wav" -r 48000 -c 1 -b 16 "$T/ref.wav"
 
-udp_bound() {   # udp_bound PORT SEC: wait until something listens on UDP PORT
-  local i
-  for i in $(seq 1 $(($2 * 10))); do
-    [ -n "$(ss -Hlun "sport = :$1")" ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
 port=$(free_rtp_port) || fail "no free port"
 # --no-resample: the output is compared sample-exact with a decode, so
 # the drift resampler (which stretches time to move latency to its target,

@@ -22,15 +22,6 @@ done
 sox "$TOP/tests/data/speech.flac" -b 16 "$T/in.wav" trim 2 8
 "$BUILD/tools/encdec" "$T/in.wav" "$T/clean.wav" || fail "encdec exited $?"
 
-udp_bound() {   # udp_bound PORT SEC: wait until something listens on UDP PORT
-  local i
-  for i in $(seq 1 $(($2 * 10))); do
-    [ -n "$(ss -Hlun "sport = :$1")" ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
-
 port=$(free_rtp_port) || fail "no free port"
 # --no-resample: the output is compared sample-exact with a decode, so
 # the drift resampler (which stretches time to move latency to its target,
