@@ -102,6 +102,10 @@ $(LIB): $(COMMON_OBJ)
 # thread, so not in common/).
 impair_EXTRA = $(BUILD)/obj/sender/linew.o
 $(BUILD)/obj/impair/%.o: EXTRA_INC = -Isender
+# The receiver reads and writes SRTP key files with the sender's keyfile.c
+# (file I/O and getrandom, so not in common/).
+receiver_EXTRA = $(BUILD)/obj/sender/keyfile.o
+$(BUILD)/obj/receiver/%.o: EXTRA_INC = -Isender
 
 define PROGRAM_RULE
 $(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $$($(1)_EXTRA) $(LIB)

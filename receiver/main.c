@@ -13,7 +13,6 @@
  * thread, finalise the sink (a WAV's header), write the final stats line and
  * exit 0; a fatal sink error does the same and exits 1. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <netdb.h>
@@ -24,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +34,7 @@
 #include "defaults.h"
 #include "emodel.h"
 #include "json.h"
+#include "keyfile.h"
 #include "playback.h"
 #include "ring.h"
 #include "rtp.h"
@@ -1000,80 +999,6 @@ static int open_alsa_realtime(char *err, size_t errcap)
   return r;
 }
 
-/* --key FILE: reads and parses the key. Returns 0, or the exit status
- * after one line: 1 the file cannot be read, 2 it holds no valid key. */
-static int read_key(const char *path, uint8_t key[DL_SRTP_KEY_LEN])
-{
-  char text[4097];
-  const char *why = NULL;
-  size_t n;
-  FILE *f = fopen(path, "r");
-
-  if (f == NULL) {
-    error("--key %s: %s", path, strerror(errno));
-    return EXIT_RUNTIME;
-  }
-  n = fread(text, 1, sizeof text, f);
-  if (ferror(f)) {
-    error("--key %s: %s", path, strerror(errno));
-    fclose(f);
-    return EXIT_RUNTIME;
-  }
-  fclose(f);
-  if (n == sizeof text) {
-    error("--key %s: not a key file (over 4 KiB)", path);
-    return EXIT_USAGE;
-  }
-  if (dl_srtp_key_parse(text, n, key, &why) < 0) {
-    error("--key %s: %s", path, why != NULL ? why : "not a key");
-    return EXIT_USAGE;
-  }
-  return 0;
-}
-
-/* --gen-key FILE: a new key from getrandom(2), into a file that did not
- * exist (O_EXCL: never overwrite a key), mode 0600. Returns the exit status. */
-static int gen_key(const char *path)
-{
-  uint8_t rnd[DL_SRTP_KEY_LEN], key[DL_SRTP_KEY_LEN];
-  char text[DL_SRTP_KEY_B64_LEN + 2];
-  size_t got = 0;
-  int fd, rc = EXIT_RUNTIME;
-
-  while (got < sizeof rnd) {
-    ssize_t r = getrandom(rnd + got, sizeof rnd - got, 0);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0) {
-      error("--gen-key: getrandom: %s", strerror(errno));
-      return EXIT_RUNTIME;
-    }
-    got += (size_t)r;
-  }
-  if (dl_srtp_key_generate(rnd, sizeof rnd, key) < 0) {
-    error("--gen-key: the random source gave constant bytes");
-    return EXIT_RUNTIME;
-  }
-  dl_srtp_key_format(key, text);
-  strcat(text, "\n");
-  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    error("--gen-key %s: %s", path, strerror(errno));
-  } else if (write(fd, text, strlen(text)) != (ssize_t)strlen(text) || fsync(fd) < 0) {
-    error("--gen-key %s: %s", path, strerror(errno));
-    close(fd);
-    unlink(path);
-  } else if (close(fd) < 0) {
-    error("--gen-key %s: %s", path, strerror(errno));
-  } else {
-    rc = 0;
-  }
-  memset(rnd, 0, sizeof rnd);
-  memset(key, 0, sizeof key);
-  memset(text, 0, sizeof text);
-  return rc;
-}
-
 /* At exit, on every path: the session holds the key. */
 static void srtp_free(void)
 {
@@ -1123,10 +1048,10 @@ int main(int argc, char **argv)
 
   parse_args(argc, argv, &R.o);
   if (R.o.gen_key_path != NULL)
-    return gen_key(R.o.gen_key_path);
+    return keyfile_generate(PROG, R.o.gen_key_path);
   if (R.o.key_path != NULL) {
     uint8_t key[DL_SRTP_KEY_LEN];
-    r = read_key(R.o.key_path, key);
+    r = keyfile_read(PROG, R.o.key_path, key);
     if (r == 0 && (r = dl_srtp_create(&R.srtp, key, DL_SRTP_RECV)) < 0) {
       error("SRTP: %s", dl_srtp_strerror(r));
       r = EXIT_RUNTIME;

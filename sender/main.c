@@ -15,7 +15,6 @@
  * thread, since one write stalled by a busy disk (117 ms was seen) would
  * otherwise make packets late. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -41,6 +40,7 @@
 #include "audio_in.h"
 #include "defaults.h"
 #include "json.h"
+#include "keyfile.h"
 #include "linew.h"
 #include "pacer.h"
 #include "rtp.h"
@@ -706,81 +706,6 @@ static int open_outputs(struct sender *s)
   return 0;
 }
 
-/* --key FILE: reads and parses the key. Returns 0, or the exit status
- * after one line: 1 the file cannot be read, 2 it holds no valid key. */
-static int read_key(const char *path, uint8_t key[DL_SRTP_KEY_LEN])
-{
-  char text[4097];
-  const char *why = NULL;
-  size_t n;
-  FILE *f = fopen(path, "r");
-
-  if (f == NULL) {
-    fprintf(stderr, PROG ": --key %s: %s\n", path, strerror(errno));
-    return EXIT_RUNTIME;
-  }
-  n = fread(text, 1, sizeof text, f);
-  if (ferror(f)) {
-    fprintf(stderr, PROG ": --key %s: %s\n", path, strerror(errno));
-    fclose(f);
-    return EXIT_RUNTIME;
-  }
-  fclose(f);
-  if (n == sizeof text) {
-    fprintf(stderr, PROG ": --key %s: not a key file (over 4 KiB)\n", path);
-    return EXIT_USAGE;
-  }
-  if (dl_srtp_key_parse(text, n, key, &why) < 0) {
-    fprintf(stderr, PROG ": --key %s: %s\n", path, why != NULL ? why : "not a key");
-    return EXIT_USAGE;
-  }
-  return 0;
-}
-
-/* --gen-key FILE: a new key from getrandom(2), written to a file that did
- * not exist (O_EXCL: never overwrite a key), readable by its owner only.
- * Returns the exit status. */
-static int gen_key(const char *path)
-{
-  uint8_t rnd[DL_SRTP_KEY_LEN], key[DL_SRTP_KEY_LEN];
-  char text[DL_SRTP_KEY_B64_LEN + 2];
-  size_t got = 0;
-  int fd, rc = EXIT_RUNTIME;
-
-  while (got < sizeof rnd) {
-    ssize_t r = getrandom(rnd + got, sizeof rnd - got, 0);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0) {
-      fprintf(stderr, PROG ": --gen-key: getrandom: %s\n", strerror(errno));
-      return EXIT_RUNTIME;
-    }
-    got += (size_t)r;
-  }
-  if (dl_srtp_key_generate(rnd, sizeof rnd, key) < 0) {
-    fprintf(stderr, PROG ": --gen-key: the random source gave constant bytes\n");
-    return EXIT_RUNTIME;
-  }
-  dl_srtp_key_format(key, text);
-  strcat(text, "\n");
-  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    fprintf(stderr, PROG ": --gen-key %s: %s\n", path, strerror(errno));
-  } else if (write(fd, text, strlen(text)) != (ssize_t)strlen(text) || fsync(fd) < 0) {
-    fprintf(stderr, PROG ": --gen-key %s: %s\n", path, strerror(errno));
-    close(fd);
-    unlink(path);
-  } else if (close(fd) < 0) {
-    fprintf(stderr, PROG ": --gen-key %s: %s\n", path, strerror(errno));
-  } else {
-    rc = 0;
-  }
-  memset(rnd, 0, sizeof rnd);
-  memset(key, 0, sizeof key);
-  memset(text, 0, sizeof text);
-  return rc;
-}
-
 int main(int argc, char **argv)
 {
   static struct sender s;   /* large buffers: not on the stack */
@@ -791,9 +716,9 @@ int main(int argc, char **argv)
 
   parse(argc, argv, &s.o);
   if (s.o.gen_key != NULL)
-    return gen_key(s.o.gen_key);
+    return keyfile_generate(PROG, s.o.gen_key);
   if (s.o.key != NULL) {
-    if ((rc = read_key(s.o.key, s.key)) != 0)
+    if ((rc = keyfile_read(PROG, s.o.key, s.key)) != 0)
       return rc;
   }
   s.tfd = -1;
