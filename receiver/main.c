@@ -42,9 +42,9 @@
 #include "sink.h"
 #include "srtp.h"
 #include "trace.h"
+#include "usage.h"
 
 #define PROG "receiver"
-#define EXIT_USAGE 2
 #define EXIT_RUNTIME 1
 
 struct options {
@@ -750,34 +750,6 @@ static void usage(FILE *f)
           DL_RESTART_AFTER_MS, DL_DEFAULT_STATS_INTERVAL_MS);
 }
 
-__attribute__((format(printf, 1, 2), noreturn))
-static void usage_error(const char *fmt, ...)
-{
-  va_list ap;
-  fprintf(stderr, PROG ": ");
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fprintf(stderr, " (see --help)\n");
-  exit(EXIT_USAGE);
-}
-
-static long want_long(const char *flag, const char *s, long min, long max, const char *unit)
-{
-  long v;
-  if (args_long(s, min, max, &v) != 0)
-    usage_error("%s: expected %ld..%ld%s%s, got \"%s\"", flag, min, max, *unit ? " " : "", unit, s);
-  return v;
-}
-
-static double want_double(const char *flag, const char *s, double min, double max, const char *unit)
-{
-  double v;
-  if (args_double(s, min, max, &v) != 0)
-    usage_error("%s: expected %g..%g%s%s, got \"%s\"", flag, min, max, *unit ? " " : "", unit, s);
-  return v;
-}
-
 enum {
   OPT_SKEW = 256, OPT_LATENCY, OPT_MIN_LATENCY, OPT_MAX_LATENCY, OPT_CONCEAL, OPT_PT,
   OPT_DURATION, OPT_IDLE_EXIT, OPT_STATS, OPT_STATS_INTERVAL, OPT_QUANTILE, OPT_NO_RESAMPLE,
@@ -816,6 +788,8 @@ static void parse_args(int argc, char **argv, struct options *o)
   };
   int c, device_set = 0;
 
+  usage_prog = PROG;
+  usage_hint = " (see --help)";
   memset(o, 0, sizeof *o);
   o->device = "default";
   o->min_latency_ms = DL_DEFAULT_MIN_LATENCY_MS;
@@ -830,23 +804,23 @@ static void parse_args(int argc, char **argv, struct options *o)
     case 'd': o->device = optarg; device_set = 1; break;
     case 'o': o->output = optarg; break;
     case OPT_SKEW:
-      o->skew_ppm = want_double("--sink-skew-ppm", optarg, -100000, 100000, "ppm");
+      o->skew_ppm = usage_double("--sink-skew-ppm", optarg, -100000, 100000, "ppm");
       o->skew_set = 1;
       break;
     case OPT_LATENCY:
       if (strcmp(optarg, "auto") == 0)
         o->latency_ms = 0;
       else
-        o->latency_ms = (int)want_long("--latency", optarg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms or auto");
+        o->latency_ms = (int)usage_long("--latency", optarg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms or auto");
       break;
     case OPT_MIN_LATENCY:
-      o->min_latency_ms = (int)want_long("--min-latency", optarg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms");
+      o->min_latency_ms = (int)usage_long("--min-latency", optarg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms");
       break;
     case OPT_MAX_LATENCY:
-      o->max_latency_ms = (int)want_long("--max-latency", optarg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms");
+      o->max_latency_ms = (int)usage_long("--max-latency", optarg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms");
       break;
     case OPT_QUANTILE:
-      o->latency_quantile = want_double("--latency-quantile", optarg, 0.5, 0.9999, "");
+      o->latency_quantile = usage_double("--latency-quantile", optarg, 0.5, 0.9999, "");
       break;
     case OPT_NO_RESAMPLE: o->no_resample = 1; break;
     case OPT_STALL_AT: {
@@ -854,8 +828,8 @@ static void parse_args(int argc, char **argv, struct options *o)
       if (colon == NULL)
         usage_error("--stall-at: expected SEC:MS, got \"%s\"", optarg);
       *colon = '\0';
-      o->stall_at_s = want_double("--stall-at", optarg, 0, 1e6, "s");
-      o->stall_ms = want_double("--stall-at", colon + 1, 1, 60000, "ms");
+      o->stall_at_s = usage_double("--stall-at", optarg, 0, 1e6, "s");
+      o->stall_ms = usage_double("--stall-at", colon + 1, 1, 60000, "ms");
       break;
     }
     case OPT_CONCEAL:
@@ -867,23 +841,23 @@ static void parse_args(int argc, char **argv, struct options *o)
         usage_error("--conceal: expected plc or silence, got \"%s\"", optarg);
       break;
     case OPT_PT:
-      o->pt = (int)want_long("--pt", optarg, DL_MIN_DYNAMIC_PT, DL_MAX_DYNAMIC_PT, "");
+      o->pt = (int)usage_long("--pt", optarg, DL_MIN_DYNAMIC_PT, DL_MAX_DYNAMIC_PT, "");
       break;
     case OPT_DURATION:
-      o->duration_s = want_double("--duration", optarg, 0.001, 1e7, "s");
+      o->duration_s = usage_double("--duration", optarg, 0.001, 1e7, "s");
       break;
     case OPT_IDLE_EXIT:
-      o->idle_exit_s = want_double("--idle-exit", optarg, 0.001, 1e7, "s");
+      o->idle_exit_s = usage_double("--idle-exit", optarg, 0.001, 1e7, "s");
       break;
     case OPT_STATS: o->stats_path = optarg; break;
     case OPT_STATS_INTERVAL:
-      o->stats_interval_ms = (int)want_long("--stats-interval", optarg, 100, 3600000, "ms");
+      o->stats_interval_ms = (int)usage_long("--stats-interval", optarg, 100, 3600000, "ms");
       break;
     case OPT_KEY: o->key_path = optarg; break;
     case OPT_GEN_KEY: o->gen_key_path = optarg; break;
     case OPT_PEER: o->peer = optarg; break;
     case OPT_RESTART_AFTER:
-      o->restart_after_ms = (int)want_long("--restart-after", optarg, 1, 600000, "ms");
+      o->restart_after_ms = (int)usage_long("--restart-after", optarg, 1, 600000, "ms");
       break;
     case OPT_TRACE: o->trace_path = optarg; break;
     case 'q': o->quiet = 1; break;

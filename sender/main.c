@@ -22,7 +22,6 @@
 #include <sched.h>
 #include <netdb.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,12 +46,12 @@
 #include "sdp.h"
 #include "srtp.h"
 #include "txpipe.h"
+#include "usage.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
 #define PROG "sender"
-#define EXIT_USAGE 2
 #define EXIT_RUNTIME 1
 #define DGRAM_CAP (RTP_HEADER_LEN + DL_MAX_PAYLOAD)
 
@@ -129,18 +128,6 @@ static int64_t mono_ns(void)
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-  va_list ap;
-  fputs(PROG ": ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputs("\n", stderr);
-  exit(EXIT_USAGE);
-}
-
 static void help(void)
 {
   printf(
@@ -212,6 +199,8 @@ enum {
   OPT_STATS_INTERVAL, OPT_TRACE, OPT_KEY, OPT_GEN_KEY
 };
 
+/* The sender words each expected value itself ("bit/s from 6000 to
+ * 510000"), where usage_long would print the bare range. */
 static long want_long(const char *flag, const char *v, long min, long max, const char *what)
 {
   long out;
@@ -269,6 +258,7 @@ static void parse(int argc, char **argv, struct opts *o)
   o->pt = DL_DEFAULT_PT;
   o->stats_interval_ms = DL_DEFAULT_STATS_INTERVAL_MS;
 
+  usage_prog = PROG;   /* usage_hint stays "": the messages say "(see --help)" where it helps */
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":f:b:c:qvhV", longs, NULL)) != -1) {
     switch (c) {
