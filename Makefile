@@ -98,10 +98,14 @@ $(BUILD)/obj/%.o: %.c
 $(LIB): $(COMMON_OBJ)
 	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 
-# impair writes its stats and trace through the sender's line writer (a
-# thread, so not in common/).
-impair_EXTRA = $(BUILD)/obj/sender/linew.o
+# Program-side code that does I/O, so not in common/, shared from sender/:
+# impair writes its stats and trace through the line writer (a thread),
+# the receiver reads and writes SRTP key files with keyfile.c, and both
+# print their usage errors through usage.c (it prints and exits).
+impair_EXTRA = $(BUILD)/obj/sender/linew.o $(BUILD)/obj/sender/usage.o
 $(BUILD)/obj/impair/%.o: EXTRA_INC = -Isender
+receiver_EXTRA = $(BUILD)/obj/sender/keyfile.o $(BUILD)/obj/sender/usage.o
+$(BUILD)/obj/receiver/%.o: EXTRA_INC = -Isender
 
 define PROGRAM_RULE
 $(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $$($(1)_EXTRA) $(LIB)

@@ -22,7 +22,6 @@
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +35,7 @@
 #include "impair.h"
 #include "json.h"
 #include "linew.h"
+#include "usage.h"
 
 #define PROG "impair"
 #define QUEUE_CAP 65536
@@ -158,18 +158,6 @@ static void usage(FILE *f)
 static int64_t now_ns(void)
 {
   return (int64_t)uv_hrtime();
-}
-
-__attribute__((format(printf, 1, 2), noreturn))
-static void usage_error(const char *fmt, ...)
-{
-  va_list ap;
-  fprintf(stderr, PROG ": ");
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fprintf(stderr, " (see --help)\n");
-  exit(2);
 }
 
 static int resolve(const char *host, const char *port, int passive, int family,
@@ -574,18 +562,6 @@ enum {
   OPT_STATS, OPT_STATS_INTERVAL, OPT_NO_RTCP
 };
 
-static double num_opt(const char *name, const char *v, double min, double max)
-{
-  double d;
-  if (args_double(v, min, max, &d) < 0) {
-    char range[64];
-    snprintf(range, sizeof range, "%g..%g", min, max);
-    fprintf(stderr, PROG ": %s: expected %s, got \"%s\" (see --help)\n", name, range, v);
-    exit(2);
-  }
-  return d;
-}
-
 int main(int argc, char **argv)
 {
   static const struct option opts[] = {
@@ -619,6 +595,8 @@ int main(int argc, char **argv)
   struct sockaddr_storage laddr;
   long lp, tp;
 
+  usage_prog = PROG;
+  usage_hint = " (see --help)";
   memset(&R, 0, sizeof R);
   impair_config_default(&R.cfg);
   R.stats_interval_ms = DL_DEFAULT_STATS_INTERVAL_MS;
@@ -626,37 +604,31 @@ int main(int argc, char **argv)
   opterr = 0;   /* one line of our own per error */
   while ((c = getopt_long(argc, argv, ":vqhV", opts, NULL)) != -1) {
     switch (c) {
-    case OPT_LOSS: R.cfg.loss_pct = num_opt("--loss", optarg, 0, 100); break;
-    case OPT_BURST: R.cfg.burst_len = num_opt("--burst", optarg, 1, 1e6); break;
-    case OPT_DELAY: R.cfg.delay_ms = num_opt("--delay", optarg, 0, 60000); break;
-    case OPT_JITTER: R.cfg.jitter_ms = num_opt("--jitter", optarg, 0, 60000); break;
+    case OPT_LOSS: R.cfg.loss_pct = usage_double("--loss", optarg, 0, 100, ""); break;
+    case OPT_BURST: R.cfg.burst_len = usage_double("--burst", optarg, 1, 1e6, ""); break;
+    case OPT_DELAY: R.cfg.delay_ms = usage_double("--delay", optarg, 0, 60000, ""); break;
+    case OPT_JITTER: R.cfg.jitter_ms = usage_double("--jitter", optarg, 0, 60000, ""); break;
     case OPT_DIST:
       if (impair_dist_parse(optarg, &R.cfg.dist) < 0)
         usage_error("--jitter-dist: expected normal, pareto or uniform, got \"%s\"", optarg);
       break;
     case OPT_KEEP: R.cfg.keep_order = 1; break;
-    case OPT_REORDER: R.cfg.reorder_pct = num_opt("--reorder", optarg, 0, 100); break;
-    case OPT_DUP: R.cfg.duplicate_pct = num_opt("--duplicate", optarg, 0, 100); break;
-    case OPT_RATE: R.cfg.rate_kbit = num_opt("--rate", optarg, 1, 1e7); break;
-    case OPT_QUEUE: R.cfg.queue_ms = num_opt("--queue", optarg, 0, 60000); break;
+    case OPT_REORDER: R.cfg.reorder_pct = usage_double("--reorder", optarg, 0, 100, ""); break;
+    case OPT_DUP: R.cfg.duplicate_pct = usage_double("--duplicate", optarg, 0, 100, ""); break;
+    case OPT_RATE: R.cfg.rate_kbit = usage_double("--rate", optarg, 1, 1e7, ""); break;
+    case OPT_QUEUE: R.cfg.queue_ms = usage_double("--queue", optarg, 0, 60000, ""); break;
     case OPT_BLACKOUT:
       if (R.cfg.n_blackout >= IMPAIR_MAX_BLACKOUTS)
         usage_error("--blackout: at most %d", IMPAIR_MAX_BLACKOUTS);
       if (parse_blackout(optarg, &R.cfg.blackout[R.cfg.n_blackout++]) < 0)
         usage_error("--blackout: expected START_S:LEN_S, got \"%s\"", optarg);
       break;
-    case OPT_SEED: {
-      long v;
-      if (args_long(optarg, 0, 2147483647L, &v) < 0)
-        usage_error("--seed: expected 0..2147483647, got \"%s\"", optarg);
-      R.cfg.seed = (uint64_t)v;
-      break;
-    }
+    case OPT_SEED: R.cfg.seed = (uint64_t)usage_long("--seed", optarg, 0, 2147483647L, ""); break;
     case OPT_TRACE: trace_name = optarg; break;
-    case OPT_DURATION: duration = num_opt("--duration", optarg, 0.001, 1e7); break;
+    case OPT_DURATION: duration = usage_double("--duration", optarg, 0.001, 1e7, ""); break;
     case OPT_STATS: stats_name = optarg; break;
     case OPT_STATS_INTERVAL:
-      R.stats_interval_ms = (long)num_opt("--stats-interval", optarg, 10, 3600000);
+      R.stats_interval_ms = (long)usage_double("--stats-interval", optarg, 10, 3600000, "");
       break;
     case OPT_NO_RTCP: no_rtcp = 1; break;
     case 'v': R.verbose = 2; break;
@@ -669,10 +641,8 @@ int main(int argc, char **argv)
       usage_error("unknown option \"%s\"", argv[optind - 1]);
     }
   }
-  if (argc - optind != 2) {
-    fprintf(stderr, PROG ": expected LISTEN_PORT and TARGET_HOST:PORT (see --help)\n");
-    return 2;
-  }
+  if (argc - optind != 2)
+    usage_error("expected LISTEN_PORT and TARGET_HOST:PORT");
   if (args_hostport(argv[optind], 1, lhost, sizeof lhost, lport, sizeof lport) < 0)
     usage_error("LISTEN_PORT: expected [HOST:]PORT, got \"%s\"", argv[optind]);
   if (args_hostport(argv[optind + 1], 0, thost, sizeof thost, tport, sizeof tport) < 0)

@@ -13,7 +13,6 @@
  * thread, finalise the sink (a WAV's header), write the final stats line and
  * exit 0; a fatal sink error does the same and exits 1. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <netdb.h>
@@ -24,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +34,7 @@
 #include "defaults.h"
 #include "emodel.h"
 #include "json.h"
+#include "keyfile.h"
 #include "playback.h"
 #include "ring.h"
 #include "rtp.h"
@@ -43,9 +42,9 @@
 #include "sink.h"
 #include "srtp.h"
 #include "trace.h"
+#include "usage.h"
 
 #define PROG "receiver"
-#define EXIT_USAGE 2
 #define EXIT_RUNTIME 1
 
 struct options {
@@ -751,34 +750,6 @@ static void usage(FILE *f)
           DL_RESTART_AFTER_MS, DL_DEFAULT_STATS_INTERVAL_MS);
 }
 
-__attribute__((format(printf, 1, 2), noreturn))
-static void usage_error(const char *fmt, ...)
-{
-  va_list ap;
-  fprintf(stderr, PROG ": ");
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fprintf(stderr, " (see --help)\n");
-  exit(EXIT_USAGE);
-}
-
-static long want_long(const char *flag, const char *s, long min, long max, const char *unit)
-{
-  long v;
-  if (args_long(s, min, max, &v) != 0)
-    usage_error("%s: expected %ld..%ld%s%s, got \"%s\"", flag, min, max, *unit ? " " : "", unit, s);
-  return v;
-}
-
-static double want_double(const char *flag, const char *s, double min, double max, const char *unit)
-{
-  double v;
-  if (args_double(s, min, max, &v) != 0)
-    usage_error("%s: expected %g..%g%s%s, got \"%s\"", flag, min, max, *unit ? " " : "", unit, s);
-  return v;
-}
-
 enum {
   OPT_SKEW = 256, OPT_LATENCY, OPT_MIN_LATENCY, OPT_MAX_LATENCY, OPT_CONCEAL, OPT_PT,
   OPT_DURATION, OPT_IDLE_EXIT, OPT_STATS, OPT_STATS_INTERVAL, OPT_QUANTILE, OPT_NO_RESAMPLE,
@@ -817,6 +788,8 @@ static void parse_args(int argc, char **argv, struct options *o)
   };
   int c, device_set = 0;
 
+  usage_prog = PROG;
+  usage_hint = " (see --help)";
   memset(o, 0, sizeof *o);
   o->device = "default";
   o->min_latency_ms = DL_DEFAULT_MIN_LATENCY_MS;
@@ -831,23 +804,23 @@ static void parse_args(int argc, char **argv, struct options *o)
     case 'd': o->device = optarg; device_set = 1; break;
     case 'o': o->output = optarg; break;
     case OPT_SKEW:
-      o->skew_ppm = want_double("--sink-skew-ppm", optarg, -100000, 100000, "ppm");
+      o->skew_ppm = usage_double("--sink-skew-ppm", optarg, -100000, 100000, "ppm");
       o->skew_set = 1;
       break;
     case OPT_LATENCY:
       if (strcmp(optarg, "auto") == 0)
         o->latency_ms = 0;
       else
-        o->latency_ms = (int)want_long("--latency", optarg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms or auto");
+        o->latency_ms = (int)usage_long("--latency", optarg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms or auto");
       break;
     case OPT_MIN_LATENCY:
-      o->min_latency_ms = (int)want_long("--min-latency", optarg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms");
+      o->min_latency_ms = (int)usage_long("--min-latency", optarg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms");
       break;
     case OPT_MAX_LATENCY:
-      o->max_latency_ms = (int)want_long("--max-latency", optarg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms");
+      o->max_latency_ms = (int)usage_long("--max-latency", optarg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms");
       break;
     case OPT_QUANTILE:
-      o->latency_quantile = want_double("--latency-quantile", optarg, 0.5, 0.9999, "");
+      o->latency_quantile = usage_double("--latency-quantile", optarg, 0.5, 0.9999, "");
       break;
     case OPT_NO_RESAMPLE: o->no_resample = 1; break;
     case OPT_STALL_AT: {
@@ -855,8 +828,8 @@ static void parse_args(int argc, char **argv, struct options *o)
       if (colon == NULL)
         usage_error("--stall-at: expected SEC:MS, got \"%s\"", optarg);
       *colon = '\0';
-      o->stall_at_s = want_double("--stall-at", optarg, 0, 1e6, "s");
-      o->stall_ms = want_double("--stall-at", colon + 1, 1, 60000, "ms");
+      o->stall_at_s = usage_double("--stall-at", optarg, 0, 1e6, "s");
+      o->stall_ms = usage_double("--stall-at", colon + 1, 1, 60000, "ms");
       break;
     }
     case OPT_CONCEAL:
@@ -868,23 +841,23 @@ static void parse_args(int argc, char **argv, struct options *o)
         usage_error("--conceal: expected plc or silence, got \"%s\"", optarg);
       break;
     case OPT_PT:
-      o->pt = (int)want_long("--pt", optarg, DL_MIN_DYNAMIC_PT, DL_MAX_DYNAMIC_PT, "");
+      o->pt = (int)usage_long("--pt", optarg, DL_MIN_DYNAMIC_PT, DL_MAX_DYNAMIC_PT, "");
       break;
     case OPT_DURATION:
-      o->duration_s = want_double("--duration", optarg, 0.001, 1e7, "s");
+      o->duration_s = usage_double("--duration", optarg, 0.001, 1e7, "s");
       break;
     case OPT_IDLE_EXIT:
-      o->idle_exit_s = want_double("--idle-exit", optarg, 0.001, 1e7, "s");
+      o->idle_exit_s = usage_double("--idle-exit", optarg, 0.001, 1e7, "s");
       break;
     case OPT_STATS: o->stats_path = optarg; break;
     case OPT_STATS_INTERVAL:
-      o->stats_interval_ms = (int)want_long("--stats-interval", optarg, 100, 3600000, "ms");
+      o->stats_interval_ms = (int)usage_long("--stats-interval", optarg, 100, 3600000, "ms");
       break;
     case OPT_KEY: o->key_path = optarg; break;
     case OPT_GEN_KEY: o->gen_key_path = optarg; break;
     case OPT_PEER: o->peer = optarg; break;
     case OPT_RESTART_AFTER:
-      o->restart_after_ms = (int)want_long("--restart-after", optarg, 1, 600000, "ms");
+      o->restart_after_ms = (int)usage_long("--restart-after", optarg, 1, 600000, "ms");
       break;
     case OPT_TRACE: o->trace_path = optarg; break;
     case 'q': o->quiet = 1; break;
@@ -1000,80 +973,6 @@ static int open_alsa_realtime(char *err, size_t errcap)
   return r;
 }
 
-/* --key FILE: reads and parses the key. Returns 0, or the exit status
- * after one line: 1 the file cannot be read, 2 it holds no valid key. */
-static int read_key(const char *path, uint8_t key[DL_SRTP_KEY_LEN])
-{
-  char text[4097];
-  const char *why = NULL;
-  size_t n;
-  FILE *f = fopen(path, "r");
-
-  if (f == NULL) {
-    error("--key %s: %s", path, strerror(errno));
-    return EXIT_RUNTIME;
-  }
-  n = fread(text, 1, sizeof text, f);
-  if (ferror(f)) {
-    error("--key %s: %s", path, strerror(errno));
-    fclose(f);
-    return EXIT_RUNTIME;
-  }
-  fclose(f);
-  if (n == sizeof text) {
-    error("--key %s: not a key file (over 4 KiB)", path);
-    return EXIT_USAGE;
-  }
-  if (dl_srtp_key_parse(text, n, key, &why) < 0) {
-    error("--key %s: %s", path, why != NULL ? why : "not a key");
-    return EXIT_USAGE;
-  }
-  return 0;
-}
-
-/* --gen-key FILE: a new key from getrandom(2), into a file that did not
- * exist (O_EXCL: never overwrite a key), mode 0600. Returns the exit status. */
-static int gen_key(const char *path)
-{
-  uint8_t rnd[DL_SRTP_KEY_LEN], key[DL_SRTP_KEY_LEN];
-  char text[DL_SRTP_KEY_B64_LEN + 2];
-  size_t got = 0;
-  int fd, rc = EXIT_RUNTIME;
-
-  while (got < sizeof rnd) {
-    ssize_t r = getrandom(rnd + got, sizeof rnd - got, 0);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0) {
-      error("--gen-key: getrandom: %s", strerror(errno));
-      return EXIT_RUNTIME;
-    }
-    got += (size_t)r;
-  }
-  if (dl_srtp_key_generate(rnd, sizeof rnd, key) < 0) {
-    error("--gen-key: the random source gave constant bytes");
-    return EXIT_RUNTIME;
-  }
-  dl_srtp_key_format(key, text);
-  strcat(text, "\n");
-  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    error("--gen-key %s: %s", path, strerror(errno));
-  } else if (write(fd, text, strlen(text)) != (ssize_t)strlen(text) || fsync(fd) < 0) {
-    error("--gen-key %s: %s", path, strerror(errno));
-    close(fd);
-    unlink(path);
-  } else if (close(fd) < 0) {
-    error("--gen-key %s: %s", path, strerror(errno));
-  } else {
-    rc = 0;
-  }
-  memset(rnd, 0, sizeof rnd);
-  memset(key, 0, sizeof key);
-  memset(text, 0, sizeof text);
-  return rc;
-}
-
 /* At exit, on every path: the session holds the key. */
 static void srtp_free(void)
 {
@@ -1123,10 +1022,10 @@ int main(int argc, char **argv)
 
   parse_args(argc, argv, &R.o);
   if (R.o.gen_key_path != NULL)
-    return gen_key(R.o.gen_key_path);
+    return keyfile_generate(PROG, R.o.gen_key_path);
   if (R.o.key_path != NULL) {
     uint8_t key[DL_SRTP_KEY_LEN];
-    r = read_key(R.o.key_path, key);
+    r = keyfile_read(PROG, R.o.key_path, key);
     if (r == 0 && (r = dl_srtp_create(&R.srtp, key, DL_SRTP_RECV)) < 0) {
       error("SRTP: %s", dl_srtp_strerror(r));
       r = EXIT_RUNTIME;

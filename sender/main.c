@@ -15,7 +15,6 @@
  * thread, since one write stalled by a busy disk (117 ms was seen) would
  * otherwise make packets late. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -23,7 +22,6 @@
 #include <sched.h>
 #include <netdb.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,18 +39,19 @@
 #include "audio_in.h"
 #include "defaults.h"
 #include "json.h"
+#include "keyfile.h"
 #include "linew.h"
 #include "pacer.h"
 #include "rtp.h"
 #include "sdp.h"
 #include "srtp.h"
 #include "txpipe.h"
+#include "usage.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
 #define PROG "sender"
-#define EXIT_USAGE 2
 #define EXIT_RUNTIME 1
 #define DGRAM_CAP (RTP_HEADER_LEN + DL_MAX_PAYLOAD)
 
@@ -129,18 +128,6 @@ static int64_t mono_ns(void)
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void usage_error(const char *fmt, ...)
-{
-  va_list ap;
-  fputs(PROG ": ", stderr);
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputs("\n", stderr);
-  exit(EXIT_USAGE);
-}
-
 static void help(void)
 {
   printf(
@@ -212,6 +199,8 @@ enum {
   OPT_STATS_INTERVAL, OPT_TRACE, OPT_KEY, OPT_GEN_KEY
 };
 
+/* The sender words each expected value itself ("bit/s from 6000 to
+ * 510000"), where usage_long would print the bare range. */
 static long want_long(const char *flag, const char *v, long min, long max, const char *what)
 {
   long out;
@@ -269,6 +258,7 @@ static void parse(int argc, char **argv, struct opts *o)
   o->pt = DL_DEFAULT_PT;
   o->stats_interval_ms = DL_DEFAULT_STATS_INTERVAL_MS;
 
+  usage_prog = PROG;   /* usage_hint stays "": the messages say "(see --help)" where it helps */
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":f:b:c:qvhV", longs, NULL)) != -1) {
     switch (c) {
@@ -706,81 +696,6 @@ static int open_outputs(struct sender *s)
   return 0;
 }
 
-/* --key FILE: reads and parses the key. Returns 0, or the exit status
- * after one line: 1 the file cannot be read, 2 it holds no valid key. */
-static int read_key(const char *path, uint8_t key[DL_SRTP_KEY_LEN])
-{
-  char text[4097];
-  const char *why = NULL;
-  size_t n;
-  FILE *f = fopen(path, "r");
-
-  if (f == NULL) {
-    fprintf(stderr, PROG ": --key %s: %s\n", path, strerror(errno));
-    return EXIT_RUNTIME;
-  }
-  n = fread(text, 1, sizeof text, f);
-  if (ferror(f)) {
-    fprintf(stderr, PROG ": --key %s: %s\n", path, strerror(errno));
-    fclose(f);
-    return EXIT_RUNTIME;
-  }
-  fclose(f);
-  if (n == sizeof text) {
-    fprintf(stderr, PROG ": --key %s: not a key file (over 4 KiB)\n", path);
-    return EXIT_USAGE;
-  }
-  if (dl_srtp_key_parse(text, n, key, &why) < 0) {
-    fprintf(stderr, PROG ": --key %s: %s\n", path, why != NULL ? why : "not a key");
-    return EXIT_USAGE;
-  }
-  return 0;
-}
-
-/* --gen-key FILE: a new key from getrandom(2), written to a file that did
- * not exist (O_EXCL: never overwrite a key), readable by its owner only.
- * Returns the exit status. */
-static int gen_key(const char *path)
-{
-  uint8_t rnd[DL_SRTP_KEY_LEN], key[DL_SRTP_KEY_LEN];
-  char text[DL_SRTP_KEY_B64_LEN + 2];
-  size_t got = 0;
-  int fd, rc = EXIT_RUNTIME;
-
-  while (got < sizeof rnd) {
-    ssize_t r = getrandom(rnd + got, sizeof rnd - got, 0);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0) {
-      fprintf(stderr, PROG ": --gen-key: getrandom: %s\n", strerror(errno));
-      return EXIT_RUNTIME;
-    }
-    got += (size_t)r;
-  }
-  if (dl_srtp_key_generate(rnd, sizeof rnd, key) < 0) {
-    fprintf(stderr, PROG ": --gen-key: the random source gave constant bytes\n");
-    return EXIT_RUNTIME;
-  }
-  dl_srtp_key_format(key, text);
-  strcat(text, "\n");
-  fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    fprintf(stderr, PROG ": --gen-key %s: %s\n", path, strerror(errno));
-  } else if (write(fd, text, strlen(text)) != (ssize_t)strlen(text) || fsync(fd) < 0) {
-    fprintf(stderr, PROG ": --gen-key %s: %s\n", path, strerror(errno));
-    close(fd);
-    unlink(path);
-  } else if (close(fd) < 0) {
-    fprintf(stderr, PROG ": --gen-key %s: %s\n", path, strerror(errno));
-  } else {
-    rc = 0;
-  }
-  memset(rnd, 0, sizeof rnd);
-  memset(key, 0, sizeof key);
-  memset(text, 0, sizeof text);
-  return rc;
-}
-
 int main(int argc, char **argv)
 {
   static struct sender s;   /* large buffers: not on the stack */
@@ -791,9 +706,9 @@ int main(int argc, char **argv)
 
   parse(argc, argv, &s.o);
   if (s.o.gen_key != NULL)
-    return gen_key(s.o.gen_key);
+    return keyfile_generate(PROG, s.o.gen_key);
   if (s.o.key != NULL) {
-    if ((rc = read_key(s.o.key, s.key)) != 0)
+    if ((rc = keyfile_read(PROG, s.o.key, s.key)) != 0)
       return rc;
   }
   s.tfd = -1;

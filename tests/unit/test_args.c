@@ -1,15 +1,22 @@
 /* common/args and common/json: the value parsers behind every flag, and
- * the stats line writer. */
+ * the stats line writer; and sender/usage, the programs' usage errors
+ * around common/args (their exact text, since scripts and users read it). */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "args.h"
 #include "json.h"
+#include "../../sender/usage.c"
 
 static void test_args_long__range_and_junk__errors(void **state)
 {
@@ -100,6 +107,77 @@ static void test_json__overflow__null(void **state)
   assert_null(json_end(&j));
 }
 
+/* Runs fn in a child whose stderr is a pipe. Returns the child's exit
+ * status (-1: it did not exit) and puts what it wrote, NUL-terminated, in
+ * out. */
+static int run_child(void (*fn)(void), char *out, size_t cap)
+{
+  int fds[2], status;
+  size_t n = 0;
+  ssize_t r;
+  pid_t pid;
+
+  assert_int_equal(pipe(fds), 0);
+  fflush(NULL);   /* else the child's exit writes cmocka's buffer again */
+  pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    dup2(fds[1], STDERR_FILENO);
+    close(fds[0]);
+    close(fds[1]);
+    fn();
+    _exit(99);   /* fn returned: the usage error did not exit */
+  }
+  close(fds[1]);
+  while (n + 1 < cap && (r = read(fds[0], out + n, cap - 1 - n)) > 0)
+    n += (size_t)r;
+  out[n] = '\0';
+  close(fds[0]);
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void receiver_latency_abc(void)
+{
+  usage_prog = "receiver";
+  usage_hint = " (see --help)";
+  usage_long("--latency", "abc", 1, 2000, "ms or auto");
+}
+
+static void impair_stats_interval_5(void)
+{
+  usage_prog = "impair";
+  usage_hint = " (see --help)";
+  usage_double("--stats-interval", "5", 10, 3600000, "");
+}
+
+static void sender_error_no_hint(void)
+{
+  usage_prog = "sender";
+  usage_hint = "";
+  usage_error("-%c and -%c contradict each other", 'q', 'v');
+}
+
+static void test_usage__bad_value__one_line_exit_2(void **state)
+{
+  char err[512];
+  (void)state;
+  assert_int_equal(run_child(receiver_latency_abc, err, sizeof err), 2);
+  assert_string_equal(err, "receiver: --latency: expected 1..2000 ms or auto, got \"abc\" (see --help)\n");
+  /* A double's range is printed with %g, and no unit leaves no space. */
+  assert_int_equal(run_child(impair_stats_interval_5, err, sizeof err), 2);
+  assert_string_equal(err, "impair: --stats-interval: expected 10..3.6e+06, got \"5\" (see --help)\n");
+  assert_int_equal(run_child(sender_error_no_hint, err, sizeof err), 2);
+  assert_string_equal(err, "sender: -q and -v contradict each other\n");
+}
+
+static void test_usage__good_value__returned(void **state)
+{
+  (void)state;
+  assert_int_equal(usage_long("--pt", "127", 96, 127, ""), 127);
+  assert_true(fabs(usage_double("--loss", "2.5", 0, 100, "") - 2.5) < 1e-12);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -109,6 +187,8 @@ int main(void)
     cmocka_unit_test(test_args_hostport__forms__split),
     cmocka_unit_test(test_json__nested_null_escape__exact_text),
     cmocka_unit_test(test_json__overflow__null),
+    cmocka_unit_test(test_usage__bad_value__one_line_exit_2),
+    cmocka_unit_test(test_usage__good_value__returned),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
