@@ -161,30 +161,34 @@ static void status_break(void)
   }
 }
 
+static void vsay(const char *fmt, va_list ap)
+{
+  status_break();
+  fprintf(stderr, PROG ": ");
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+}
+
+/* One line on stderr with -v only. */
 __attribute__((format(printf, 1, 2)))
 static void verbose(const char *fmt, ...)
 {
   va_list ap;
   if (!R.o.verbose)
     return;
-  status_break();
-  fprintf(stderr, PROG ": ");
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  vsay(fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
 }
 
+/* One line on stderr, always. */
 __attribute__((format(printf, 1, 2)))
 static void error(const char *fmt, ...)
 {
   va_list ap;
-  status_break();
-  fprintf(stderr, PROG ": ");
   va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
+  vsay(fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
 }
 
 /* ---- statistics ---- */

@@ -8,8 +8,8 @@
  * stderr while running, and per stream at the end). Lines to several
  * streams keep their relative order, which matters when two are stderr.
  *
- * The same file is in sender/ and impair/: the Makefile builds each
- * program from its own directory only, and common/ has no threads. */
+ * It lives in sender/ (common/ has no threads); impair links it too
+ * (impair_EXTRA in the Makefile). */
 #ifndef DL_LINEW_H
 #define DL_LINEW_H
 

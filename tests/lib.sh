@@ -110,6 +110,21 @@ if abs(d["out_s"] - d["ref_s"]) > 0.060:
 if bad: print("; ".join(bad)); sys.exit(1)' >"$T/why" || fail "$1: $(cat "$T/why")"
 }
 
+# sink_running STATS SEC: wait up to SEC until a receiver's --stats file
+# (its last line) says the sink has taken more than half a second of audio:
+# an idle PulseAudio null sink stalls its first writes for up to 1.7 s, and
+# a stream that starts meanwhile queues up behind the stall. Returns 1 on
+# time-out.
+sink_running() {
+  local i f
+  for i in $(seq 1 $(($2 * 10))); do
+    f=$(tail -n 1 "$1" 2>/dev/null | sed -n 's/.*"sink_frames":\([0-9]*\).*/\1/p')
+    [ "${f:-0}" -gt 24000 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # pulse_start: a PulseAudio daemon with a paced null sink, made ALSA's
 # "default" through $HOME/.asoundrc. Skips the test where it cannot start.
 pulse_start() {
