@@ -167,11 +167,21 @@ static void read_mono(const char *path, struct signal *s) {
  * the error stays small at 2^22 points. */
 static void fft(double complex *a, size_t n, int sign) {
   if (n < 2) return;
-  double complex *tw = xmalloc(n / 2 * sizeof *tw);
-  for (size_t k = 0; k < n / 2; k++) {
-    double ang = sign * 2.0 * M_PI * (double)k / (double)n;
-    tw[k] = cos(ang) + I * sin(ang);
+  /* --track transforms hundreds of blocks of one size, forward and back:
+   * keep one table per direction instead of recomputing it each time. */
+  static double complex *tabs[2];
+  static size_t tab_n[2];
+  int slot = sign > 0;
+  if (tab_n[slot] != n) {
+    free(tabs[slot]);
+    tabs[slot] = xmalloc(n / 2 * sizeof *tabs[slot]);
+    tab_n[slot] = n;
+    for (size_t k = 0; k < n / 2; k++) {
+      double ang = sign * 2.0 * M_PI * (double)k / (double)n;
+      tabs[slot][k] = cos(ang) + I * sin(ang);
+    }
   }
+  const double complex *tw = tabs[slot];
   for (size_t i = 1, j = 0; i < n; i++) {
     size_t bit = n >> 1;
     for (; j & bit; bit >>= 1) j ^= bit;
@@ -193,7 +203,6 @@ static void fft(double complex *a, size_t n, int sign) {
       }
     }
   }
-  free(tw);
 }
 
 struct lag_result {
@@ -267,9 +276,466 @@ static struct lag_result best_lag(const float *x, size_t nx, const float *y, siz
   return r;
 }
 
+/* --track: the lag followed block by block.
+ *
+ * REF is cut into blocks (--track-block-ms). Each block with audible
+ * content is looked for in OUT within +-S (--track-search-ms) of the lag
+ * the blocks before it predict (the last aligned block's lag plus the
+ * recent drift), by normalised cross-correlation over one FFT per block.
+ * The best lag within the step threshold of the prediction wins unless a
+ * lag further away is clearly better (TRACK_NEAR_MARGIN); a lag further
+ * away is a step (a hole inserted in OUT, a chunk missing from it) only if
+ * the next audible block agrees with it, so that one block of noise or of
+ * concealment that happens to resemble the speech elsewhere does not move
+ * the lag. A block whose best correlation is below --track-min-ncc keeps
+ * the predicted lag and is counted as unaligned: damage stays damage.
+ *
+ * Each aligned block gives an anchor: its lag refined to a fraction of a
+ * sample (one Gauss-Newton step on the squared error) placed at the
+ * block's centre of weight. Between steps the lag of every REF sample is
+ * the line through the anchors (a resampler's slow stretch is followed
+ * sample by sample, OUT interpolated between its samples); at a step the
+ * switch is put where it makes the least error, so a hole of silence costs
+ * at most the one window it falls in. */
+#define DEFAULT_TRACK_BLOCK_MS 100.0
+#define DEFAULT_TRACK_SEARCH_MS 250.0
+#define DEFAULT_TRACK_MIN_NCC 0.6
+#define DEFAULT_TRACK_STEP_MS 2.0
+/* A near-tie between the predicted lag and one further away is no
+ * evidence of a discontinuity: keep the prediction. */
+#define TRACK_NEAR_MARGIN 0.1
+/* A step candidate is confirmed by the next audible block within this
+ * many blocks, or rejected. */
+#define TRACK_CONFIRM_BLOCKS 5
+/* The drift that predicts the next lag: a line through this many of the
+ * last anchors, its slope bounded (1 % is twice a resampler's reach). */
+#define TRACK_SLOPE_ANCHORS 10
+#define TRACK_MAX_SLOPE 0.01
+
+struct anchor {
+  double x;     /* REF position (samples) the lag belongs to */
+  double lag;   /* samples, fractional */
+  long a0;      /* start of its block in REF */
+  double err;   /* the block's squared error at that lag */
+};
+
+struct segment {
+  long f, l;        /* first and last anchor */
+  double slo, shi;  /* slope used before the first and after the last */
+  long d0, d1;      /* REF samples [d0, d1) take their lag from it */
+};
+
+struct tracker {
+  const struct signal *ref, *out;
+  double *pout;           /* prefix sums of out^2, out->n + 1 */
+  long blk;
+  double complex *buf;
+  size_t cap;
+};
+
+struct pick {
+  long lag;
+  double ncc;
+  int found;
+};
+
+/* NCC of ref[a0, a0 + blk) against OUT over the lags in [lo, hi] at which
+ * the block lies wholly inside OUT: the best in *best, the best within
+ * [nlo, nhi] in *near. No wrap-around: the transform holds the block and
+ * the whole OUT span it is compared with. */
+static void block_search(struct tracker *t, long a0, long lo, long hi, long nlo, long nhi,
+                         struct pick *best, struct pick *near) {
+  best->found = near->found = 0;
+  long B = t->blk;
+  if (lo < -a0) lo = -a0;
+  if (hi > (long)t->out->n - B - a0) hi = (long)t->out->n - B - a0;
+  if (lo > hi) return;
+  long M = B + (hi - lo);
+  size_t n = 1;
+  while (n < (size_t)M) n <<= 1;
+  if (t->cap < n) {
+    free(t->buf);
+    t->buf = xmalloc(n * sizeof *t->buf);
+    t->cap = n;
+  }
+  double complex *a = t->buf;
+  const float *x = t->ref->x + a0, *y = t->out->x + a0 + lo;
+  double ex = 0;
+  for (long i = 0; i < B; i++) ex += (double)x[i] * x[i];
+  for (size_t i = 0; i < n; i++)
+    a[i] = ((long)i < B ? x[i] : 0.0f) + I * (double)((long)i < M ? y[i] : 0.0f);
+  fft(a, n, -1);
+  for (size_t k = 0; k <= n / 2; k++) {
+    size_t m = (n - k) & (n - 1);
+    double complex zk = a[k], zm = a[m];
+    double complex xk = (zk + conj(zm)) / 2.0, yk = (zk - conj(zm)) / (2.0 * I);
+    double complex xm = (zm + conj(zk)) / 2.0, ym = (zm - conj(zk)) / (2.0 * I);
+    a[k] = conj(xk) * yk;
+    a[m] = conj(xm) * ym;
+  }
+  fft(a, n, +1);
+  if (ex <= 0) return;
+  for (long L = lo; L <= hi; L++) {
+    double ey = t->pout[a0 + L + B] - t->pout[a0 + L];
+    if (ey <= 0) continue;
+    double v = creal(a[L - lo]) / (double)n / sqrt(ex * ey);
+    if (!best->found || v > best->ncc) *best = (struct pick){L, v, 1};
+    if (L >= nlo && L <= nhi && (!near->found || v > near->ncc)) *near = (struct pick){L, v, 1};
+  }
+}
+
+/* Least-squares slope through anchors [f, l], centred (equal lags give
+ * exactly 0), bounded by TRACK_MAX_SLOPE; 0 for fewer than two. */
+static double anchor_slope(const struct anchor *an, long f, long l) {
+  if (l <= f) return 0;
+  double mx = 0, my = 0, sxx = 0, sxy = 0;
+  for (long i = f; i <= l; i++) { mx += an[i].x; my += an[i].lag; }
+  mx /= (double)(l - f + 1);
+  my /= (double)(l - f + 1);
+  for (long i = f; i <= l; i++) {
+    sxx += (an[i].x - mx) * (an[i].x - mx);
+    sxy += (an[i].x - mx) * (an[i].lag - my);
+  }
+  double s = sxx > 0 ? sxy / sxx : 0;
+  if (s > TRACK_MAX_SLOPE) s = TRACK_MAX_SLOPE;
+  if (s < -TRACK_MAX_SLOPE) s = -TRACK_MAX_SLOPE;
+  return s;
+}
+
+/* Lag of the segment at REF position i: the line through its anchors,
+ * extended beyond them with its edge slopes. */
+static double segment_lag(const struct anchor *an, const struct segment *s, double i) {
+  if (i <= an[s->f].x) return an[s->f].lag + s->slo * (i - an[s->f].x);
+  if (i >= an[s->l].x) return an[s->l].lag + s->shi * (i - an[s->l].x);
+  long lo = s->f, hi = s->l;   /* an[lo].x < i < an[hi].x */
+  while (hi - lo > 1) {
+    long mid = (lo + hi) / 2;
+    if (an[mid].x < i) lo = mid; else hi = mid;
+  }
+  double u = (i - an[lo].x) / (an[hi].x - an[lo].x);
+  return an[lo].lag + u * (an[hi].lag - an[lo].lag);
+}
+
+/* OUT at a fractional position: the sample itself at whole positions,
+ * else Catmull-Rom between its neighbours. Returns 0 outside OUT. */
+static int out_at(const struct signal *o, double pos, double *v) {
+  double fl = floor(pos);
+  if (fl < 0 || fl >= (double)o->n) return 0;
+  long j = (long)fl;
+  double f = pos - fl;
+  if (f == 0) {
+    *v = o->x[j];
+    return 1;
+  }
+  if (j + 1 >= (long)o->n) return 0;
+  double y0 = o->x[j > 0 ? j - 1 : j], y1 = o->x[j], y2 = o->x[j + 1];
+  double y3 = o->x[j + 2 < (long)o->n ? j + 2 : j + 1];
+  *v = y1 + 0.5 * f * (y2 - y0 + f * (2 * y0 - 5 * y1 + 4 * y2 - y3 + f * (3 * (y1 - y2) + y3 - y0)));
+  return 1;
+}
+
+/* The block's lag at its centre to a fraction of a sample: the lag of
+ * its samples modelled as a line, lag(n) = L + delta + g (n - centre),
+ * fitted to sum (ref - out)^2 by a few Gauss-Newton steps from delta 0
+ * and g the drift so far (OUT's slope by central difference). The integer
+ * peak of the NCC belongs to wherever the block's energy sits, which a
+ * stretch of 0.3 % makes several samples off at the centre; the fit says
+ * where it belongs. Kept only if it lowers the error and stays within
+ * TRACK_REFINE_MAX of L, else the block's lag is L. */
+#define TRACK_REFINE_ITER 20
+#define TRACK_REFINE_MAX 24.0
+static double block_refine(const struct tracker *t, long a0, long L, double delta, double g,
+                           double *errp) {
+  long B = t->blk;
+  double c = (double)a0 + (double)(B - 1) / 2.0, err0 = -1, err = 0;
+  const float *r = t->ref->x;
+  if (fabs(delta) > TRACK_REFINE_MAX) delta = 0;
+  double start = delta;
+  long used = 0;
+  *errp = INFINITY;
+  for (int it = 0; it <= TRACK_REFINE_ITER; it++) {
+    double h11 = 0, h12 = 0, h22 = 0, b1 = 0, b2 = 0;
+    err = 0;
+    used = 0;
+    for (long i = a0; i < a0 + B; i++) {
+      double u = (double)i - c, pos = (double)i + (double)L + delta + g * u;
+      double v, vp, vm;
+      if (!out_at(t->out, pos, &v) || !out_at(t->out, pos + 1, &vp) || !out_at(t->out, pos - 1, &vm))
+        continue;   /* past an end of OUT */
+      used++;
+      double d = (vp - vm) / 2.0, e = (double)r[i] - v;
+      err += e * e;
+      h11 += d * d;
+      h12 += d * d * u;
+      h22 += d * d * u * u;
+      b1 += e * d;
+      b2 += e * d * u;
+    }
+    if (used < B / 2) return (double)L + start;
+    if (it == 0) err0 = *errp = err;
+    if (it == TRACK_REFINE_ITER || err == 0) break;
+    double det = h11 * h22 - h12 * h12;
+    if (det <= 0) break;
+    double dd = (b1 * h22 - b2 * h12) / det, dg = (b2 * h11 - b1 * h12) / det;
+    delta += dd;
+    g += dg;
+    if (g > TRACK_MAX_SLOPE) g = TRACK_MAX_SLOPE;
+    if (g < -TRACK_MAX_SLOPE) g = -TRACK_MAX_SLOPE;
+    if (fabs(delta) > 2 * TRACK_REFINE_MAX) return (double)L + start;
+    if (fabs(dd) < 1e-3 && fabs(dg) * (double)B < 2e-3) break;
+  }
+  if (err > err0 || fabs(delta) > TRACK_REFINE_MAX) return (double)L + start;
+  *errp = err;
+  return (double)L + delta;
+}
+
+/* Line through anchors [lo, hi] of a segment but k, at an[k].x: the lag
+ * and slope its neighbours predict there. Returns 0 with fewer than two. */
+static int neighbour_line(const struct anchor *an, long lo, long hi, long k, double *lag, double *g) {
+  double n = 0, mx = 0, my = 0, sxx = 0, sxy = 0;
+  for (long i = lo; i <= hi; i++)
+    if (i != k) { n++; mx += an[i].x; my += an[i].lag; }
+  if (n < 2) return 0;
+  mx /= n;
+  my /= n;
+  for (long i = lo; i <= hi; i++)
+    if (i != k) {
+      sxx += (an[i].x - mx) * (an[i].x - mx);
+      sxy += (an[i].x - mx) * (an[i].lag - my);
+    }
+  *g = sxx > 0 ? sxy / sxx : 0;
+  if (*g > TRACK_MAX_SLOPE) *g = TRACK_MAX_SLOPE;
+  if (*g < -TRACK_MAX_SLOPE) *g = -TRACK_MAX_SLOPE;
+  *lag = my + *g * (an[k].x - mx);
+  return 1;
+}
+
+/* The walk refines each block from what came before it; the first blocks
+ * of a segment and a block whose fit fell into a neighbouring minimum (a
+ * pitch period away, or a fraction of one) are fitted again from the line
+ * of their neighbours on both sides, the better fit kept. Then an anchor
+ * still off that line by more than TRACK_OUTLIER samples is dropped (its
+ * block is still aligned, its lag comes from the line). Compacts an[] and
+ * renumbers sg[]; returns the anchors left. */
+#define TRACK_NEIGHBOURS 3
+#define TRACK_OUTLIER 1.0
+static long track_clean(const struct tracker *t, struct anchor *an, struct segment *sg, long ns) {
+  long out_n = 0;
+  for (long s = 0; s < ns; s++) {
+    long f = sg[s].f, l = sg[s].l, cnt = l - f + 1;
+    double *nl = xmalloc((size_t)cnt * sizeof *nl), *ne = xmalloc((size_t)cnt * sizeof *ne);
+    char *drop = xmalloc((size_t)cnt);
+    for (long k = f; k <= l; k++) {
+      long lo = k - TRACK_NEIGHBOURS < f ? f : k - TRACK_NEIGHBOURS;
+      long hi = k + TRACK_NEIGHBOURS > l ? l : k + TRACK_NEIGHBOURS;
+      double p, g, e;
+      nl[k - f] = an[k].lag;
+      ne[k - f] = an[k].err;
+      drop[k - f] = 0;
+      if (!neighbour_line(an, lo, hi, k, &p, &g)) continue;
+      long L = lround(p);
+      double v = block_refine(t, an[k].a0, L, p - (double)L, g, &e);
+      if (e < an[k].err) {
+        nl[k - f] = v;
+        ne[k - f] = e;
+      }
+    }
+    for (long k = f; k <= l; k++) {
+      an[k].lag = nl[k - f];
+      an[k].err = ne[k - f];
+    }
+    for (;;) {   /* drop the worst outlier, then look again */
+      long worst = -1;
+      double wr = TRACK_OUTLIER;
+      for (long k = f; k <= l; k++) {
+        if (drop[k - f]) continue;
+        /* The nearest kept neighbours, TRACK_NEIGHBOURS on each side. */
+        struct anchor nb[2 * TRACK_NEIGHBOURS + 1];
+        long m = 0, c = 0;
+        for (long i = k - 1, got = 0; i >= f && got < TRACK_NEIGHBOURS; i--)
+          if (!drop[i - f]) { got++; c++; }
+        for (long i = k - 1, got = 0; i >= f && got < TRACK_NEIGHBOURS; i--)
+          if (!drop[i - f]) nb[c - 1 - got++] = an[i];
+        m = c;
+        nb[m++] = an[k];
+        for (long i = k + 1, got = 0; i <= l && got < TRACK_NEIGHBOURS; i++)
+          if (!drop[i - f]) { nb[m++] = an[i]; got++; }
+        double p, g;
+        if (m < 4 || !neighbour_line(nb, 0, m - 1, c, &p, &g)) continue;
+        double res = fabs(an[k].lag - p);
+        if (res > wr) { wr = res; worst = k; }
+      }
+      if (worst < 0) break;
+      drop[worst - f] = 1;
+    }
+    long nf = out_n;
+    for (long k = f; k <= l; k++)
+      if (!drop[k - f]) an[out_n++] = an[k];
+    sg[s].f = nf;
+    sg[s].l = out_n - 1;
+    free(nl);
+    free(ne);
+    free(drop);
+  }
+  return out_n;
+}
+
+struct track_result {
+  long blocks, unaligned, steps, anchors;
+  double lag_min, lag_max, max_step, drift_ppm;   /* samples; ppm */
+  float *outv;   /* OUT aligned to each REF sample, NAN where none */
+};
+
+/* Fills r: the block walk, then OUT aligned sample by sample to REF. */
+static void track(const struct signal *ref, const struct signal *out, long glag, double floor_e,
+                  long blk, long search, long stepthr, double min_ncc, struct track_result *r) {
+  struct tracker t = {ref, out, NULL, blk, NULL, 0};
+  t.pout = xmalloc((out->n + 1) * sizeof *t.pout);
+  t.pout[0] = 0;
+  for (size_t i = 0; i < out->n; i++) t.pout[i + 1] = t.pout[i] + (double)out->x[i] * out->x[i];
+  size_t cap = ref->n / (size_t)blk + 2;
+  struct anchor *an = xmalloc(cap * sizeof *an);
+  struct segment *sg = xmalloc(cap * sizeof *sg);
+  long na = 0, ns = 0, seg_first = 0;
+  memset(r, 0, sizeof *r);
+  r->lag_min = r->lag_max = r->drift_ppm = NAN;
+
+  /* Audible blocks: mean REF energy at or above the floor. */
+  long nb = (long)(ref->n / (size_t)blk);
+  char *aud = xmalloc((size_t)nb + 1);
+  for (long b = 0; b < nb; b++) {
+    double e = 0;
+    for (long i = b * blk; i < (b + 1) * blk; i++) e += (double)ref->x[i] * ref->x[i];
+    aud[b] = e / (double)blk >= floor_e;
+  }
+
+  for (long b = 0; b < nb; b++) {
+    if (!aud[b]) continue;
+    r->blocks++;
+    long a0 = b * blk;
+    double xc = (double)a0 + (double)blk / 2.0;
+    long cnt = na - seg_first;
+    double slope = cnt >= 2 ? anchor_slope(an, na - (cnt < TRACK_SLOPE_ANCHORS ? cnt : TRACK_SLOPE_ANCHORS), na - 1) : 0;
+    double p = cnt ? an[na - 1].lag + slope * (xc - an[na - 1].x) : (double)glag;
+    long pl = lround(p);
+    struct pick best, near;
+    block_search(&t, a0, pl - search, pl + search, pl - stepthr, pl + stepthr, &best, &near);
+    long L = 0;
+    int ok = 0, step = 0;
+    if (near.found && near.ncc >= min_ncc && near.ncc >= best.ncc - TRACK_NEAR_MARGIN) {
+      L = near.lag;
+      ok = 1;
+    } else if (best.found && best.ncc >= min_ncc) {
+      /* A step candidate: the next audible block must be nearer to it
+       * than to the old prediction, and well correlated there. */
+      for (long b2 = b + 1; b2 < nb && b2 <= b + TRACK_CONFIRM_BLOCKS; b2++) {
+        if (!aud[b2]) continue;
+        double dx = (double)(b2 - b) * (double)blk;
+        long cand = lround((double)best.lag + slope * dx), old = lround(p + slope * dx);
+        struct pick c1, c2, o1, o2;
+        block_search(&t, b2 * blk, cand - stepthr, cand + stepthr, cand - stepthr, cand + stepthr, &c1, &c2);
+        block_search(&t, b2 * blk, old - stepthr, old + stepthr, old - stepthr, old + stepthr, &o1, &o2);
+        if (c1.found && c1.ncc >= min_ncc && (!o1.found || c1.ncc > o1.ncc)) {
+          L = best.lag;
+          ok = 1;
+          step = na > 0;
+        }
+        break;
+      }
+    }
+    if (!ok) {
+      r->unaligned++;
+      continue;
+    }
+    double x = (double)a0 + (double)(blk - 1) / 2.0;
+    double err, lag = step || !cnt ? block_refine(&t, a0, L, 0, 0, &err)
+                                   : block_refine(&t, a0, L, p - (double)L, slope, &err);
+    if (step) {
+      double d = lag - an[na - 1].lag;
+      r->steps++;
+      if (fabs(d) > fabs(r->max_step)) r->max_step = d;
+      sg[ns++] = (struct segment){seg_first, na - 1, 0, 0, 0, 0};
+      seg_first = na;
+    }
+    /* Anchors stay in REF order: a block's centre of weight lies in it. */
+    an[na++] = (struct anchor){x, lag, a0, err};
+    if (getenv("WAVCMP_DEBUG")) fprintf(stderr, "anchor %ld x %.1f lag %.3f L %ld ncc %.3f near %.3f best %ld %.3f\n", b, x, lag, L, L == near.lag ? near.ncc : best.ncc, near.ncc, best.lag, best.ncc);
+  }
+  if (na > seg_first) sg[ns++] = (struct segment){seg_first, na - 1, 0, 0, 0, 0};
+  na = track_clean(&t, an, sg, ns);
+  r->anchors = na;
+
+  r->outv = xmalloc(ref->n * sizeof *r->outv);
+  if (ns == 0) {   /* nothing aligned: the global lag throughout */
+    an[0] = (struct anchor){0, (double)glag, 0, 0};
+    sg[ns++] = (struct segment){0, 0, 0, 0, 0, 0};
+  } else {
+    double sxx = 0, sxy = 0;
+    r->lag_min = r->lag_max = an[0].lag;
+    for (long s = 0; s < ns; s++) {
+      long f = sg[s].f, l = sg[s].l;
+      long k = l - f + 1 < TRACK_SLOPE_ANCHORS ? l - f + 1 : TRACK_SLOPE_ANCHORS;
+      sg[s].slo = anchor_slope(an, f, f + k - 1);
+      sg[s].shi = anchor_slope(an, l - k + 1, l);
+      /* Drift: one slope for all segments, each about its own mean. */
+      double mx = 0, my = 0;
+      for (long i = f; i <= l; i++) { mx += an[i].x; my += an[i].lag; }
+      mx /= (double)(l - f + 1);
+      my /= (double)(l - f + 1);
+      for (long i = f; i <= l; i++) {
+        sxx += (an[i].x - mx) * (an[i].x - mx);
+        sxy += (an[i].x - mx) * (an[i].lag - my);
+        if (an[i].lag < r->lag_min) r->lag_min = an[i].lag;
+        if (an[i].lag > r->lag_max) r->lag_max = an[i].lag;
+      }
+    }
+    if (sxx > 0) r->drift_ppm = sxy / sxx * 1e6;
+  }
+
+  /* Where each step happens: between the block of the last anchor before
+   * it and the block of the first after it, at the position that makes
+   * the least squared error (a missing OUT sample costs the REF sample). */
+  sg[0].d0 = 0;
+  sg[ns - 1].d1 = (long)ref->n;
+  for (long s = 1; s < ns; s++) {
+    long lo = an[sg[s - 1].l].a0, hi = an[sg[s].f].a0 + blk;
+    if (lo < sg[s - 1].d0) lo = sg[s - 1].d0;   /* a one-anchor segment */
+    long len = hi - lo;
+    double *el = xmalloc((size_t)len * sizeof *el), *er = xmalloc((size_t)len * sizeof *er);
+    double tr = 0;
+    for (long i = lo; i < hi; i++) {
+      double v, a = ref->x[i];
+      el[i - lo] = out_at(out, (double)i + segment_lag(an, &sg[s - 1], (double)i), &v) ? (v - a) * (v - a) : a * a;
+      er[i - lo] = out_at(out, (double)i + segment_lag(an, &sg[s], (double)i), &v) ? (v - a) * (v - a) : a * a;
+      tr += er[i - lo];
+    }
+    double cl = 0, cr = tr, bestc = tr;
+    long bestp = lo;
+    for (long i = lo; i < hi; i++) {
+      cl += el[i - lo];
+      cr -= er[i - lo];
+      if (cl + cr < bestc) { bestc = cl + cr; bestp = i + 1; }
+    }
+    sg[s - 1].d1 = sg[s].d0 = bestp;
+    free(el);
+    free(er);
+  }
+  for (long s = 0; s < ns; s++)
+    for (long i = sg[s].d0; i < sg[s].d1; i++) {
+      double v;
+      r->outv[i] = out_at(out, (double)i + segment_lag(an, &sg[s], (double)i), &v) ? (float)v : NAN;
+    }
+  free(aud);
+  free(an);
+  free(sg);
+  free(t.pout);
+  free(t.buf);
+}
+
 struct opts {
   double window_ms, snr_threshold_db, max_lag_ms, floor_db, min_corr, span_db;
-  int have_min_corr, json, rate_check;
+  int have_min_corr, json, rate_check, track;
+  double track_block_ms, track_search_ms, track_min_ncc, track_step_ms;
 };
 
 static double parse_num(const char *flag, const char *s, double lo, double hi) {
@@ -294,8 +760,11 @@ static void emit_num(const struct opts *o, int *first, const char *key, double v
 
 int main(int argc, char **argv) {
   struct opts o = {DEFAULT_WINDOW_MS, DEFAULT_SNR_THRESHOLD_DB, DEFAULT_MAX_LAG_MS,
-                   DEFAULT_FLOOR_DB, 0, DEFAULT_SPAN_DBFS, 0, 0, 0};
-  enum { O_WINDOW = 256, O_SNR, O_MAXLAG, O_MINCORR, O_JSON, O_RATE, O_FLOOR, O_SPAN };
+                   DEFAULT_FLOOR_DB, 0, DEFAULT_SPAN_DBFS, 0, 0, 0, 0,
+                   DEFAULT_TRACK_BLOCK_MS, DEFAULT_TRACK_SEARCH_MS, DEFAULT_TRACK_MIN_NCC,
+                   DEFAULT_TRACK_STEP_MS};
+  enum { O_WINDOW = 256, O_SNR, O_MAXLAG, O_MINCORR, O_JSON, O_RATE, O_FLOOR, O_SPAN, O_TRACK,
+         O_TBLOCK, O_TSEARCH, O_TNCC, O_TSTEP };
   static const struct option longopts[] = {
     {"window-ms", required_argument, NULL, O_WINDOW},
     {"snr-threshold", required_argument, NULL, O_SNR},
@@ -305,6 +774,11 @@ int main(int argc, char **argv) {
     {"span-db", required_argument, NULL, O_SPAN},
     {"json", no_argument, NULL, O_JSON},
     {"rate-check", no_argument, NULL, O_RATE},
+    {"track", no_argument, NULL, O_TRACK},
+    {"track-block-ms", required_argument, NULL, O_TBLOCK},
+    {"track-search-ms", required_argument, NULL, O_TSEARCH},
+    {"track-min-ncc", required_argument, NULL, O_TNCC},
+    {"track-step-ms", required_argument, NULL, O_TSTEP},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };
@@ -322,6 +796,11 @@ int main(int argc, char **argv) {
     case O_SPAN: o.span_db = parse_num("--span-db", optarg, -200, 0); break;
     case O_JSON: o.json = 1; break;
     case O_RATE: o.rate_check = 1; break;
+    case O_TRACK: o.track = 1; break;
+    case O_TBLOCK: o.track_block_ms = parse_num("--track-block-ms", optarg, 5, 2000); break;
+    case O_TSEARCH: o.track_search_ms = parse_num("--track-search-ms", optarg, 1, 5000); break;
+    case O_TNCC: o.track_min_ncc = parse_num("--track-min-ncc", optarg, 0, 1); break;
+    case O_TSTEP: o.track_step_ms = parse_num("--track-step-ms", optarg, 0.1, 1000); break;
     case 'h': usage(stdout); return 0;
     default:
       fprintf(stderr, PROG ": try --help\n");
@@ -462,6 +941,54 @@ int main(int argc, char **argv) {
     free(py);
   }
 
+  /* --track: the same figures over OUT aligned sample by sample. */
+  struct track_result tr;
+  memset(&tr, 0, sizeof tr);
+  if (o.track) {
+    track(&ref, &out, lag, floor_e, lround(o.track_block_ms * rate / 1000.0),
+          lround(o.track_search_ms * rate / 1000.0), lround(o.track_step_ms * rate / 1000.0),
+          o.track_min_ncc, &tr);
+    long t0 = -1;
+    sr = so = srr = soo = sro = serr = 0;
+    nov = 0;
+    for (long i = 0; i < (long)ref.n; i++) {
+      if (isnan(tr.outv[i])) continue;
+      if (t0 < 0) t0 = i;
+      double a = ref.x[i], b = tr.outv[i];
+      sr += a; so += b; srr += a * a; soo += b * b; sro += a * b;
+      serr += (b - a) * (b - a);
+      nov++;
+    }
+    if (nov == 0) die("alignment", "no overlap");
+    cov = sro - sr * so / nov;
+    vr = srr - sr * sr / nov;
+    vo = soo - so * so / nov;
+    corr = (vr > 0 && vo > 0) ? cov / sqrt(vr * vo) : NAN;
+    snr = serr > 0 ? 10 * log10(srr / serr) : INFINITY;
+    if (srr <= 0) snr = NAN;
+    gain = srr > 0 ? sro / srr : NAN;
+    if (isinf(snr)) snr = 999.0;
+    /* Windows as above, from the first aligned sample; one with a sample
+     * that has no OUT counterpart is not counted. */
+    floor_e = srr / nov * pow(10, o.floor_db / 10);
+    if (floor_e < abs_floor) floor_e = abs_floor;
+    windows = damaged = 0;
+    for (long w = t0; w + win <= (long)ref.n; w += win) {
+      double e = 0, d = 0;
+      int whole = 1;
+      for (long i = w; i < w + win && whole; i++) {
+        double a = ref.x[i], b = tr.outv[i];
+        if (isnan(b)) whole = 0;
+        e += a * a;
+        d += (b - a) * (b - a);
+      }
+      if (!whole || e / (double)win < floor_e) continue;
+      windows++;
+      double wsnr = d > 0 ? 10 * log10(e / d) : 999.0;
+      if (wsnr < o.snr_threshold_db) damaged++;
+    }
+  }
+
   int first = 1;
   emit_num(&o, &first, "lag_ms", (double)lag * 1000.0 / rate, 3);
   emit_num(&o, &first, "corr", corr, 4);
@@ -482,6 +1009,17 @@ int main(int argc, char **argv) {
     emit_num(&o, &first, "lag_end_ms", lag_end, 4);
     emit_num(&o, &first, "drift_ppm", drift_ppm, 1);
     emit_num(&o, &first, "probes", (double)probes, 0);
+  }
+  if (o.track) {
+    double ms = 1000.0 / rate;
+    emit_num(&o, &first, "track_blocks", (double)tr.blocks, 0);
+    emit_num(&o, &first, "track_unaligned", (double)tr.unaligned, 0);
+    emit_num(&o, &first, "lag_min_ms", tr.lag_min * ms, 3);
+    emit_num(&o, &first, "lag_max_ms", tr.lag_max * ms, 3);
+    emit_num(&o, &first, "lag_steps", (double)tr.steps, 0);
+    emit_num(&o, &first, "max_step_ms", tr.max_step * ms, 3);
+    emit_num(&o, &first, "track_drift_ppm", tr.drift_ppm, 1);
+    free(tr.outv);
   }
   if (o.json) printf("}\n");
   free(ref.x);
