@@ -368,8 +368,8 @@ static void block_search(struct tracker *t, long a0, long lo, long hi, long nlo,
   for (size_t k = 0; k <= n / 2; k++) {
     size_t m = (n - k) & (n - 1);
     double complex zk = a[k], zm = a[m];
-    double complex xk = (zk + conj(zm)) / 2.0, yk = (zk - conj(zm)) / (2.0 * I);
-    double complex xm = (zm + conj(zk)) / 2.0, ym = (zm - conj(zk)) / (2.0 * I);
+    double complex xk = (zk + conj(zm)) * 0.5, yk = (zk - conj(zm)) * (-0.5 * I);
+    double complex xm = (zm + conj(zk)) * 0.5, ym = (zm - conj(zk)) * (-0.5 * I);
     a[k] = conj(xk) * yk;
     a[m] = conj(xm) * ym;
   }
@@ -518,7 +518,12 @@ static int neighbour_line(const struct anchor *an, long lo, long hi, long k, dou
  * block is still aligned, its lag comes from the line). Compacts an[] and
  * renumbers sg[]; returns the anchors left. */
 #define TRACK_NEIGHBOURS 3
-#define TRACK_OUTLIER 1.0
+#define TRACK_OUTLIER 0.25
+#define TRACK_DAMAGED_DB 10.0
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
 static long track_clean(const struct tracker *t, struct anchor *an, struct segment *sg, long ns) {
   long out_n = 0;
   for (long s = 0; s < ns; s++) {
@@ -543,6 +548,27 @@ static long track_clean(const struct tracker *t, struct anchor *an, struct segme
     for (long k = f; k <= l; k++) {
       an[k].lag = nl[k - f];
       an[k].err = ne[k - f];
+    }
+    /* A block much worse matched than its segment's typical block is
+     * damaged: its fit leans towards whatever lag makes the damage least
+     * bad, so its lag comes from the line instead. */
+    if (cnt >= 3) {
+      double *snr = xmalloc((size_t)cnt * sizeof *snr), *sorted = xmalloc((size_t)cnt * sizeof *sorted);
+      for (long k = f; k <= l; k++) {
+        double e = 0;
+        for (long i = an[k].a0; i < an[k].a0 + t->blk; i++) e += (double)t->ref->x[i] * t->ref->x[i];
+        snr[k - f] = sorted[k - f] = an[k].err > 0 ? 10 * log10(e / an[k].err) : 999.0;
+      }
+      qsort(sorted, (size_t)cnt, sizeof *sorted, cmp_double);
+      double med = sorted[cnt / 2];
+      for (long k = f; k <= l; k++)
+        if (snr[k - f] < med - TRACK_DAMAGED_DB) drop[k - f] = 1;
+      /* Never all of them: keep the best. */
+      long bestk = f;
+      for (long k = f; k <= l; k++) if (snr[k - f] > snr[bestk - f]) bestk = k;
+      drop[bestk - f] = 0;
+      free(snr);
+      free(sorted);
     }
     for (;;) {   /* drop the worst outlier, then look again */
       long worst = -1;
@@ -619,7 +645,12 @@ static void track(const struct signal *ref, const struct signal *out, long glag,
     double p = cnt ? an[na - 1].lag + slope * (xc - an[na - 1].x) : (double)glag;
     long pl = lround(p);
     struct pick best, near;
-    block_search(&t, a0, pl - search, pl + search, pl - stepthr, pl + stepthr, &best, &near);
+    /* Near the prediction first: a correlation there within the margin
+     * of 1 wins whatever the wide search finds, and that is most blocks
+     * (a transform a quarter the size). */
+    block_search(&t, a0, pl - stepthr, pl + stepthr, pl - stepthr, pl + stepthr, &best, &near);
+    if (!near.found || near.ncc < 1 - TRACK_NEAR_MARGIN)
+      block_search(&t, a0, pl - search, pl + search, pl - stepthr, pl + stepthr, &best, &near);
     long L = 0;
     int ok = 0, step = 0;
     if (near.found && near.ncc >= min_ncc && near.ncc >= best.ncc - TRACK_NEAR_MARGIN) {
@@ -659,7 +690,6 @@ static void track(const struct signal *ref, const struct signal *out, long glag,
     }
     /* Anchors stay in REF order: a block's centre of weight lies in it. */
     an[na++] = (struct anchor){x, lag, a0, err};
-    if (getenv("WAVCMP_DEBUG")) fprintf(stderr, "anchor %ld x %.1f lag %.3f L %ld ncc %.3f near %.3f best %ld %.3f\n", b, x, lag, L, L == near.lag ? near.ncc : best.ncc, near.ncc, best.lag, best.ncc);
   }
   if (na > seg_first) sg[ns++] = (struct segment){seg_first, na - 1, 0, 0, 0, 0};
   na = track_clean(&t, an, sg, ns);
@@ -948,12 +978,10 @@ int main(int argc, char **argv) {
     track(&ref, &out, lag, floor_e, lround(o.track_block_ms * rate / 1000.0),
           lround(o.track_search_ms * rate / 1000.0), lround(o.track_step_ms * rate / 1000.0),
           o.track_min_ncc, &tr);
-    long t0 = -1;
     sr = so = srr = soo = sro = serr = 0;
     nov = 0;
     for (long i = 0; i < (long)ref.n; i++) {
       if (isnan(tr.outv[i])) continue;
-      if (t0 < 0) t0 = i;
       double a = ref.x[i], b = tr.outv[i];
       sr += a; so += b; srr += a * a; soo += b * b; sro += a * b;
       serr += (b - a) * (b - a);
@@ -968,12 +996,13 @@ int main(int argc, char **argv) {
     if (srr <= 0) snr = NAN;
     gain = srr > 0 ? sro / srr : NAN;
     if (isinf(snr)) snr = 999.0;
-    /* Windows as above, from the first aligned sample; one with a sample
-     * that has no OUT counterpart is not counted. */
+    /* Windows on the same grid as above (so that where the lags agree,
+     * the windows are the same ones); one with a sample that has no OUT
+     * counterpart is not counted. */
     floor_e = srr / nov * pow(10, o.floor_db / 10);
     if (floor_e < abs_floor) floor_e = abs_floor;
     windows = damaged = 0;
-    for (long w = t0; w + win <= (long)ref.n; w += win) {
+    for (long w = r0 % win; w + win <= (long)ref.n; w += win) {
       double e = 0, d = 0;
       int whole = 1;
       for (long i = w; i < w + win && whole; i++) {
