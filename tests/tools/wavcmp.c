@@ -16,6 +16,9 @@
  * content whose own SNR falls below a threshold ("damaged"). With
  * --rate-check the lag is measured again near the start and near the end of
  * the overlap, with sub-sample precision, to give the rate difference in ppm.
+ * With --track the lag is followed along REF block by block (a stretch, a
+ * hole, a missing chunk) and the same figures are computed with each REF
+ * sample compared at its own lag (see track() below).
  *
  * A test tool: it allocates freely and exits on error. */
 #include <complex.h>
@@ -51,6 +54,11 @@
 #define DEFAULT_FLOOR_DB (-30.0)
 #define ABS_FLOOR_DBFS (-60.0)
 #define DEFAULT_SPAN_DBFS (-50.0)
+/* --track: see track() for what each means. */
+#define DEFAULT_TRACK_BLOCK_MS 100.0
+#define DEFAULT_TRACK_SEARCH_MS 250.0
+#define DEFAULT_TRACK_MIN_NCC 0.6
+#define DEFAULT_TRACK_STEP_MS 2.0
 
 struct signal {
   float *x;
@@ -90,6 +98,37 @@ static void usage(FILE *f) {
     "                        report drift_ppm (> 0: OUT is stretched, its lag\n"
     "                        grows), lag_start_ms and lag_end_ms (the line at the\n"
     "                        ends of the overlap) and probes (how many counted)\n"
+    "  --track               follow the lag along REF instead of comparing at one\n"
+    "                        lag: for OUT stretched by a resampler (up to 1 %%),\n"
+    "                        or with a hole inserted or a chunk missing (a\n"
+    "                        recorder's dropout). REF is walked in blocks; each\n"
+    "                        block above the floor is looked for in OUT near the\n"
+    "                        lag its predecessors predict (the last lag plus the\n"
+    "                        recent drift) by normalised cross-correlation. A lag\n"
+    "                        more than --track-step-ms from the prediction is a\n"
+    "                        step only if it correlates clearly better than the\n"
+    "                        prediction and the next audible block confirms it;\n"
+    "                        a block below --track-min-ncc keeps the predicted lag\n"
+    "                        (unaligned): noise or concealment is damage, never\n"
+    "                        a reason to move. Each block's lag is then fitted to\n"
+    "                        a fraction of a sample, every REF sample gets its\n"
+    "                        lag on the line through the blocks' lags (OUT\n"
+    "                        interpolated), a step switches where it errs least,\n"
+    "                        and corr, snr_db, gain, overlap_s, windows, damaged\n"
+    "                        and damaged_pct are computed that way (--min-corr\n"
+    "                        then applies to that corr). lag_ms stays the global\n"
+    "                        lag; --rate-check is independent of it\n"
+    "  --track-block-ms MS   block length (%.0f)\n"
+    "  --track-search-ms MS  how far from the prediction a block is looked for\n"
+    "                        (%.0f): the largest hole or chunk followed\n"
+    "  --track-min-ncc X     a block's best normalised correlation must reach X\n"
+    "                        to be aligned (%.2f). Against a clean-path decode\n"
+    "                        an intact block scores about 1; the input against\n"
+    "                        its Opus 32 kbit/s decode leaves about 1 block in 8\n"
+    "                        of the speech sample below 0.6 (they follow the\n"
+    "                        line of their neighbours)\n"
+    "  --track-step-ms MS    a lag this far from the prediction is a step\n"
+    "                        (%.0f); smaller moves are followed as drift\n"
     "  --min-corr X          exit 1 if corr < X (-1..1)\n"
     "  --json                one JSON object instead of key=value lines\n"
     "  -h, --help            this text\n"
@@ -100,9 +139,17 @@ static void usage(FILE *f) {
     "of OUT relative to REF), ref_s, out_s, overlap_s, windows (counted, above\n"
     "the floor), damaged (windows below the threshold), damaged_pct,\n"
     "ref_span_s, out_span_s.\n"
+    "With --track also: track_blocks (blocks above the floor), track_unaligned\n"
+    "(of those, blocks not matched well enough anywhere), lag_min_ms and\n"
+    "lag_max_ms (over the aligned blocks), lag_steps (discontinuities: holes\n"
+    "inserted in OUT are steps up, chunks missing from OUT steps down),\n"
+    "max_step_ms (the largest step, signed), track_drift_ppm (least-squares\n"
+    "slope through the blocks' lags, one slope for all the pieces between\n"
+    "steps; > 0: OUT is stretched). null (nan) where there is no aligned block.\n"
     "Exit: 0; 1 if --min-corr is not met; 2 on usage, file or format errors.\n",
     DEFAULT_MAX_LAG_MS, DEFAULT_WINDOW_MS, DEFAULT_SNR_THRESHOLD_DB, ABS_FLOOR_DBFS,
-    DEFAULT_FLOOR_DB, DEFAULT_SPAN_DBFS);
+    DEFAULT_FLOOR_DB, DEFAULT_SPAN_DBFS, DEFAULT_TRACK_BLOCK_MS, DEFAULT_TRACK_SEARCH_MS,
+    DEFAULT_TRACK_MIN_NCC, DEFAULT_TRACK_STEP_MS);
 }
 
 static void die(const char *what, const char *why) {
@@ -297,10 +344,6 @@ static struct lag_result best_lag(const float *x, size_t nx, const float *y, siz
  * sample by sample, OUT interpolated between its samples); at a step the
  * switch is put where it makes the least error, so a hole of silence costs
  * at most the one window it falls in. */
-#define DEFAULT_TRACK_BLOCK_MS 100.0
-#define DEFAULT_TRACK_SEARCH_MS 250.0
-#define DEFAULT_TRACK_MIN_NCC 0.6
-#define DEFAULT_TRACK_STEP_MS 2.0
 /* A near-tie between the predicted lag and one further away is no
  * evidence of a discontinuity: keep the prediction. */
 #define TRACK_NEAR_MARGIN 0.1
@@ -607,7 +650,7 @@ static long track_clean(const struct tracker *t, struct anchor *an, struct segme
 }
 
 struct track_result {
-  long blocks, unaligned, steps, anchors;
+  long blocks, unaligned, steps;
   double lag_min, lag_max, max_step, drift_ppm;   /* samples; ppm */
   float *outv;   /* OUT aligned to each REF sample, NAN where none */
 };
@@ -688,12 +731,11 @@ static void track(const struct signal *ref, const struct signal *out, long glag,
       sg[ns++] = (struct segment){seg_first, na - 1, 0, 0, 0, 0};
       seg_first = na;
     }
-    /* Anchors stay in REF order: a block's centre of weight lies in it. */
+    /* The fit gives the lag at the block's centre: anchors are in REF order. */
     an[na++] = (struct anchor){x, lag, a0, err};
   }
   if (na > seg_first) sg[ns++] = (struct segment){seg_first, na - 1, 0, 0, 0, 0};
   na = track_clean(&t, an, sg, ns);
-  r->anchors = na;
 
   r->outv = xmalloc(ref->n * sizeof *r->outv);
   if (ns == 0) {   /* nothing aligned: the global lag throughout */
