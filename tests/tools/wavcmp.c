@@ -700,16 +700,20 @@ static void track(const struct signal *ref, const struct signal *out, long glag,
       L = near.lag;
       ok = 1;
     } else if (best.found && best.ncc >= min_ncc) {
-      /* A step candidate: the next audible block must be nearer to it
-       * than to the old prediction, and well correlated there. */
+      /* A step candidate: the next audible block must choose it by the
+       * same rule (well correlated near it, nothing clearly better
+       * anywhere in reach) and prefer it to the old prediction. Voiced
+       * speech correlates well a pitch period or two away; a block cut
+       * by a missing chunk can peak there, its successor will not. */
       for (long b2 = b + 1; b2 < nb && b2 <= b + TRACK_CONFIRM_BLOCKS; b2++) {
         if (!aud[b2]) continue;
         double dx = (double)(b2 - b) * (double)blk;
         long cand = lround((double)best.lag + slope * dx), old = lround(p + slope * dx);
-        struct pick c1, c2, o1, o2;
-        block_search(&t, b2 * blk, cand - stepthr, cand + stepthr, cand - stepthr, cand + stepthr, &c1, &c2);
-        block_search(&t, b2 * blk, old - stepthr, old + stepthr, old - stepthr, old + stepthr, &o1, &o2);
-        if (c1.found && c1.ncc >= min_ncc && (!o1.found || c1.ncc > o1.ncc)) {
+        struct pick cb, cn, ob, on;
+        block_search(&t, b2 * blk, cand - search, cand + search, cand - stepthr, cand + stepthr, &cb, &cn);
+        block_search(&t, b2 * blk, old - stepthr, old + stepthr, old - stepthr, old + stepthr, &ob, &on);
+        if (cn.found && cn.ncc >= min_ncc && cn.ncc >= cb.ncc - TRACK_NEAR_MARGIN &&
+            (!on.found || cn.ncc > on.ncc)) {
           L = best.lag;
           ok = 1;
           step = na > 0;
