@@ -383,15 +383,17 @@ struct pick {
 };
 
 /* NCC of ref[a0, a0 + blk) against OUT over the lags in [lo, hi] at which
- * the block lies wholly inside OUT: the best in *best, the best within
- * [nlo, nhi] in *near. No wrap-around: the transform holds the block and
- * the whole OUT span it is compared with. */
+ * at least 3/4 of the block lies inside OUT (OUT is silent beyond its
+ * ends: the first block of a recording that starts a few samples late
+ * must still find its lag): the best in *best, the best within [nlo, nhi]
+ * in *near. No wrap-around: the transform holds the block and the whole
+ * OUT span it is compared with. */
 static void block_search(struct tracker *t, long a0, long lo, long hi, long nlo, long nhi,
                          struct pick *best, struct pick *near) {
   best->found = near->found = 0;
-  long B = t->blk;
-  if (lo < -a0) lo = -a0;
-  if (hi > (long)t->out->n - B - a0) hi = (long)t->out->n - B - a0;
+  long B = t->blk, on = (long)t->out->n;
+  if (lo < -a0 - B / 4) lo = -a0 - B / 4;
+  if (hi > on - a0 - B + B / 4) hi = on - a0 - B + B / 4;
   if (lo > hi) return;
   long M = B + (hi - lo);
   size_t n = 1;
@@ -402,11 +404,15 @@ static void block_search(struct tracker *t, long a0, long lo, long hi, long nlo,
     t->cap = n;
   }
   double complex *a = t->buf;
-  const float *x = t->ref->x + a0, *y = t->out->x + a0 + lo;
+  const float *x = t->ref->x + a0;
+  long y0 = a0 + lo;   /* OUT index of a[0]'s imaginary part */
   double ex = 0;
   for (long i = 0; i < B; i++) ex += (double)x[i] * x[i];
-  for (size_t i = 0; i < n; i++)
-    a[i] = ((long)i < B ? x[i] : 0.0f) + I * (double)((long)i < M ? y[i] : 0.0f);
+  for (size_t i = 0; i < n; i++) {
+    long j = y0 + (long)i;
+    float yv = (long)i < M && j >= 0 && j < on ? t->out->x[j] : 0.0f;
+    a[i] = ((long)i < B ? x[i] : 0.0f) + I * (double)yv;
+  }
   fft(a, n, -1);
   for (size_t k = 0; k <= n / 2; k++) {
     size_t m = (n - k) & (n - 1);
@@ -419,7 +425,8 @@ static void block_search(struct tracker *t, long a0, long lo, long hi, long nlo,
   fft(a, n, +1);
   if (ex <= 0) return;
   for (long L = lo; L <= hi; L++) {
-    double ey = t->pout[a0 + L + B] - t->pout[a0 + L];
+    long j0 = a0 + L < 0 ? 0 : a0 + L, j1 = a0 + L + B > on ? on : a0 + L + B;
+    double ey = t->pout[j1] - t->pout[j0];
     if (ey <= 0) continue;
     double v = creal(a[L - lo]) / (double)n / sqrt(ex * ey);
     if (!best->found || v > best->ncc) *best = (struct pick){L, v, 1};
@@ -729,9 +736,7 @@ static void track(const struct signal *ref, const struct signal *out, long glag,
     double err, lag = step || !cnt ? block_refine(&t, a0, L, 0, 0, &err)
                                    : block_refine(&t, a0, L, p - (double)L, slope, &err);
     if (step) {
-      double d = lag - an[na - 1].lag;
       r->steps++;
-      if (fabs(d) > fabs(r->max_step)) r->max_step = d;
       sg[ns++] = (struct segment){seg_first, na - 1, 0, 0, 0, 0};
       seg_first = na;
     }
@@ -793,6 +798,10 @@ static void track(const struct signal *ref, const struct signal *out, long glag,
       if (cl + cr < bestc) { bestc = cl + cr; bestp = i + 1; }
     }
     sg[s - 1].d1 = sg[s].d0 = bestp;
+    /* The step's size: the two lines where it happens (a block next to
+     * it, cut short by a missing chunk, may lean a little either way). */
+    double d = segment_lag(an, &sg[s], (double)bestp) - segment_lag(an, &sg[s - 1], (double)bestp);
+    if (fabs(d) > fabs(r->max_step)) r->max_step = d;
     free(el);
     free(er);
   }
