@@ -347,9 +347,10 @@ static struct lag_result best_lag(const float *x, size_t nx, const float *y, siz
 /* A near-tie between the predicted lag and one further away is no
  * evidence of a discontinuity: keep the prediction. */
 #define TRACK_NEAR_MARGIN 0.1
-/* A step candidate is confirmed by the next audible block within this
- * many blocks, or rejected. */
+/* A step candidate is confirmed by the next TRACK_CONFIRM_COUNT audible
+ * blocks within TRACK_CONFIRM_BLOCKS blocks, or rejected. */
 #define TRACK_CONFIRM_BLOCKS 5
+#define TRACK_CONFIRM_COUNT 2
 /* The drift that predicts the next lag: a line through this many of the
  * last anchors, its slope bounded (1 % is twice a resampler's reach). */
 #define TRACK_SLOPE_ANCHORS 10
@@ -560,20 +561,44 @@ static int neighbour_line(const struct anchor *an, long lo, long hi, long k, dou
   return 1;
 }
 
-/* The walk refines each block from what came before it; the first blocks
- * of a segment and a block whose fit fell into a neighbouring minimum (a
- * pitch period away, or a fraction of one) are fitted again from the line
- * of their neighbours on both sides, the better fit kept. Then an anchor
- * still off that line by more than TRACK_OUTLIER samples is dropped (its
- * block is still aligned, its lag comes from the line). Compacts an[] and
- * renumbers sg[]; returns the anchors left. */
 #define TRACK_NEIGHBOURS 3
 #define TRACK_OUTLIER 0.25
+#define TRACK_OUTLIER_K 5.0
 #define TRACK_DAMAGED_DB 10.0
+
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
 }
+
+/* |lag - the line through the nearest kept anchors of [f, l] around k,
+ * TRACK_NEIGHBOURS on each side|. Returns 0 with fewer than three. */
+static int kept_residual(const struct anchor *an, const char *drop, long f, long l, long k,
+                         double *res) {
+  struct anchor nb[2 * TRACK_NEIGHBOURS + 1];
+  long m = 0, c = 0;
+  for (long i = k - 1, got = 0; i >= f && got < TRACK_NEIGHBOURS; i--)
+    if (!drop[i - f]) { got++; c++; }
+  for (long i = k - 1, got = 0; i >= f && got < TRACK_NEIGHBOURS; i--)
+    if (!drop[i - f]) nb[c - 1 - got++] = an[i];
+  m = c;
+  nb[m++] = an[k];
+  for (long i = k + 1, got = 0; i <= l && got < TRACK_NEIGHBOURS; i++)
+    if (!drop[i - f]) { nb[m++] = an[i]; got++; }
+  double p, g;
+  if (m < 4 || !neighbour_line(nb, 0, m - 1, c, &p, &g)) return 0;
+  *res = fabs(an[k].lag - p);
+  return 1;
+}
+
+/* The walk refines each block from what came before it; the first blocks
+ * of a segment and a block whose fit fell into a neighbouring minimum (a
+ * pitch period away, or a fraction of one) are fitted again from the line
+ * of their neighbours on both sides, the better fit kept. Then an anchor
+ * still off that line by more than TRACK_OUTLIER samples, or
+ * TRACK_OUTLIER_K times the median anchor's distance, is dropped (its
+ * block is still aligned, its lag comes from the line). Compacts an[] and
+ * renumbers sg[]; returns the anchors left. */
 static long track_clean(const struct tracker *t, struct anchor *an, struct segment *sg, long ns) {
   long out_n = 0;
   for (long s = 0; s < ns; s++) {
@@ -620,27 +645,29 @@ static long track_clean(const struct tracker *t, struct anchor *an, struct segme
       free(snr);
       free(sorted);
     }
+    /* The threshold scales with how much the lag wanders from block to
+     * block (a receiver's resampler hunting moves it a few samples at a
+     * time; against a bit-exact decode nothing wanders at all). */
+    double thr = TRACK_OUTLIER;
+    if (cnt >= 4) {
+      double *res = xmalloc((size_t)cnt * sizeof *res);
+      long nr = 0;
+      for (long k = f; k <= l; k++)
+        if (!drop[k - f] && kept_residual(an, drop, f, l, k, &res[nr])) nr++;
+      if (nr > 0) {
+        qsort(res, (size_t)nr, sizeof *res, cmp_double);
+        if (TRACK_OUTLIER_K * res[nr / 2] > thr) thr = TRACK_OUTLIER_K * res[nr / 2];
+      }
+      free(res);
+    }
     for (;;) {   /* drop the worst outlier, then look again */
       long worst = -1;
-      double wr = TRACK_OUTLIER;
-      for (long k = f; k <= l; k++) {
-        if (drop[k - f]) continue;
-        /* The nearest kept neighbours, TRACK_NEIGHBOURS on each side. */
-        struct anchor nb[2 * TRACK_NEIGHBOURS + 1];
-        long m = 0, c = 0;
-        for (long i = k - 1, got = 0; i >= f && got < TRACK_NEIGHBOURS; i--)
-          if (!drop[i - f]) { got++; c++; }
-        for (long i = k - 1, got = 0; i >= f && got < TRACK_NEIGHBOURS; i--)
-          if (!drop[i - f]) nb[c - 1 - got++] = an[i];
-        m = c;
-        nb[m++] = an[k];
-        for (long i = k + 1, got = 0; i <= l && got < TRACK_NEIGHBOURS; i++)
-          if (!drop[i - f]) { nb[m++] = an[i]; got++; }
-        double p, g;
-        if (m < 4 || !neighbour_line(nb, 0, m - 1, c, &p, &g)) continue;
-        double res = fabs(an[k].lag - p);
-        if (res > wr) { wr = res; worst = k; }
-      }
+      double wr = thr, res;
+      for (long k = f; k <= l; k++)
+        if (!drop[k - f] && kept_residual(an, drop, f, l, k, &res) && res > wr) {
+          wr = res;
+          worst = k;
+        }
       if (worst < 0) break;
       drop[worst - f] = 1;
     }
@@ -661,6 +688,30 @@ struct track_result {
   double lag_min, lag_max, max_step, drift_ppm;   /* samples; ppm */
   float *outv;   /* OUT aligned to each REF sample, NAN where none */
 };
+
+/* A lag cand for block b that is far from the prediction p (slope: the
+ * drift so far) stands only if each of the next TRACK_CONFIRM_COUNT audible
+ * blocks (within TRACK_CONFIRM_BLOCKS) that match anything would choose
+ * it too: its best correlation anywhere in reach lies near cand, and it
+ * is better there than near the old prediction. Voiced speech correlates well a pitch
+ * period or two away; a block that peaks there by chance (cut short by a
+ * missing chunk, smeared by a fast drift) has no successors that agree. */
+static int track_confirm(struct tracker *t, const char *aud, long nb, long b, long cand0, double p,
+                         double slope, long search, long stepthr, double min_ncc) {
+  int agreed = 0;
+  for (long b2 = b + 1; b2 < nb && b2 <= b + TRACK_CONFIRM_BLOCKS; b2++) {
+    if (!aud[b2]) continue;
+    double dx = (double)(b2 - b) * (double)t->blk;
+    long cand = lround((double)cand0 + slope * dx), old = lround(p + slope * dx);
+    struct pick cb, cn, ob, on;
+    block_search(t, b2 * t->blk, cand - search, cand + search, cand - stepthr, cand + stepthr, &cb, &cn);
+    block_search(t, b2 * t->blk, old - stepthr, old + stepthr, old - stepthr, old + stepthr, &ob, &on);
+    if (!cb.found || cb.ncc < min_ncc) continue;   /* matches nothing: no say */
+    if (!cn.found || cn.ncc < cb.ncc || (on.found && on.ncc >= cn.ncc)) return 0;
+    if (++agreed == TRACK_CONFIRM_COUNT) return 1;
+  }
+  return 0;
+}
 
 /* Fills r: the block walk, then OUT aligned sample by sample to REF. */
 static void track(const struct signal *ref, const struct signal *out, long glag, double floor_e,
@@ -703,30 +754,17 @@ static void track(const struct signal *ref, const struct signal *out, long glag,
       block_search(&t, a0, pl - search, pl + search, pl - stepthr, pl + stepthr, &best, &near);
     long L = 0;
     int ok = 0, step = 0;
-    if (near.found && near.ncc >= min_ncc && near.ncc >= best.ncc - TRACK_NEAR_MARGIN) {
+    if (cnt && near.found && near.ncc >= min_ncc && near.ncc >= best.ncc - TRACK_NEAR_MARGIN) {
       L = near.lag;
       ok = 1;
     } else if (best.found && best.ncc >= min_ncc) {
-      /* A step candidate: the next audible block must choose it by the
-       * same rule (well correlated near it, nothing clearly better
-       * anywhere in reach) and prefer it to the old prediction. Voiced
-       * speech correlates well a pitch period or two away; a block cut
-       * by a missing chunk can peak there, its successor will not. */
-      for (long b2 = b + 1; b2 < nb && b2 <= b + TRACK_CONFIRM_BLOCKS; b2++) {
-        if (!aud[b2]) continue;
-        double dx = (double)(b2 - b) * (double)blk;
-        long cand = lround((double)best.lag + slope * dx), old = lround(p + slope * dx);
-        struct pick cb, cn, ob, on;
-        block_search(&t, b2 * blk, cand - search, cand + search, cand - stepthr, cand + stepthr, &cb, &cn);
-        block_search(&t, b2 * blk, old - stepthr, old + stepthr, old - stepthr, old + stepthr, &ob, &on);
-        if (cn.found && cn.ncc >= min_ncc && cn.ncc >= cb.ncc - TRACK_NEAR_MARGIN &&
-            (!on.found || cn.ncc > on.ncc)) {
-          L = best.lag;
-          ok = 1;
-          step = na > 0;
-        }
-        break;
-      }
+      /* The first block has no history (the global lag is a compromise
+       * when the lag moves): its best stands if it is near the global
+       * lag, else it needs confirming like a step. */
+      if (!cnt && labs(best.lag - pl) <= stepthr) ok = 1;
+      else ok = track_confirm(&t, aud, nb, b, best.lag, p, slope, search, stepthr, min_ncc);
+      L = best.lag;
+      step = ok && cnt;
     }
     if (!ok) {
       r->unaligned++;
