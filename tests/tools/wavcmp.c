@@ -141,11 +141,13 @@ static void usage(FILE *f) {
     "ref_span_s, out_span_s.\n"
     "With --track also: track_blocks (blocks above the floor), track_unaligned\n"
     "(of those, blocks not matched well enough anywhere), lag_min_ms and\n"
-    "lag_max_ms (over the aligned blocks), lag_steps (discontinuities: holes\n"
-    "inserted in OUT are steps up, chunks missing from OUT steps down),\n"
-    "max_step_ms (the largest step, signed), track_drift_ppm (least-squares\n"
-    "slope through the blocks' lags, one slope for all the pieces between\n"
-    "steps; > 0: OUT is stretched). null (nan) where there is no aligned block.\n"
+    "lag_max_ms (over the aligned blocks), lag_steps (discontinuities of more\n"
+    "than --track-step-ms: a hole inserted in OUT is a step up, a chunk\n"
+    "missing from OUT a step down), max_step_ms (the largest step, signed; 0\n"
+    "without), track_drift_ppm (least-squares slope through the blocks' lags,\n"
+    "one slope for all the pieces between steps; > 0: OUT is stretched).\n"
+    "lag_min_ms, lag_max_ms and track_drift_ppm are null (nan) where no block\n"
+    "is aligned.\n"
     "Exit: 0; 1 if --min-corr is not met; 2 on usage, file or format errors.\n",
     DEFAULT_MAX_LAG_MS, DEFAULT_WINDOW_MS, DEFAULT_SNR_THRESHOLD_DB, ABS_FLOOR_DBFS,
     DEFAULT_FLOOR_DB, DEFAULT_SPAN_DBFS, DEFAULT_TRACK_BLOCK_MS, DEFAULT_TRACK_SEARCH_MS,
@@ -332,18 +334,21 @@ static struct lag_result best_lag(const float *x, size_t nx, const float *y, siz
  * The best lag within the step threshold of the prediction wins unless a
  * lag further away is clearly better (TRACK_NEAR_MARGIN); a lag further
  * away is a step (a hole inserted in OUT, a chunk missing from it) only if
- * the next audible block agrees with it, so that one block of noise or of
- * concealment that happens to resemble the speech elsewhere does not move
- * the lag. A block whose best correlation is below --track-min-ncc keeps
- * the predicted lag and is counted as unaligned: damage stays damage.
+ * the next audible blocks would choose it too (track_confirm), so that a
+ * block of noise or concealment, or voiced speech matching itself a pitch
+ * period away, does not move the lag. A block whose best correlation is
+ * below --track-min-ncc keeps the predicted lag and is counted as
+ * unaligned: damage stays damage.
  *
- * Each aligned block gives an anchor: its lag refined to a fraction of a
- * sample (one Gauss-Newton step on the squared error) placed at the
- * block's centre of weight. Between steps the lag of every REF sample is
- * the line through the anchors (a resampler's slow stretch is followed
- * sample by sample, OUT interpolated between its samples); at a step the
- * switch is put where it makes the least error, so a hole of silence costs
- * at most the one window it falls in. */
+ * Each aligned block gives an anchor: the lag at its centre to a fraction
+ * of a sample, from a Gauss-Newton fit of a line (lag and local drift) to
+ * the block's squared error (block_refine). A second pass fits each block
+ * again from its neighbours on both sides and drops anchors off their
+ * neighbours' line and anchors of damaged blocks (track_clean). Between
+ * steps the lag of every REF sample is the line through the anchors (a
+ * resampler's stretch is followed sample by sample, OUT interpolated
+ * between its samples); at a step the switch is put where it makes the
+ * least error, so a hole of silence costs no window at all. */
 /* A near-tie between the predicted lag and one further away is no
  * evidence of a discontinuity: keep the prediction. */
 #define TRACK_NEAR_MARGIN 0.1
@@ -562,9 +567,10 @@ static int neighbour_line(const struct anchor *an, long lo, long hi, long k, dou
 }
 
 #define TRACK_NEIGHBOURS 3
-#define TRACK_OUTLIER 0.25
+#define TRACK_OUTLIER 1.0
 #define TRACK_OUTLIER_K 5.0
 #define TRACK_DAMAGED_DB 10.0
+#define TRACK_DAMAGED_MAX_DB 30.0
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -624,9 +630,11 @@ static long track_clean(const struct tracker *t, struct anchor *an, struct segme
       an[k].lag = nl[k - f];
       an[k].err = ne[k - f];
     }
-    /* A block much worse matched than its segment's typical block is
-     * damaged: its fit leans towards whatever lag makes the damage least
-     * bad, so its lag comes from the line instead. */
+    /* A block much worse matched than its segment's typical block, and
+     * badly in itself, is damaged: its fit leans towards whatever lag
+     * makes the damage least bad, so its lag comes from the line instead.
+     * (Both: against a bit-exact decode the typical block scores 100 dB
+     * or more, and one at 50 dB, resampled, is not damaged.) */
     if (cnt >= 3) {
       double *snr = xmalloc((size_t)cnt * sizeof *snr), *sorted = xmalloc((size_t)cnt * sizeof *sorted);
       for (long k = f; k <= l; k++) {
@@ -637,7 +645,7 @@ static long track_clean(const struct tracker *t, struct anchor *an, struct segme
       qsort(sorted, (size_t)cnt, sizeof *sorted, cmp_double);
       double med = sorted[cnt / 2];
       for (long k = f; k <= l; k++)
-        if (snr[k - f] < med - TRACK_DAMAGED_DB) drop[k - f] = 1;
+        if (snr[k - f] < med - TRACK_DAMAGED_DB && snr[k - f] < TRACK_DAMAGED_MAX_DB) drop[k - f] = 1;
       /* Never all of them: keep the best. */
       long bestk = f;
       for (long k = f; k <= l; k++) if (snr[k - f] > snr[bestk - f]) bestk = k;
@@ -645,31 +653,29 @@ static long track_clean(const struct tracker *t, struct anchor *an, struct segme
       free(snr);
       free(sorted);
     }
-    /* The threshold scales with how much the lag wanders from block to
-     * block (a receiver's resampler hunting moves it a few samples at a
-     * time; against a bit-exact decode nothing wanders at all). */
-    double thr = TRACK_OUTLIER;
+    /* One pass, against the neighbours as they are (dropping one by one
+     * and looking again would cascade where the lag bends: a receiver's
+     * resampler hunting moves it a few samples at a time). The threshold
+     * scales with how much the lag wanders from block to block; against a
+     * bit-exact decode nothing wanders at all. */
     if (cnt >= 4) {
-      double *res = xmalloc((size_t)cnt * sizeof *res);
+      double *res = xmalloc((size_t)cnt * sizeof *res), *sorted = xmalloc((size_t)cnt * sizeof *sorted);
+      char *has = xmalloc((size_t)cnt);
       long nr = 0;
-      for (long k = f; k <= l; k++)
-        if (!drop[k - f] && kept_residual(an, drop, f, l, k, &res[nr])) nr++;
+      for (long k = f; k <= l; k++) {
+        has[k - f] = !drop[k - f] && kept_residual(an, drop, f, l, k, &res[k - f]);
+        if (has[k - f]) sorted[nr++] = res[k - f];
+      }
       if (nr > 0) {
-        qsort(res, (size_t)nr, sizeof *res, cmp_double);
-        if (TRACK_OUTLIER_K * res[nr / 2] > thr) thr = TRACK_OUTLIER_K * res[nr / 2];
+        qsort(sorted, (size_t)nr, sizeof *sorted, cmp_double);
+        double thr = TRACK_OUTLIER_K * sorted[nr / 2];
+        if (thr < TRACK_OUTLIER) thr = TRACK_OUTLIER;
+        for (long k = f; k <= l; k++)
+          if (has[k - f] && res[k - f] > thr) drop[k - f] = 1;
       }
       free(res);
-    }
-    for (;;) {   /* drop the worst outlier, then look again */
-      long worst = -1;
-      double wr = thr, res;
-      for (long k = f; k <= l; k++)
-        if (!drop[k - f] && kept_residual(an, drop, f, l, k, &res) && res > wr) {
-          wr = res;
-          worst = k;
-        }
-      if (worst < 0) break;
-      drop[worst - f] = 1;
+      free(sorted);
+      free(has);
     }
     long nf = out_n;
     for (long k = f; k <= l; k++)
@@ -774,7 +780,6 @@ static void track(const struct signal *ref, const struct signal *out, long glag,
     double err, lag = step || !cnt ? block_refine(&t, a0, L, 0, 0, &err)
                                    : block_refine(&t, a0, L, p - (double)L, slope, &err);
     if (step) {
-      r->steps++;
       sg[ns++] = (struct segment){seg_first, na - 1, 0, 0, 0, 0};
       seg_first = na;
     }
@@ -837,9 +842,14 @@ static void track(const struct signal *ref, const struct signal *out, long glag,
     }
     sg[s - 1].d1 = sg[s].d0 = bestp;
     /* The step's size: the two lines where it happens (a block next to
-     * it, cut short by a missing chunk, may lean a little either way). */
+     * it, cut short by a missing chunk, may lean a little either way).
+     * Lines that meet there were one piece after all (the walk predicted
+     * badly across a gap while the lag bent): not a step. */
     double d = segment_lag(an, &sg[s], (double)bestp) - segment_lag(an, &sg[s - 1], (double)bestp);
-    if (fabs(d) > fabs(r->max_step)) r->max_step = d;
+    if (fabs(d) > (double)stepthr) {
+      r->steps++;
+      if (fabs(d) > fabs(r->max_step)) r->max_step = d;
+    }
     free(el);
     free(er);
   }
