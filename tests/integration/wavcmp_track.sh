@@ -5,13 +5,13 @@
 # perfect and measures the stretch), a copy whose lag wanders (pieces at
 # seeded speeds, as a hunting resampler makes it), a copy with a seeded
 # hole of silence inserted (one step up by exactly its length, no damage),
-# a copy with a
-# seeded chunk cut out (one step down; only the missing audio is damaged),
-# a copy with a 200 ms noise burst at a seeded place (damage, not a step:
-# the same windows damaged as without --track), a slight stretch plus a
-# hole (both at once), the Opus decode of the input stretched with a chunk
-# cut out against the clean decode (the practicality matrix's case), the
-# --json keys, --min-corr on the tracked corr, a silent OUT, and bad flags.
+# a copy with a seeded chunk cut out (one step down; only the missing
+# audio is damaged), a copy with a 200 ms noise burst at a seeded place
+# (damage, not a step: the same windows damaged as without --track), a
+# slight stretch plus a hole (both at once), the Opus decode of the input
+# stretched with a chunk cut out against the clean decode (the
+# practicality matrix's case), the --json keys, --min-corr on the tracked
+# corr, a silent OUT, and bad flags.
 # tags: sanitize
 # timeout: 180
 . "$(dirname "$0")/../lib.sh"
