@@ -721,6 +721,72 @@ static int track_confirm(struct tracker *t, const char *aud, long nb, long b, lo
   return 0;
 }
 
+/* The line through the blocks' lags misses a lag that bends within a
+ * block: a receiver's resampler under jitter swings its ratio by +-0.3 %
+ * every few hundred ms, which moves the lag a few samples off the line
+ * and costs an intact window 10-20 dB. So each sub-block of
+ * [d0, d1) (TRACK_SUBBLOCKS per block) is fitted again, a constant
+ * offset to lagv[] by Gauss-Newton; the offset counts only where the fit
+ * is excellent (TRACK_SUB_MIN_DB: intact audio, which no damage can
+ * imitate by a shift of a few samples) and small (TRACK_SUB_MAX samples).
+ * Offsets are interpolated between the centres of the sub-blocks that
+ * count (held at the ends, 0 with none) and added to lagv[]. */
+#define TRACK_SUBBLOCKS 5
+#define TRACK_SUB_MIN_DB 20.0
+#define TRACK_SUB_MAX 12.0
+static void track_fine(const struct signal *ref, const struct signal *out, double *lagv, long d0,
+                       long d1, long sub, double floor_e) {
+  if (sub < 16 || d1 - d0 < sub) return;
+  long ns = (d1 - d0) / sub;
+  double *cx = xmalloc((size_t)ns * sizeof *cx), *cd = xmalloc((size_t)ns * sizeof *cd);
+  long nk = 0;
+  for (long j = 0; j < ns; j++) {
+    long a0 = d0 + j * sub;
+    double e = 0;
+    for (long i = a0; i < a0 + sub; i++) e += (double)ref->x[i] * ref->x[i];
+    if (e / (double)sub < floor_e) continue;
+    double delta = 0, err = 0, err0 = -1;
+    int ok = 1;
+    for (int it = 0; it <= TRACK_REFINE_ITER && ok; it++) {
+      double num = 0, den = 0;
+      err = 0;
+      for (long i = a0; i < a0 + sub; i++) {
+        double pos = (double)i + lagv[i] + delta, v, vp, vm;
+        if (!out_at(out, pos, &v) || !out_at(out, pos + 1, &vp) || !out_at(out, pos - 1, &vm)) {
+          ok = 0;
+          break;
+        }
+        double d = (vp - vm) / 2.0, r = (double)ref->x[i] - v;
+        err += r * r;
+        num += r * d;
+        den += d * d;
+      }
+      if (!ok) break;
+      if (it == 0) err0 = err;
+      if (err == 0 || den <= 0 || it == TRACK_REFINE_ITER) break;
+      double dd = num / den;
+      delta += dd;
+      if (fabs(delta) > 2 * TRACK_SUB_MAX) ok = 0;
+      if (fabs(dd) < 1e-3) break;
+    }
+    if (!ok || err > err0 || fabs(delta) > TRACK_SUB_MAX) continue;
+    if (err > 0 && 10 * log10(e / err) < TRACK_SUB_MIN_DB) continue;
+    cx[nk] = (double)a0 + (double)(sub - 1) / 2.0;
+    cd[nk++] = err0 == 0 ? 0 : delta;
+  }
+  long k = 0;
+  for (long i = d0; i < d1 && nk > 0; i++) {
+    while (k + 1 < nk && cx[k + 1] <= (double)i) k++;
+    double v;
+    if ((double)i <= cx[0]) v = cd[0];
+    else if (k + 1 >= nk) v = cd[nk - 1];
+    else v = cd[k] + (cd[k + 1] - cd[k]) * ((double)i - cx[k]) / (cx[k + 1] - cx[k]);
+    lagv[i] += v;
+  }
+  free(cx);
+  free(cd);
+}
+
 /* Fills r: the block walk, then OUT aligned sample by sample to REF. */
 static void track(const struct signal *ref, const struct signal *out, long glag, double floor_e,
                   long blk, long search, long stepthr, double min_ncc, struct track_result *r) {
@@ -855,11 +921,15 @@ static void track(const struct signal *ref, const struct signal *out, long glag,
     free(el);
     free(er);
   }
+  double *lagv = xmalloc(ref->n * sizeof *lagv);
   for (long s = 0; s < ns; s++)
-    for (long i = sg[s].d0; i < sg[s].d1; i++) {
-      double v;
-      r->outv[i] = out_at(out, (double)i + segment_lag(an, &sg[s], (double)i), &v) ? (float)v : NAN;
-    }
+    for (long i = sg[s].d0; i < sg[s].d1; i++) lagv[i] = segment_lag(an, &sg[s], (double)i);
+  for (long s = 0; s < ns; s++) track_fine(ref, out, lagv, sg[s].d0, sg[s].d1, blk / TRACK_SUBBLOCKS, floor_e);
+  for (size_t i = 0; i < ref->n; i++) {
+    double v;
+    r->outv[i] = out_at(out, (double)i + lagv[i], &v) ? (float)v : NAN;
+  }
+  free(lagv);
   free(aud);
   free(an);
   free(sg);
