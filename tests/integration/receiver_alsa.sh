@@ -36,9 +36,7 @@ rec=$!
 sleep 0.5
 kill -0 "$rec" 2>/dev/null || fail "parec did not start"
 
-# --no-resample: the recording is compared with the input at one lag, and
-# a resampler stretches time (by design) to move the latency to its target.
-bg "$BUILD/receiver" --no-resample -v --latency 150 -d default --idle-exit 1 --stats "$T/stats.jsonl" --stats-interval 100 \
+bg "$BUILD/receiver" -v --latency 150 -d default --idle-exit 1 --stats "$T/stats.jsonl" --stats-interval 100 \
    "127.0.0.1:$port" 2>"$T/rx.err"
 rx=$!
 for _ in $(seq 1 50); do grep -q 'playback thread' "$T/rx.err" && break; sleep 0.1; done
@@ -62,7 +60,11 @@ cat "$T/rx.err"
 [ $rc -eq 0 ] || fail "receiver exited $rc"
 final=$(tail -n 1 "$T/stats.jsonl")
 echo "final: $final"
-"$BUILD/tools/wavcmp" --max-lag-ms 8000 "$T/in.wav" "$T/played.wav" | tee "$T/cmp.txt"
+# --track: the drift resampler stretches time (by design, to hold the
+# latency at its target), and the recorder may drop or repeat a few ms of
+# the monitor; wavcmp follows both and compares each block at its own lag.
+# A lag step is printed, not failed: the recorder's dropout is not ours.
+"$BUILD/tools/wavcmp" --track --max-lag-ms 8000 "$T/in.wav" "$T/played.wav" | tee "$T/cmp.txt"
 
 python3 - "$final" "$T/cmp.txt" <<'PY' || fail "checks failed"
 import json, sys
@@ -83,9 +85,9 @@ lat = s["latency_ms"]
 print(f"latency_ms: {lat}")
 # Arrival to heard, the device's queue (snd_pcm_delay) included: the target
 # plus what PulseAudio holds, which on this null sink is a few ms to tens.
-check(150 <= lat["p50"] <= 250, f"latency p50 {lat['p50']} ms within 150..250 (target 150 + the device's queue)")
+check(130 <= lat["p50"] <= 250, f"latency p50 {lat['p50']} ms within 130..250 (target 150, the device's queue included)")
 check(float(cmp["corr"]) >= 0.9, f"recording vs input: correlation {cmp['corr']} >= 0.9")
 check(float(cmp["overlap_s"]) >= 7.9, f"the whole input was recorded ({cmp['overlap_s']} s)")
 sys.exit(1 if bad else 0)
 PY
-pass "corr $(sed -n 's/^corr=//p' "$T/cmp.txt"), underruns 0"
+pass "corr $(sed -n "s/^corr=//p" "$T/cmp.txt") (tracked; lag steps $(sed -n "s/^lag_steps=//p" "$T/cmp.txt")), underruns 0"
