@@ -3,10 +3,9 @@
  * bench/RESULTS.md: the same traces go through our playout (bench/sim) and
  * through this.
  *
- * The traces: the same generator as bench/sim (splitmix64 seeded by
- * --seed; normal, Pareto, spikes and route-change delays; Gilbert loss),
- * re-implemented here because sim keeps its generator private. To rule
- * out any difference between the two, --dump-trace FILE writes the delay
+ * The traces: common/arrivals, the generator bench/sim uses too
+ * (splitmix64 seeded by --seed; normal, Pareto, spikes and route-change
+ * delays; Gilbert loss). Beyond that, --dump-trace FILE writes the delay
  * of every packet (ms, '-' when lost) and `sim --trace file:FILE` replays
  * exactly those delays; scripts/bench does that.
  *
