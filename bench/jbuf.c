@@ -3,10 +3,9 @@
  * bench/RESULTS.md: the same traces go through our playout (bench/sim) and
  * through this.
  *
- * The traces: the same generator as bench/sim (splitmix64 seeded by
- * --seed; normal, Pareto, spikes and route-change delays; Gilbert loss),
- * re-implemented here because sim keeps its generator private. To rule
- * out any difference between the two, --dump-trace FILE writes the delay
+ * The traces: common/arrivals, the generator bench/sim uses too
+ * (splitmix64 seeded by --seed; normal, Pareto, spikes and route-change
+ * delays; Gilbert loss). Beyond that, --dump-trace FILE writes the delay
  * of every packet (ms, '-' when lost) and `sim --trace file:FILE` replays
  * exactly those delays; scripts/bench does that.
  *
@@ -46,6 +45,7 @@
 #include <speex/speex_jitter.h>
 
 #include "args.h"
+#include "arrivals.h"
 #include "defaults.h"
 #include "json.h"
 #include "latstats.h"
@@ -53,10 +53,8 @@
 #define PROG "jbuf"
 #define STEP 480   /* Mumble's 10 ms frame at 48 kHz */
 
-enum trace_kind { TR_CONSTANT, TR_NORMAL, TR_PARETO, TR_SPIKES, TR_ROUTE, TR_FILE };
-
 struct opts {
-  enum trace_kind kind;
+  enum arrivals_kind kind;
   const char *trace_spec;
   double p1, p2;
   const char *file;
@@ -72,47 +70,22 @@ struct opts {
 
 /* ---- the trace generator (as bench/sim's) ---- */
 
-struct rng {
-  uint64_t s;
-};
-
-static uint64_t rng_next(struct rng *r)
-{
-  uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-static double rng_unit(struct rng *r)   /* (0, 1) */
-{
-  return ((double)(rng_next(r) >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double rng_gauss(struct rng *r)
-{
-  return sqrt(-2 * log(rng_unit(r))) * cos(2 * M_PI * rng_unit(r));
-}
-
 struct gen {
-  const struct opts *o;
-  struct rng r;
-  double *file_ms;
+  struct arrivals a;
+  double *file_ms;    /* file: delay per packet, NaN = lost */
   size_t file_n;
-  double event_t, spike_t, spike_h, route_ms;
-  int bad;
 };
 
+/* The trace: common/arrivals (the same generator as bench/sim), or a file's
+ * delays handed to it as a table. */
 static int gen_init(struct gen *g, const struct opts *o)
 {
   memset(g, 0, sizeof *g);
-  g->o = o;
-  g->r.s = o->seed;
-  if (o->kind == TR_FILE) {
+  if (o->kind == ARRIVALS_TABLE) {
     FILE *f = fopen(o->file, "r");
     char line[128];
     size_t cap = 0;
-    if (f == NULL)
+    if (!f)
       return -errno;
     while (fgets(line, sizeof line, f)) {
       char *end;
@@ -120,11 +93,11 @@ static int gen_init(struct gen *g, const struct opts *o)
       if (line[0] == '#' || line[0] == '\n')
         continue;
       if (end == line)
-        v = NAN;
+        v = NAN;   /* "-" or "lost": a lost packet */
       if (g->file_n == cap) {
         cap = cap ? cap * 2 : 4096;
         double *n = realloc(g->file_ms, cap * sizeof *n);
-        if (n == NULL) {
+        if (!n) {
           fclose(f);
           return -ENOMEM;
         }
@@ -136,65 +109,20 @@ static int gen_init(struct gen *g, const struct opts *o)
     if (g->file_n == 0)
       return -EINVAL;
   }
-  if (o->kind == TR_SPIKES || o->kind == TR_ROUTE)
-    g->event_t = -log(rng_unit(&g->r)) * o->p1;
-  g->spike_t = -1e9;
+  struct arrivals_config c = {
+    .kind = o->kind, .p1 = o->p1, .p2 = o->p2, .base_ms = o->base_ms,
+    .loss_pct = o->loss_pct, .loss_burst = o->loss_burst,
+    .seed = o->seed, .table_ms = g->file_ms, .table_n = g->file_n,
+  };
+  arrivals_init(&g->a, &c);
   return 0;
 }
 
-/* Delay (ms) of packet k sent at t (s), NaN when lost; called in order. */
+/* Delay in ms of packet k sent at time t (s), or NaN when lost. Called
+ * once per packet, in order. */
 static double gen_delay(struct gen *g, size_t k, double t)
 {
-  const struct opts *o = g->o;
-  double extra = 0;
-
-  if (o->loss_pct > 0) {
-    double l = o->loss_pct / 100, b = o->loss_burst >= 1 ? o->loss_burst : 1;
-    double p_enter = l / (b * (1 - l));
-    if (g->bad)
-      g->bad = rng_unit(&g->r) >= 1 / b;
-    else
-      g->bad = rng_unit(&g->r) < p_enter;
-  }
-  switch (o->kind) {
-  case TR_CONSTANT:
-    break;
-  case TR_NORMAL:
-    extra = 3 * o->p1 + o->p1 * rng_gauss(&g->r);
-    if (extra < 0)
-      extra = 0;
-    break;
-  case TR_PARETO:
-    extra = o->p1 * (pow(rng_unit(&g->r), -1.0 / o->p2) - 1);
-    break;
-  case TR_SPIKES:
-    while (t >= g->event_t) {
-      g->spike_t = g->event_t;
-      g->spike_h = o->p2 * (0.5 + rng_unit(&g->r));
-      g->event_t += -log(rng_unit(&g->r)) * o->p1;
-    }
-    if ((t - g->spike_t) * 1000 < g->spike_h)
-      extra = g->spike_h - (t - g->spike_t) * 1000;
-    extra += 1.0 * fabs(rng_gauss(&g->r));
-    break;
-  case TR_ROUTE:
-    while (t >= g->event_t) {
-      double step = o->p2 * (0.5 + 0.5 * rng_unit(&g->r));
-      g->route_ms += rng_unit(&g->r) < 0.5 ? -step : step;
-      if (g->route_ms < 0)
-        g->route_ms = -g->route_ms;
-      if (g->route_ms > 3 * o->p2)
-        g->route_ms -= 2 * step;
-      g->event_t += -log(rng_unit(&g->r)) * o->p1;
-    }
-    extra = g->route_ms + 1.0 * fabs(rng_gauss(&g->r));
-    break;
-  case TR_FILE:
-    return k < g->file_n ? g->file_ms[k] : NAN;
-  }
-  if (g->bad)
-    return NAN;
-  return o->base_ms + extra;
+  return arrivals_delay(&g->a, k, t);
 }
 
 /* ---- the run ---- */
@@ -435,60 +363,24 @@ static int bad(const char *flag, const char *val, const char *why)
 
 static int parse_trace(struct opts *o, const char *s)
 {
-  char *end;
-  const char *colon;
-  size_t n;
-
+  struct arrivals_config c = {.kind = o->kind, .p1 = o->p1, .p2 = o->p2};
+  const char *path = NULL;
+  int rc = arrivals_parse(s, &c, &path);
+  if (rc < 0)
+    return rc;
   o->trace_spec = s;
-  if (strcmp(s, "constant") == 0) {
-    o->kind = TR_CONSTANT;
-    return 0;
-  }
-  if (strncmp(s, "file:", 5) == 0 && s[5]) {
-    o->kind = TR_FILE;
-    o->file = s + 5;
-    return 0;
-  }
-  colon = strchr(s, ':');
-  n = colon ? (size_t)(colon - s) : strlen(s);
-  if (n == 6 && strncmp(s, "normal", 6) == 0) {
-    o->kind = TR_NORMAL;
-    o->p1 = 10;
-  } else if (n == 6 && strncmp(s, "pareto", 6) == 0) {
-    o->kind = TR_PARETO;
-    o->p1 = 10;
-    o->p2 = 3;
-  } else if (n == 6 && strncmp(s, "spikes", 6) == 0) {
-    o->kind = TR_SPIKES;
-    o->p1 = 30;
-    o->p2 = 150;
-  } else if (n == 5 && strncmp(s, "route", 5) == 0) {
-    o->kind = TR_ROUTE;
-    o->p1 = 60;
-    o->p2 = 20;
-  } else {
-    return -EINVAL;
-  }
-  if (colon) {
-    o->p1 = strtod(colon + 1, &end);
-    if (end == colon + 1 || !(o->p1 > 0))
-      return -EINVAL;
-    if (*end == ':') {
-      const char *b = end + 1;
-      o->p2 = strtod(b, &end);
-      if (end == b || !(o->p2 > 0))
-        return -EINVAL;
-    }
-    if (*end)
-      return -EINVAL;
-  }
+  o->kind = c.kind;
+  o->p1 = c.p1;
+  o->p2 = c.p2;
+  if (path != NULL)
+    o->file = path;
   return 0;
 }
 
 int main(int argc, char **argv)
 {
   struct opts o = {
-    .kind = TR_NORMAL, .trace_spec = "normal:10", .p1 = 10, .base_ms = 5, .loss_burst = 1,
+    .kind = ARRIVALS_NORMAL, .trace_spec = "normal:10", .p1 = 10, .base_ms = 5, .loss_burst = 1,
     .duration_s = 600, .frame_ms = 20, .margin_steps = 1, .seed = 1,
   };
   const char *env = getenv("DL_SEED");
@@ -560,7 +452,7 @@ int main(int argc, char **argv)
 
   rc = run(&o, &r);
   if (rc < 0) {
-    if (o.kind == TR_FILE && (rc == -ENOENT || rc == -EACCES || rc == -EINVAL))
+    if (o.kind == ARRIVALS_TABLE && (rc == -ENOENT || rc == -EACCES || rc == -EINVAL))
       fprintf(stderr, PROG ": --trace %s: %s\n", o.file, rc == -EINVAL ? "no delays in it" : strerror(-rc));
     else if (o.dump != NULL && (rc == -ENOENT || rc == -EACCES || rc == -EISDIR))
       fprintf(stderr, PROG ": --dump-trace %s: %s\n", o.dump, strerror(-rc));

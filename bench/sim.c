@@ -25,6 +25,7 @@
 #include <opus/opus.h>
 
 #include "args.h"
+#include "arrivals.h"
 #include "defaults.h"
 #include "json.h"
 #include "latstats.h"
@@ -34,10 +35,8 @@
 #define POOL 50            /* distinct encoded packets, cycled */
 #define SSRC 0x5eed1234u
 
-enum trace_kind { TR_CONSTANT, TR_NORMAL, TR_PARETO, TR_SPIKES, TR_ROUTE, TR_FILE };
-
 struct opts {
-  enum trace_kind kind;
+  enum arrivals_kind kind;
   const char *trace_spec;
   double p1, p2;                /* per kind: sd | scale, shape | period s, height/step ms */
   const char *file;
@@ -60,45 +59,18 @@ struct opts {
 
 /* ---- the trace ---- */
 
-struct rng {
-  uint64_t s;
-};
-
-static uint64_t rng_next(struct rng *r)
-{
-  uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
-static double rng_unit(struct rng *r)   /* (0, 1) */
-{
-  return ((double)(rng_next(r) >> 11) + 0.5) / 9007199254740992.0;
-}
-
-static double rng_gauss(struct rng *r)
-{
-  return sqrt(-2 * log(rng_unit(r))) * cos(2 * M_PI * rng_unit(r));
-}
-
 struct gen {
-  const struct opts *o;
-  struct rng r;
-  double *file_ms;    /* TR_FILE: delay per packet, NaN = lost */
+  struct arrivals a;
+  double *file_ms;    /* file: delay per packet, NaN = lost */
   size_t file_n;
-  double event_t;     /* next spike or route change, s */
-  double spike_t, spike_h;
-  double route_ms;
-  int bad;            /* loss burst state */
 };
 
+/* The trace: common/arrivals (the same generator as bench/jbuf), or a file's
+ * delays handed to it as a table. */
 static int gen_init(struct gen *g, const struct opts *o)
 {
   memset(g, 0, sizeof *g);
-  g->o = o;
-  g->r.s = o->seed;
-  if (o->kind == TR_FILE) {
+  if (o->kind == ARRIVALS_TABLE) {
     FILE *f = fopen(o->file, "r");
     char line[128];
     size_t cap = 0;
@@ -126,9 +98,13 @@ static int gen_init(struct gen *g, const struct opts *o)
     if (g->file_n == 0)
       return -EINVAL;
   }
-  if (o->kind == TR_SPIKES || o->kind == TR_ROUTE)
-    g->event_t = -log(rng_unit(&g->r)) * o->p1;
-  g->spike_t = -1e9;
+  struct arrivals_config c = {
+    .kind = o->kind, .p1 = o->p1, .p2 = o->p2, .base_ms = o->base_ms,
+    .loss_pct = o->loss_pct, .loss_burst = o->loss_burst,
+    .calm_after_s = o->calm_after_s,
+    .seed = o->seed, .table_ms = g->file_ms, .table_n = g->file_n,
+  };
+  arrivals_init(&g->a, &c);
   return 0;
 }
 
@@ -136,61 +112,7 @@ static int gen_init(struct gen *g, const struct opts *o)
  * once per packet, in order. */
 static double gen_delay(struct gen *g, size_t k, double t)
 {
-  const struct opts *o = g->o;
-  double extra = 0;
-  if (o->loss_pct > 0) {
-    /* Gilbert: bursts of mean length loss_burst, overall rate loss_pct. */
-    double l = o->loss_pct / 100, b = o->loss_burst >= 1 ? o->loss_burst : 1;
-    double p_enter = l / (b * (1 - l));
-    if (g->bad)
-      g->bad = rng_unit(&g->r) >= 1 / b;
-    else
-      g->bad = rng_unit(&g->r) < p_enter;
-  }
-  switch (o->kind) {
-  case TR_CONSTANT:
-    break;
-  case TR_NORMAL:
-    extra = 3 * o->p1 + o->p1 * rng_gauss(&g->r);
-    if (extra < 0)
-      extra = 0;
-    break;
-  case TR_PARETO:
-    extra = o->p1 * (pow(rng_unit(&g->r), -1.0 / o->p2) - 1);
-    break;
-  case TR_SPIKES:
-    /* A queue stalls for h ms and then releases what it held at once. */
-    while (t >= g->event_t) {
-      g->spike_t = g->event_t;
-      g->spike_h = o->p2 * (0.5 + rng_unit(&g->r));
-      g->event_t += -log(rng_unit(&g->r)) * o->p1;
-    }
-    if ((t - g->spike_t) * 1000 < g->spike_h)
-      extra = g->spike_h - (t - g->spike_t) * 1000;
-    extra += 1.0 * fabs(rng_gauss(&g->r));
-    break;
-  case TR_ROUTE:
-    while (t >= g->event_t) {
-      double step = o->p2 * (0.5 + 0.5 * rng_unit(&g->r));
-      g->route_ms += rng_unit(&g->r) < 0.5 ? -step : step;
-      if (g->route_ms < 0)
-        g->route_ms = -g->route_ms;
-      if (g->route_ms > 3 * o->p2)
-        g->route_ms -= 2 * step;
-      g->event_t += -log(rng_unit(&g->r)) * o->p1;
-    }
-    extra = g->route_ms + 1.0 * fabs(rng_gauss(&g->r));
-    break;
-  case TR_FILE:
-    if (k >= g->file_n)
-      return NAN;
-    return g->file_ms[k];
-  }
-  if (o->calm_after_s > 0 && t >= o->calm_after_s)
-    extra = 0.5 * fabs(rng_gauss(&g->r));
-  if (g->bad)
-    return NAN;
-  return o->base_ms + extra;
+  return arrivals_delay(&g->a, k, t);
 }
 
 /* ---- arrivals in order: a binary heap ---- */
@@ -421,7 +343,7 @@ static int run(const struct opts *o, const struct pool *pl, double fixed_ms, FIL
       break;
     int64_t t_ns = (int64_t)llround(t * 1e9);
     while (next_send <= t && next_send < o->duration_s &&
-           (o->kind != TR_FILE || k < g.file_n)) {
+           (o->kind != ARRIVALS_TABLE || k < g.file_n)) {
       double d = gen_delay(&g, k, next_send);
       res->sent++;
       if (isnan(d)) {
@@ -570,50 +492,17 @@ static int bad(const char *flag, const char *val, const char *why)
 
 static int parse_trace(struct opts *o, const char *s)
 {
-  char *end;
+  struct arrivals_config c = {.kind = o->kind, .p1 = o->p1, .p2 = o->p2};
+  const char *path = NULL;
+  int rc = arrivals_parse(s, &c, &path);
+  if (rc < 0)
+    return rc;
   o->trace_spec = s;
-  if (strcmp(s, "constant") == 0) {
-    o->kind = TR_CONSTANT;
-    return 0;
-  }
-  if (strncmp(s, "file:", 5) == 0 && s[5]) {
-    o->kind = TR_FILE;
-    o->file = s + 5;
-    return 0;
-  }
-  const char *colon = strchr(s, ':');
-  size_t n = colon ? (size_t)(colon - s) : strlen(s);
-  if (n == 6 && strncmp(s, "normal", 6) == 0) {
-    o->kind = TR_NORMAL;
-    o->p1 = 10;
-  } else if (n == 6 && strncmp(s, "pareto", 6) == 0) {
-    o->kind = TR_PARETO;
-    o->p1 = 10;
-    o->p2 = 3;
-  } else if (n == 6 && strncmp(s, "spikes", 6) == 0) {
-    o->kind = TR_SPIKES;
-    o->p1 = 30;
-    o->p2 = 150;
-  } else if (n == 5 && strncmp(s, "route", 5) == 0) {
-    o->kind = TR_ROUTE;
-    o->p1 = 60;
-    o->p2 = 20;
-  } else {
-    return -EINVAL;
-  }
-  if (colon) {
-    o->p1 = strtod(colon + 1, &end);
-    if (end == colon + 1 || !(o->p1 > 0))
-      return -EINVAL;
-    if (*end == ':') {
-      const char *b = end + 1;
-      o->p2 = strtod(b, &end);
-      if (end == b || !(o->p2 > 0))
-        return -EINVAL;
-    }
-    if (*end)
-      return -EINVAL;
-  }
+  o->kind = c.kind;
+  o->p1 = c.p1;
+  o->p2 = c.p2;
+  if (path != NULL)
+    o->file = path;
   return 0;
 }
 
@@ -649,7 +538,7 @@ static void put_result(struct json *j, const struct opts *o, const struct result
 int main(int argc, char **argv)
 {
   struct opts o = {
-    .kind = TR_CONSTANT, .trace_spec = "constant", .base_ms = 5, .loss_burst = 1,
+    .kind = ARRIVALS_CONSTANT, .trace_spec = "constant", .base_ms = 5, .loss_burst = 1,
     .duration_s = 600, .settle_s = 30, .frame_ms = 20, .block_ms = DL_ALSA_PERIOD_US / 1000.0,
     .latency_ms = -1, .initial_ms = DL_DEFAULT_LATENCY_MS, .quantile = DL_DEFAULT_LATENCY_QUANTILE,
     .min_ms = DL_DEFAULT_MIN_LATENCY_MS, .max_ms = DL_DEFAULT_MAX_LATENCY_MS, .seed = 1,
@@ -769,7 +658,7 @@ int main(int argc, char **argv)
   if (csv)
     fclose(csv);
   if (rc < 0) {
-    if (o.kind == TR_FILE)
+    if (o.kind == ARRIVALS_TABLE)
       fprintf(stderr, "sim: --trace file:%s: %s\n", o.file,
               rc == -EINVAL ? "no delays in it" : strerror(-rc));
     else

@@ -56,6 +56,17 @@ for side in ("tx", "rx"):
     if not s["min"] <= s["median"] <= s["max"]:
         bad.append("cost.%s.ratio: median outside min..max" % side)
 check("cost.rx.streams_per_core", c["rx"]["streams_per_core"]["median"], 1, 1e5)
+# The drift resampler study: the receiver's quality is among the rows, and
+# its artefacts sit far below Opus's coding noise in the speech band.
+rs = c["resampler"]
+q = rs["chosen_quality"]
+chosen = [x for x in rs["rows"].values() if x["quality"] == q]
+if len(chosen) != 2:
+    bad.append("cost.resampler: no rows for the chosen quality %r" % q)
+for x in chosen:
+    check("cost.resampler.q%s.snr_speech_db" % q, x["snr_speech_db"], 40, 200)
+    check("cost.resampler.q%s.ms_per_s" % q, x["ms_per_s"]["median"], 0.001, 100)
+check("cost.resampler.opus_noise.speech_db", rs["opus_noise"]["speech_db"], 0, 40)
 g = r["callgrind"]
 if "skipped" not in g:
     check("callgrind.tx_ratio", g["tx_ratio"], 0.9, 10)   # ours includes the bare encoder
@@ -66,6 +77,10 @@ for x in r["latency"]["runs"]:
     check("latency.m2e_ms.p99", x["m2e_ms"]["p99"], x["m2e_ms"]["p50"], 2000)
     check("latency.limit_ms", x["limit_ms"], f, f + 50)
     check("latency.receiver.played", x["receiver"]["played"], 1, 1e9)
+    if "decomposition" in x:   # per packet (receiver --trace)
+        d = x["decomposition"]
+        check("latency.wait_ms.p50", x["wait_ms"]["p50"], 0, 2000)
+        check("latency.decomposition.frame_term_ms", d["frame_term_ms"], f, f)
 rows = r["jbuf"]["rows"]
 if not rows:
     bad.append("jbuf: no rows")
@@ -77,6 +92,13 @@ for x in rows:
     # lose more.
     if x["hindsight"]["late_pct"] > x["ours"]["late_pct"] + 1e-9:
         bad.append("jbuf: hindsight loses more than ours")
+    # The quantile sweep: one row per quantile tried, and a higher quantile
+    # never gives a much lower latency.
+    cv = x["quantile_curve"]
+    if len(cv) < 2:
+        bad.append("jbuf: no quantile sweep")
+    elif cv[-1]["mean_ms"] < cv[0]["mean_ms"] - 1:
+        bad.append("jbuf: latency falls as the quantile rises")
 p = r["peer"]
 if "skipped" not in p:
     names = [x["name"] for x in p["receivers"]]
