@@ -92,4 +92,8 @@
 #define DL_TRACE_SLOTS            4096
 #define DL_TRACE_DRAIN_MS         100
 
+/* The sink's queue in the adaptive target (rxpipe_set_sink_queue): its
+ * peak falls this fast (us per s), as slowly as the drift loop may follow. */
+#define DL_SINK_QUEUE_FALL_US_PER_S 1000
+
 #endif /* DL_DEFAULTS_H */

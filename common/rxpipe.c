@@ -88,7 +88,9 @@ struct rxpipe {
   int rin_len;                /* input frames not yet consumed */
   uint64_t resyncs_seen;
   int await_resync;           /* measurements wait for the first frame of a new timeline */
-  int64_t target_ns;
+  int64_t target_ns;          /* the estimator's target plus sinkq_ns, bounded */
+  int64_t sinkq_ns;           /* the sink's queue at decision time, peak held */
+  int64_t sinkq_at_ns;        /* when sinkq_ns was last updated */
   double ctl_latency_ms;
   rxpipe_frame_cb cb;
   void *cb_arg;
@@ -192,6 +194,43 @@ static void jitter_update(struct rxpipe *rp, const struct rtp_header *h, int64_t
   rp->jitter += (fabs(d) - rp->jitter) / 16.0;
 }
 
+/* The adaptive target: the estimator's (the arrival quantile and one
+ * frame) plus the sink's queue, which every packet must beat as well;
+ * within --max-latency. A fixed target stays as given. */
+static void update_target(struct rxpipe *rp)
+{
+  int64_t t;
+
+  if (rp->dm == NULL)
+    return;
+  t = delay_target(rp->dm) + rp->sinkq_ns;
+  if (t > rp->cfg.playout.max_latency_ns)
+    t = rp->cfg.playout.max_latency_ns;
+  rp->target_ns = t;
+  playout_set_target(rp->po, t);   /* where a resync arms */
+}
+
+void rxpipe_set_sink_queue(struct rxpipe *rp, int64_t now_ns, int64_t queue_ns)
+{
+  int64_t q = rp->sinkq_ns;
+
+  if (queue_ns < 0)
+    queue_ns = 0;
+  if (rp->sinkq_at_ns != 0 && now_ns > rp->sinkq_at_ns) {
+    /* The peak falls slowly: a queue that shrank for a moment (a device
+     * period's phase) must not pull the target down with it. */
+    int64_t fall = (now_ns - rp->sinkq_at_ns) * DL_SINK_QUEUE_FALL_US_PER_S / 1000000;
+    q = q > fall ? q - fall : 0;
+  }
+  if (queue_ns > q)
+    q = queue_ns;
+  rp->sinkq_at_ns = now_ns;
+  if (q != rp->sinkq_ns) {
+    rp->sinkq_ns = q;
+    update_target(rp);
+  }
+}
+
 /* Feeds the delay estimator; a resync (new SSRC, timestamp jump) starts a
  * new timeline, so the estimate and the controller's reference restart. */
 static void delay_observe(struct rxpipe *rp, const struct rtp_header *h, const uint8_t *payload,
@@ -209,8 +248,7 @@ static void delay_observe(struct rxpipe *rp, const struct rtp_header *h, const u
     return;
   int n = opus_packet_get_nb_samples(payload, (opus_int32)plen, DL_RATE);
   delay_put(rp->dm, arrival_ns, h->timestamp, n > 0 ? n : 0);
-  rp->target_ns = delay_target(rp->dm);
-  playout_set_target(rp->po, rp->target_ns);   /* where a resync arms */
+  update_target(rp);
 }
 
 int rxpipe_put(struct rxpipe *rp, const uint8_t *dgram, size_t len, int64_t arrival_ns)

@@ -97,6 +97,14 @@ int rxpipe_put(struct rxpipe *rp, const uint8_t *dgram, size_t len, int64_t arri
  * missing is concealed or silent. Returns frames. */
 int rxpipe_read(struct rxpipe *rp, int64_t now_ns, int16_t *pcm, int frames);
 
+/* The sink's queue when the caller decides what to play next: queue_ns is
+ * how long from now_ns until what it writes now is heard (ALSA: the
+ * snd_pcm_delay at the wait). A packet must arrive that long before it is
+ * heard, so the adaptive target adds it (the peak of recent calls, falling
+ * by DL_SINK_QUEUE_FALL_US_PER_S); a fixed --latency is left as given.
+ * Not calling it means a sink that hears at once (the simulator). */
+void rxpipe_set_sink_queue(struct rxpipe *rp, int64_t now_ns, int64_t queue_ns);
+
 void rxpipe_get_stats(const struct rxpipe *rp, struct rxpipe_stats *out);
 
 /* The playout engine inside, for tests and the latency controller. */

@@ -116,7 +116,7 @@ static void drain_ring(struct playback *p)
 static void *playback_main(void *arg)
 {
   struct playback *p = arg;
-  int64_t play_ns, next_publish = 0;
+  int64_t play_ns, now, next_publish = 0;
   int r;
 
   while (!atomic_load_explicit(&p->stop, memory_order_acquire)) {
@@ -136,6 +136,8 @@ static void *playback_main(void *arg)
       continue;
     }
     drain_ring(p);
+    now = clock_ns();
+    rxpipe_set_sink_queue(p->rx, now, play_ns - now);
     rxpipe_read(p->rx, play_ns, p->pcm, p->period);
     if (sink_write(p->sink, p->pcm, p->period) < 0) {
       fail(p, sink_strerror(p->sink));

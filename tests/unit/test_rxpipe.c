@@ -499,6 +499,85 @@ static void test_rxpipe_put__random_datagrams__each_counted_once(void **state)
   rxpipe_destroy(rp);
 }
 
+/* A sink that hears what it is given QUEUE ms after the decision (an ALSA
+ * device's snd_pcm_delay): packets arrive with 0..8 ms of jitter and the
+ * adaptive target starts at 20 ms. Told the queue, the pipe adds it to the
+ * target and no packet is late; not told, the same run decides before
+ * packets arrive (the test's own control: the scenario does discriminate). */
+static uint64_t run_with_queue(int tell, int auto_latency, double *target_ms)
+{
+  const int64_t queue = 25 * MS;
+  struct rxpipe_config c = cfg(1);
+  struct rxpipe *rp;
+  static int16_t out[960];
+  int64_t jitter[NPK];
+  struct rxpipe_stats st;
+  int next = 0;
+
+  for (int k = 0; k < NPK; k++)
+    jitter[k] = (int64_t)(k * 37 % 9) * MS;
+  c.playout.target_ns = 20 * MS;
+  c.latency_auto = auto_latency;
+  c.min_latency_ns = 1 * MS;
+  assert_int_equal(rxpipe_create(&rp, &c), 0);
+  for (int64_t now = 0; now < (NPK + 10) * 20 * MS; now += 5 * MS) {
+    /* The sink runs before the stream starts: its queue is known first. */
+    if (tell)
+      rxpipe_set_sink_queue(rp, now, queue);
+    while (next < NPK && next * 20 * MS + jitter[next] <= now) {
+      rxpipe_put(rp, pk[next].buf, (size_t)pk[next].len, next * 20 * MS + jitter[next]);
+      next++;
+    }
+    assert_int_equal(rxpipe_read(rp, now + queue, out, 240), 240);
+  }
+  rxpipe_get_stats(rp, &st);
+  *target_ms = st.latency_target_ms;
+  rxpipe_destroy(rp);
+  return st.po.late;
+}
+
+static void test_rxpipe_set_sink_queue__adaptive_target_adds_it__nothing_late(void **state)
+{
+  (void)state;
+  double with, without, fixed_told;
+
+  uint64_t told = run_with_queue(1, 1, &with), not_told = run_with_queue(0, 1, &without);
+
+  print_message("late: told %llu (target %.2f ms), not told %llu (target %.2f ms)\n",
+                (unsigned long long)told, with, (unsigned long long)not_told, without);
+  assert_int_equal(told, 0);
+  assert_true(not_told > 0);
+  /* The queue is in the target, on top of what the arrivals ask for. */
+  assert_true(with >= without + 24.9);
+  /* A fixed --latency is the user's total: the queue is not added. */
+  (void)run_with_queue(1, 0, &fixed_told);
+  assert_true(fabs(fixed_told - 20.0) < 1e-9);
+}
+
+/* The queue's peak is held and falls 1 ms per second, not at once. */
+static void test_rxpipe_set_sink_queue__peak_falls_slowly(void **state)
+{
+  (void)state;
+  struct rxpipe_config c = cfg(1);
+  struct rxpipe *rp;
+  struct rxpipe_stats st;
+  double t0;
+
+  c.latency_auto = 1;
+  assert_int_equal(rxpipe_create(&rp, &c), 0);
+  rxpipe_get_stats(rp, &st);
+  t0 = st.latency_target_ms;
+  rxpipe_set_sink_queue(rp, 1 * MS, 30 * MS);
+  rxpipe_get_stats(rp, &st);
+  assert_true(fabs(st.latency_target_ms - (t0 + 30)) < 1e-6);
+  /* Two seconds of a 10 ms queue: the peak has fallen by 2 ms only. */
+  for (int64_t t = 6 * MS; t <= 2001 * MS; t += 5 * MS)
+    rxpipe_set_sink_queue(rp, t, 10 * MS);
+  rxpipe_get_stats(rp, &st);
+  assert_true(fabs(st.latency_target_ms - (t0 + 28)) < 0.01);
+  rxpipe_destroy(rp);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -513,6 +592,8 @@ int main(void)
     cmocka_unit_test(test_rxpipe_put__fixed_pt__other_dynamic_refused),
     cmocka_unit_test(test_rxpipe__random__invariants_hold),
     cmocka_unit_test(test_rxpipe_put__random_datagrams__each_counted_once),
+    cmocka_unit_test(test_rxpipe_set_sink_queue__adaptive_target_adds_it__nothing_late),
+    cmocka_unit_test(test_rxpipe_set_sink_queue__peak_falls_slowly),
   };
   return cmocka_run_group_tests(tests, encode_stream, NULL);
 }
