@@ -92,4 +92,11 @@
 #define DL_TRACE_SLOTS            4096
 #define DL_TRACE_DRAIN_MS         100
 
+/* Playout (h-underrun): a sink pull this much later than the previous one
+ * plus the audio it took means the sink lost time (a stall, an underrun);
+ * the ALSA sink's 5 ms periods and a device's wake-up jitter stay well
+ * below it, and any stall that empties a 20 ms device buffer reaches it
+ * soon after. */
+#define DL_SINK_GAP_MS            30
+
 #endif /* DL_DEFAULTS_H */

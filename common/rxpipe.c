@@ -259,10 +259,6 @@ static void apply_fades(int16_t *pcm, int n, int ch, unsigned flags)
  * controller sets the resampler's ratio. */
 static void control(struct rxpipe *rp, const struct playout_frame *f, int64_t t_ns)
 {
-  if (f->flags & PLAYOUT_RESYNC) {
-    rp->await_resync = 0;
-    drift_restart(&rp->dc);
-  }
   if (rp->await_resync)
     return;   /* a frame of the old timeline against the new estimate */
   int64_t expected = rp->dm ? delay_expected_arrival(rp->dm, f->ts) : f->arrival_ns;
@@ -325,6 +321,18 @@ static void refill(struct rxpipe *rp, int64_t t_ns, int max_frames)
   int out, got = 0;
 
   out = playout_next(rp->po, t_ns, max_frames, &f);
+  /* A new timeline, or a sink that lost time: the latency stepped, which
+   * is not drift. Any frame may carry the flag (a resync's is usually on
+   * the silence before its start, and a resync at a pull, for the latency
+   * bound, comes after the puts that delay_observe saw). */
+  if (f.flags & PLAYOUT_RESYNC) {
+    struct playout_stats st;
+    playout_get_stats(rp->po, &st);
+    rp->resyncs_seen = st.resyncs;
+    rp->await_resync = 0;
+  }
+  if (f.flags & (PLAYOUT_RESYNC | PLAYOUT_SINK_GAP))
+    drift_restart(&rp->dc);
   if (f.samples > DL_MAX_PACKET_SAMPLES || f.skip < 0 || f.skip > f.samples) {
     f.kind = PLAYOUT_SILENCE;   /* cannot happen: playout bounds both */
     f.samples = out;
