@@ -98,5 +98,10 @@
  * below it, and any stall that empties a 20 ms device buffer reaches it
  * soon after. */
 #define DL_SINK_GAP_MS            30
+/* ALSA sink (h-underrun): at open, silence is played until the device
+ * consumes DL_ALSA_PRIME_MS of it in real time (PulseAudio can hold a new
+ * stream for up to 1.7 s), for at most DL_ALSA_PRIME_MAX_MS. */
+#define DL_ALSA_PRIME_MS          100
+#define DL_ALSA_PRIME_MAX_MS      3000
 
 #endif /* DL_DEFAULTS_H */
