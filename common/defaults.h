@@ -98,6 +98,7 @@
  * below it, and any stall that empties a 20 ms device buffer reaches it
  * soon after. */
 #define DL_SINK_GAP_MS            30
+#define DL_SINK_SETTLE_MS         500    /* after such a gap, latency measurements wait this long */
 /* ALSA sink (h-underrun): at open, silence is played until the device
  * consumes DL_ALSA_PRIME_MS of it in real time (PulseAudio can hold a new
  * stream for up to 1.7 s), for at most DL_ALSA_PRIME_MAX_MS. */

@@ -82,6 +82,7 @@ struct rxpipe {
   int rin_len;                /* input frames not yet consumed */
   uint64_t resyncs_seen;
   int await_resync;           /* measurements wait for the first frame of a new timeline */
+  int64_t settle_ns;          /* and, after the sink lost time, until then */
   int64_t target_ns;
   double ctl_latency_ms;
   rxpipe_frame_cb cb;
@@ -259,8 +260,8 @@ static void apply_fades(int16_t *pcm, int n, int ch, unsigned flags)
  * controller sets the resampler's ratio. */
 static void control(struct rxpipe *rp, const struct playout_frame *f, int64_t t_ns)
 {
-  if (rp->await_resync)
-    return;   /* a frame of the old timeline against the new estimate */
+  if (rp->await_resync || t_ns < rp->settle_ns)
+    return;   /* a frame of the old timeline, or a sink restarting */
   int64_t expected = rp->dm ? delay_expected_arrival(rp->dm, f->ts) : f->arrival_ns;
   int64_t lat = t_ns - expected;
   rp->ctl_latency_ms = (double)lat / 1e6;
@@ -333,6 +334,11 @@ static void refill(struct rxpipe *rp, int64_t t_ns, int max_frames)
   }
   if (f.flags & (PLAYOUT_RESYNC | PLAYOUT_SINK_GAP))
     drift_restart(&rp->dc);
+  /* A device restarting after an underrun reports its delay low at first
+   * (PulseAudio: by ~8 ms for a few hundred ms): the loop restarts on the
+   * latency after that, else the difference winds up as drift. */
+  if (f.flags & PLAYOUT_SINK_GAP)
+    rp->settle_ns = t_ns + (int64_t)DL_SINK_SETTLE_MS * 1000000;
   if (f.samples > DL_MAX_PACKET_SAMPLES || f.skip < 0 || f.skip > f.samples) {
     f.kind = PLAYOUT_SILENCE;   /* cannot happen: playout bounds both */
     f.samples = out;
