@@ -23,9 +23,10 @@
 #    its peak to the last second of the stream, and never below the target
 #    by more than 10 ms. Back at the target only after about a minute: the
 #    design drops no frame to get there faster (run B is the exception).
-#    The step is not drift: |drift_ppm| stays under 300 (the null sink runs
-#    on the system clock, so the truth is about 0; a controller that took
-#    the step for drift read 5000, its bound).
+#    The step is not drift: |drift_ppm| stays under 500 (the null sink runs
+#    on the system clock, so the truth is about 0; measured 13-50, and 250
+#    in a run where load added a second, short underrun; a controller that
+#    took the step for drift read 600-1500, or 5000, its bound).
 # B. Stall 300 ms, --latency 100, --max-latency 250: the stall puts the
 #    latency (about 400 ms) over what the user allowed, so the design's one
 #    exception applies: exactly one resync, which drops the backlog (at most
@@ -56,6 +57,15 @@ grep -q handle_underrun "$T/.asoundrc" || fail "could not set handle_underrun in
 printf '%s\n' "race:libpulsecommon" "race:libpulse.so" "race:libasound_module_pcm_pulse" \
   "called_from_lib:libpulsecommon" "called_from_lib:libpulse.so" >"$T/tsan.supp"
 export TSAN_OPTIONS="${TSAN_OPTIONS:-} suppressions=$T/tsan.supp"
+
+# Clients send audio over the socket, not in shared memory: with a monitor
+# reader, PulseAudio 16 can abort when a client that played through shared
+# memory disconnects (pulseaudio issue 824, "Cannot send block reference
+# with non-registered memfd ID", then an assertion in
+# memblock_replace_import), which took the daemon down between run A and
+# run B in 2 of 10 runs.
+printf '%s\n' "enable-shm = no" "enable-memfd = no" >"$T/client.conf"
+export PULSE_CLIENTCONFIG=$T/client.conf
 
 # A reader of the monitor keeps the null sink awake (it is also what a
 # listener would hear); its recording is not needed.
@@ -130,7 +140,7 @@ if before and after:
           f"A: latency coming back by resampling: {rate:.2f} ms/s >= 1 over {tend - tpk:.1f} s")
     check(min(v for _, v in after) >= target - 10, f"A: never below target - 10 ms")
     d = a["drift_ppm"]
-    check(d is not None and abs(d) < 300, f"A: the step was not taken for drift: drift_ppm {d} within +-300")
+    check(d is not None and abs(d) < 500, f"A: the step was not taken for drift: drift_ppm {d} within +-500")
 
 b, before, after = load(sys.argv[2], "B", 5.0)
 check(b["resyncs"] == 1, f"B: exactly one resync (got {b['resyncs']})")
