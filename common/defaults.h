@@ -96,4 +96,17 @@
  * peak falls this fast (us per s), as slowly as the drift loop may follow. */
 #define DL_SINK_QUEUE_FALL_US_PER_S 1000
 
+/* Playout (h-underrun): a sink pull this much later than the previous one
+ * plus the audio it took means the sink lost time (a stall, an underrun);
+ * the ALSA sink's 5 ms periods and a device's wake-up jitter stay well
+ * below it, and any stall that empties a 20 ms device buffer reaches it
+ * soon after. */
+#define DL_SINK_GAP_MS            30
+#define DL_SINK_SETTLE_MS         500    /* after such a gap, latency measurements wait this long */
+/* ALSA sink (h-underrun): at open, silence is played until the device
+ * consumes DL_ALSA_PRIME_MS of it in real time (PulseAudio can hold a new
+ * stream for up to 1.7 s), for at most DL_ALSA_PRIME_MAX_MS. */
+#define DL_ALSA_PRIME_MS          100
+#define DL_ALSA_PRIME_MAX_MS      3000
+
 #endif /* DL_DEFAULTS_H */

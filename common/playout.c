@@ -39,6 +39,9 @@
 #define SEEN_BITS 1024
 /* RFC 3550 A.1: a forward sequence jump this large needs confirmation. */
 #define MAX_DROPOUT 3000
+/* A pull this much later than the previous one plus what it returned: the
+ * sink lost time (a stall, an underrun), flagged PLAYOUT_SINK_GAP. */
+#define SINK_GAP_NS ((int64_t)DL_SINK_GAP_MS * 1000000)
 
 struct slot {
   int used;
@@ -80,11 +83,16 @@ struct playout {
   /* RFC 3550 A.3 for the current sync. */
   uint16_t max_seq;
   uint32_t max_ts;        /* timestamp of the packet with max_seq */
+  int max_samples;        /* and its duration: where the next one starts */
   int64_t cycles;         /* count of wraps, times 65536 */
   int64_t base_seq;       /* extended; moves back for a reordered first packet */
   uint64_t seg_got;       /* received + late in this sync */
   uint64_t closed_expected, closed_lost;
   uint8_t seen[SEEN_BITS / 8];   /* seq % SEEN_BITS for seqs near max_seq */
+
+  /* The sink's pulls: when the next one is due if the sink loses no time. */
+  int pulled;
+  int64_t next_pull_ns;
 
   struct playout_stats st;
 };
@@ -183,7 +191,7 @@ static void commit_pending(struct playout *p, int lost)
 
 /* Starts a new sync with this packet as its first: the queue is flushed and
  * the stream plays from arrival + target. */
-static void arm(struct playout *p, const struct rtp_header *h, int64_t arrival_ns)
+static void arm(struct playout *p, const struct rtp_header *h, int samples, int64_t arrival_ns)
 {
   int i;
 
@@ -208,6 +216,7 @@ static void arm(struct playout *p, const struct rtp_header *h, int64_t arrival_n
   p->last_seq = (uint16_t)(h->seq - 1);   /* its "next" is this first packet */
   p->max_seq = h->seq;
   p->max_ts = h->timestamp;
+  p->max_samples = samples;
   p->base_seq = h->seq;
   p->cycles = 0;
   p->seg_got = 0;
@@ -216,7 +225,7 @@ static void arm(struct playout *p, const struct rtp_header *h, int64_t arrival_n
 
 /* RFC 3550 A.3: extends the highest sequence number; clears the duplicate
  * bits of the sequence numbers that come into the window. */
-static void seq_update(struct playout *p, uint16_t seq, uint32_t ts)
+static void seq_update(struct playout *p, uint16_t seq, uint32_t ts, int samples)
 {
   int d = rtp_seq_diff(seq, p->max_seq);
   int k;
@@ -235,6 +244,7 @@ static void seq_update(struct playout *p, uint16_t seq, uint32_t ts)
     p->cycles += 65536;
   p->max_seq = seq;
   p->max_ts = ts;
+  p->max_samples = samples;
 }
 
 static struct slot *free_slot(struct playout *p)
@@ -274,7 +284,7 @@ static enum playout_put_result put_first(struct playout *p, const struct rtp_hea
                                          const uint8_t *payload, size_t len, int samples,
                                          int64_t arrival_ns)
 {
-  arm(p, h, arrival_ns);
+  arm(p, h, samples, arrival_ns);
   seen_set(p, h->seq);
   p->seg_got++;
   return store(p, h, payload, len, samples, arrival_ns);
@@ -294,6 +304,18 @@ static int fits_stream(const struct playout *p, int d, int32_t dt, int32_t ahead
   if (dt < lo - slack || dt > hi + slack)
     return 0;
   return ahead <= slack;   /* further ahead than the largest latency */
+}
+
+/* Whether a packet d sequence numbers after the highest one, dt samples
+ * after its timestamp, continues it exactly: every packet between them as
+ * long as the highest one. That is the sender's own timeline, however far
+ * ahead of the cursor it is: the cursor stands still while the sink does
+ * not pull (a stall, an underrun), and packets arriving meanwhile are not a
+ * jump. Whether such a stream's latency is still within max_latency is
+ * decided where the latency is known, at the pull (check_latency). */
+static int continues(const struct playout *p, int d, int32_t dt)
+{
+  return d >= 1 && d <= MAX_DROPOUT && (int64_t)dt == (int64_t)d * p->max_samples;
 }
 
 /* A run of nothing but late (or behind-the-cursor duplicate) arrivals for
@@ -326,7 +348,7 @@ enum playout_put_result playout_put(struct playout *p, const struct rtp_header *
   d = rtp_seq_diff(h->seq, p->max_seq);
   dt = rtp_ts_diff(h->timestamp, p->max_ts);
 
-  if (!fits_stream(p, d, dt, ahead)) {
+  if (!continues(p, d, dt) && !fits_stream(p, d, dt, ahead)) {
     int32_t step = rtp_ts_diff(h->timestamp, p->bad_ts);
     if (p->bad_valid && h->seq == p->bad_seq && step >= GRAIN && step <= DL_MAX_PACKET_SAMPLES)
       return put_first(p, h, payload, len, samples, arrival_ns);
@@ -364,7 +386,7 @@ enum playout_put_result playout_put(struct playout *p, const struct rtp_header *
     if (ext < p->base_seq)
       p->base_seq = ext;   /* RFC 3550 counts from the first packet sent */
   }
-  seq_update(p, h->seq, h->timestamp);
+  seq_update(p, h->seq, h->timestamp, samples);
   seen_set(p, h->seq);
   p->seg_got++;
   if (behind) {
@@ -509,12 +531,62 @@ static int next_started(struct playout *p, int max_samples, struct playout_frame
   return n;
 }
 
+/* The queued packet that starts last. */
+static struct slot *find_newest(struct playout *p)
+{
+  struct slot *best = NULL;
+  int i;
+
+  for (i = 0; i < p->nslots; i++) {
+    struct slot *s = &p->slots[i];
+
+    if (s->used && (best == NULL || rtp_ts_before(best->ts, s->ts)))
+      best = s;
+  }
+  return best;
+}
+
+/* The stream's latency bound. If the packet at the cursor would be heard
+ * more than max_latency after it arrived (the sink lost that much time: a
+ * stall, an underrun, a device slow to start; or, without resampling, a
+ * sink clock slower than the sender's for long enough), the stream resyncs
+ * once onto its newest packet: the backlog before it is dropped (received,
+ * never played), and it plays at its own arrival + target, as a new stream
+ * would. Its sequence accounting goes on: the new sync starts after it.
+ * Only when something newer is queued: the newest packet itself is kept
+ * and played, so this cannot repeat on the same backlog. */
+static void check_latency(struct playout *p, int64_t now_ns)
+{
+  struct slot *s = find_at_cursor(p), *nw;
+  struct rtp_header h;
+  uint16_t seq;
+
+  if (s == NULL || now_ns - s->arrival_ns <= p->cfg.max_latency_ns)
+    return;
+  nw = find_newest(p);
+  if (nw == s)
+    return;
+  memset(&h, 0, sizeof h);
+  h.ssrc = p->ssrc;
+  h.seq = seq = nw->seq;
+  h.timestamp = nw->ts;
+  arm(p, &h, nw->samples, nw->arrival_ns);   /* frees every slot */
+  nw->used = 1;
+  /* It was received in the sync just closed (counted there). */
+  p->base_seq = (int64_t)seq + 1;
+  seen_set(p, seq);
+}
+
 int playout_next(struct playout *p, int64_t now_ns, int max_samples, struct playout_frame *out)
 {
-  int n;
+  int n, gap;
 
   if (max_samples < 1)
     max_samples = 1;
+  /* Only a stream already playing has its latency stepped up by a gap. */
+  gap = p->pulled && p->started && now_ns - p->next_pull_ns > SINK_GAP_NS;
+  if (p->armed && (p->started || now_ns >= p->start_ns))
+    check_latency(p, now_ns);
   if (!p->armed) {
     n = emit_silence(p, max_samples < CHUNK ? max_samples : CHUNK, out);
   } else if (!p->started && now_ns < p->start_ns) {
@@ -533,6 +605,10 @@ int playout_next(struct playout *p, int64_t now_ns, int max_samples, struct play
     out->flags |= PLAYOUT_RESYNC;
     p->resync_pending = 0;
   }
+  if (gap)
+    out->flags |= PLAYOUT_SINK_GAP;
+  p->pulled = 1;
+  p->next_pull_ns = now_ns + samples_to_ns(n);
   p->st.samples_out += (uint64_t)n;
   return n;
 }

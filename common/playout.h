@@ -32,9 +32,21 @@
  * stream (RFC 3550 A.1 probation: a sequence jump over 3000, a timestamp
  * that disagrees with the sequence number, or one further ahead of the
  * cursor than max_latency). A single such packet is PLAYOUT_INVALID and
- * counted in invalid. And after late_resync_ns of nothing but late arrivals
- * (a sender that resumed its old timeline); a short burst of stale packets
- * (a released backlog) is only dropped as late.
+ * counted in invalid. A packet that continues the newest one exactly (d
+ * sequence numbers on, d times its duration later) is never such a jump,
+ * however far ahead of the cursor: while the sink does not pull (a stall,
+ * an underrun) the cursor stands still and the stream queues up ahead of
+ * it. And after late_resync_ns of nothing but late arrivals (a sender that
+ * resumed its old timeline); a short burst of stale packets (a released
+ * backlog) is only dropped as late.
+ *
+ * Latency bound: a pull at which the packet at the cursor would be heard
+ * more than max_latency after its arrival (the sink lost that much time, or
+ * without resampling its clock ran slow that long) resyncs once onto the
+ * newest queued packet: the backlog before it is dropped (received, never
+ * played), the newest plays at its arrival + target. Below the bound the
+ * stream keeps its mapping and the latency controller brings the latency
+ * back by resampling (PLAYOUT_SINK_GAP tells it the step is not drift).
  */
 #ifndef DL_PLAYOUT_H
 #define DL_PLAYOUT_H
@@ -49,6 +61,10 @@ enum playout_kind { PLAYOUT_SILENCE, PLAYOUT_PACKET, PLAYOUT_FEC, PLAYOUT_PLC };
 #define PLAYOUT_FADE_OUT 1u   /* fade this frame's output to zero (last PLC before silence) */
 #define PLAYOUT_FADE_IN  2u   /* fade in from zero (first packet after silence) */
 #define PLAYOUT_RESYNC   4u   /* the stream was resynced before this frame */
+#define PLAYOUT_SINK_GAP 8u   /* this pull came DL_SINK_GAP_MS or more later than the
+                                 last one plus what it returned: the sink lost time
+                                 (a stall, an underrun), so the latency stepped up by
+                                 that much; not drift (the controller restarts) */
 
 struct playout_frame {
   enum playout_kind kind;

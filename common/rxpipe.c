@@ -88,6 +88,7 @@ struct rxpipe {
   int rin_len;                /* input frames not yet consumed */
   uint64_t resyncs_seen;
   int await_resync;           /* measurements wait for the first frame of a new timeline */
+  int64_t settle_ns;          /* and, after the sink lost time, until then */
   int64_t target_ns;          /* the estimator's target plus sinkq_ns, bounded */
   int64_t sinkq_ns;           /* the sink's queue at decision time, peak held */
   int64_t sinkq_at_ns;        /* when sinkq_ns was last updated */
@@ -303,12 +304,8 @@ static void apply_fades(int16_t *pcm, int n, int ch, unsigned flags)
  * controller sets the resampler's ratio. */
 static void control(struct rxpipe *rp, const struct playout_frame *f, int64_t t_ns)
 {
-  if (f->flags & PLAYOUT_RESYNC) {
-    rp->await_resync = 0;
-    drift_restart(&rp->dc);
-  }
-  if (rp->await_resync)
-    return;   /* a frame of the old timeline against the new estimate */
+  if (rp->await_resync || t_ns < rp->settle_ns)
+    return;   /* a frame of the old timeline, or a sink restarting */
   int64_t expected = rp->dm ? delay_expected_arrival(rp->dm, f->ts) : f->arrival_ns;
   int64_t lat = t_ns - expected;
   rp->ctl_latency_ms = (double)lat / 1e6;
@@ -369,6 +366,23 @@ static void refill(struct rxpipe *rp, int64_t t_ns, int max_frames)
   int out, got = 0;
 
   out = playout_next(rp->po, t_ns, max_frames, &f);
+  /* A new timeline, or a sink that lost time: the latency stepped, which
+   * is not drift. Any frame may carry the flag (a resync's is usually on
+   * the silence before its start, and a resync at a pull, for the latency
+   * bound, comes after the puts that delay_observe saw). */
+  if (f.flags & PLAYOUT_RESYNC) {
+    struct playout_stats st;
+    playout_get_stats(rp->po, &st);
+    rp->resyncs_seen = st.resyncs;
+    rp->await_resync = 0;
+  }
+  if (f.flags & (PLAYOUT_RESYNC | PLAYOUT_SINK_GAP))
+    drift_restart(&rp->dc);
+  /* A device restarting after an underrun reports its delay low at first
+   * (PulseAudio: by ~8 ms for a few hundred ms): the loop restarts on the
+   * latency after that, else the difference winds up as drift. */
+  if (f.flags & PLAYOUT_SINK_GAP)
+    rp->settle_ns = t_ns + (int64_t)DL_SINK_SETTLE_MS * 1000000;
   if (f.samples > DL_MAX_PACKET_SAMPLES || f.skip < 0 || f.skip > f.samples) {
     f.kind = PLAYOUT_SILENCE;   /* cannot happen: playout bounds both */
     f.samples = out;

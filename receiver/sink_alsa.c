@@ -148,6 +148,75 @@ static int alsa_close(struct sink *s)
 
 static const struct sink_ops alsa_ops = { alsa_wait, alsa_write, alsa_close };
 
+/* Some devices take a long time to start consuming: PulseAudio (ALSA's
+ * "default" on most desktops) can hold a new stream's first buffer for
+ * 0.2-1.7 s while its sink leaves an idle, long-latency state. A stream
+ * arriving meanwhile would start that late (and with --max-latency below
+ * it, resync, dropping its first second). So at open the device is played
+ * silence until it consumes it in real time: DL_ALSA_PRIME_MS of audio in
+ * at most 1.5 times that, with no wait longer than a few periods (a real
+ * card gets there in about DL_ALSA_PRIME_MS), for at most
+ * DL_ALSA_PRIME_MAX_MS; then stopped and prepared again, so the playback
+ * thread starts it as before. Returns 1 primed, 0 gave up, or an error. */
+static int alsa_prime(struct alsa_sink *a, snd_pcm_uframes_t period, int channels)
+{
+  int16_t *zero = calloc((size_t)period * (size_t)channels, sizeof *zero);
+  int64_t start = sink_clock_ns(), last = start, t, t_mark = -1;
+  int64_t want = (int64_t)DL_RATE * DL_ALSA_PRIME_MS / 1000, written = 0, w_mark = 0;
+  int primed = 0, r = 0;
+
+  if (zero == NULL)
+    return -ENOMEM;
+  while (!primed && (t = sink_clock_ns()) - start < (int64_t)DL_ALSA_PRIME_MAX_MS * 1000000) {
+    snd_pcm_sframes_t avail;
+
+    snd_pcm_wait(a->pcm, DL_ALSA_WAIT_MS);
+    t = sink_clock_ns();
+    avail = snd_pcm_avail_update(a->pcm);
+    if (t - last > 4 * (int64_t)period * 1000000000 / DL_RATE + 20000000)
+      t_mark = -1;   /* it held the audio: measure again from here */
+    last = t;
+    if (avail < 0) {
+      if ((r = snd_pcm_prepare(a->pcm)) < 0)
+        break;
+      t_mark = -1;
+      continue;
+    }
+    while (avail >= (snd_pcm_sframes_t)period) {
+      snd_pcm_sframes_t w = snd_pcm_writei(a->pcm, zero, period);
+      if (w < 0) {
+        if ((r = snd_pcm_prepare(a->pcm)) < 0)
+          goto out;
+        t_mark = -1;
+        break;
+      }
+      written += w;
+      avail -= w;
+    }
+    if (written < (int64_t)a->buffer)
+      continue;   /* still filling the buffer */
+    if (t_mark < 0) {
+      t_mark = t;
+      w_mark = written;
+    } else if (written - w_mark >= want) {
+      primed = t - t_mark <= (int64_t)DL_ALSA_PRIME_MS * 1500000;
+      t_mark = t;
+      w_mark = written;
+    }
+  }
+  r = 0;
+out:
+  free(zero);
+  if (r < 0)
+    return r;
+  /* Back to the state the playback thread expects: prepared, empty (a
+   * device left running would run dry while the receiver sets up). */
+  snd_pcm_drop(a->pcm);
+  if ((r = snd_pcm_prepare(a->pcm)) < 0)
+    return r;
+  return primed;
+}
+
 int sink_alsa_open(struct sink **out, const char *device, int channels, char *err, size_t errcap)
 {
   struct alsa_sink *a;
@@ -155,7 +224,8 @@ int sink_alsa_open(struct sink **out, const char *device, int channels, char *er
   snd_pcm_sw_params_t *sw;
   snd_pcm_uframes_t period;
   unsigned rate = DL_RATE;
-  int r, dir = 0;
+  int r, dir = 0, primed;
+  int64_t prime_ns;
   const char *step = "open";
 
   *out = NULL;
@@ -209,20 +279,27 @@ int sink_alsa_open(struct sink **out, const char *device, int channels, char *er
     goto fail;
   if ((r = snd_pcm_prepare(a->pcm)) < 0)
     goto fail;
+  step = "start";
+  prime_ns = sink_clock_ns();
+  if ((r = alsa_prime(a, period, channels)) < 0)
+    goto fail;
+  primed = r;
+  prime_ns = sink_clock_ns() - prime_ns;
   a->base.ops = &alsa_ops;
   a->base.channels = channels;
   a->base.period = (int)period;
   atomic_init(&a->base.underruns, 0);
   atomic_init(&a->base.frames, 0);
   snprintf(a->base.describe, sizeof a->base.describe,
-           "ALSA device %s: S16 %u Hz, %d channel(s), period %lu frames (%.1f ms), buffer %lu frames (%.1f ms)",
+           "ALSA device %s: S16 %u Hz, %d channel(s), period %lu frames (%.1f ms), buffer %lu frames (%.1f ms), %s %.0f ms",
            device, rate, channels, (unsigned long)period, period * 1000.0 / DL_RATE,
-           (unsigned long)a->buffer, a->buffer * 1000.0 / DL_RATE);
+           (unsigned long)a->buffer, a->buffer * 1000.0 / DL_RATE,
+           primed ? "playing in real time after" : "not yet in real time after", prime_ns / 1e6);
   *out = &a->base;
   return 0;
 fail:
-  if (strcmp(step, "open") == 0)
-    snprintf(err, errcap, "cannot open: %s", snd_strerror(r));
+  if (strcmp(step, "open") == 0 || strcmp(step, "start") == 0)
+    snprintf(err, errcap, "cannot %s: %s", step, snd_strerror(r));
   else
     snprintf(err, errcap, "cannot set %s: %s", step, snd_strerror(r));
   if (a->pcm != NULL)

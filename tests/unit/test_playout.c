@@ -49,11 +49,13 @@ struct sim {
   struct playout *p;
   struct playout_config cfg;
   uint64_t out;            /* samples the sink has had */
+  int64_t lost_ns;         /* time the sink lost (stalls): its clock ran, it pulled nothing */
   int next_pk;
   char kinds[MAXF + 1];
   unsigned flags[MAXF];
   int skip[MAXF];
   uint16_t seq[MAXF];
+  int64_t lat[MAXF];       /* PACKET: heard minus arrival */
   int n;
 };
 
@@ -79,7 +81,15 @@ static void sim_init(struct sim *s, const struct playout_config *cfg)
 
 static int64_t sim_now(const struct sim *s)
 {
-  return (int64_t)(s->out * 1000000000ULL / DL_RATE);
+  return (int64_t)(s->out * 1000000000ULL / DL_RATE) + s->lost_ns;
+}
+
+/* The sink stalls: stall_ns passes without a pull. Packets whose arrival
+ * time passes meanwhile are put at the next pull (as the receiver's ring
+ * holds them for its stalled playback thread). */
+static void sim_stall(struct sim *s, int64_t stall_ns)
+{
+  s->lost_ns += stall_ns;
 }
 
 static int put_one(struct playout *p, struct pk *k)
@@ -114,6 +124,8 @@ static void sim_run(struct sim *s, struct pk *pks, int npk, int64_t until_ns)
     assert_int_equal(n, f.samples - f.skip);
     assert_true(s->n < MAXF);
     s->kinds[s->n] = "SPFC"[f.kind];
+    if (f.kind == PLAYOUT_PACKET)
+      s->lat[s->n] = now - f.arrival_ns;
     s->flags[s->n] = f.flags;
     s->skip[s->n] = f.skip;
     s->seq[s->n] = f.seq;
@@ -954,6 +966,218 @@ static void test_playout_put__not_opus__invalid(void **state)
 /* Seeded random impairments (loss, jitter, reordering, duplicates, a wrap)
  * against the invariants: the sink gets exactly the samples of the time
  * that passed, every packet is accounted for once, nothing negative. */
+/* The sink stalls 430 ms mid-stream (target 60, max 500): the packets that
+ * arrive meanwhile continue the sequence and the timestamps exactly, but
+ * the cursor stands still, so the newest is 510 ms ahead of it. That is
+ * not a jump: none is invalid, nothing resyncs, every packet plays once in
+ * order, and the latency is the target plus the stall (under max_latency:
+ * bringing it back is the resampler's job, told by PLAYOUT_SINK_GAP). */
+static void test_playout_next__contiguous_after_pull_gap__not_a_jump(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  static struct pk pks[100];
+  int n = make_stream(pks, 100, 40000, 1000, 0);
+
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 1000 * MS);
+  int before = s.n;
+  sim_stall(&s, 430 * MS);
+  sim_run(&s, pks, n, 2600 * MS);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.invalid, 0);
+  assert_int_equal(st.resyncs, 0);
+  assert_int_equal(st.late, 0);
+  assert_int_equal(st.lost, 0);
+  assert_int_equal(st.received, 100);
+  assert_int_equal(st.played, 100);
+  assert_int_equal(st.concealed, 0);
+  for (int i = 0; i < n; i++)
+    assert_int_equal(pks[i].result, PLAYOUT_QUEUED);
+  /* The first frame after the stall says so; no other frame does. */
+  for (int i = 0; i < s.n; i++)
+    assert_int_equal(s.flags[i] & PLAYOUT_SINK_GAP, i == before ? PLAYOUT_SINK_GAP : 0);
+  assert_int_equal(s.kinds[before], 'P');
+  assert_int_equal(s.seq[before], (uint16_t)(40000 + 47));
+  for (int i = before; i < s.n; i++) {
+    if (s.kinds[i] != 'P')
+      continue;
+    assert_true(s.lat[i] == 490 * MS);
+    if (i > before)
+      assert_int_equal(s.seq[i], (uint16_t)(s.seq[i - 1] + 1));
+  }
+  sim_done(&s);
+}
+
+/* The same with a lost packet among those that arrive during the stall:
+ * two sequence numbers on, two frames later, still the same timeline. */
+static void test_playout_next__contiguous_with_loss_after_pull_gap__not_a_jump(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  static struct pk pks[100];
+  int n = make_stream(pks, 100, 65500, 0xffff0000u, 0);
+
+  n = drop(pks, n, 70, 71);   /* arrives during the stall (1.0 .. 1.43 s) */
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 1000 * MS);
+  sim_stall(&s, 430 * MS);
+  sim_run(&s, pks, n, 2600 * MS);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.invalid, 0);
+  assert_int_equal(st.resyncs, 0);
+  assert_int_equal(st.late, 0);
+  assert_int_equal(st.lost, 1);
+  assert_int_equal(st.expected, 100);
+  assert_int_equal(st.played, 99);
+  assert_int_equal(st.fec_recovered, 1);
+  sim_done(&s);
+}
+
+/* A stall longer than max_latency allows (800 ms, target 60, max 500):
+ * exactly one resync, at the first pull after it, onto the newest packet;
+ * the backlog before it is dropped, the newest plays at its own arrival +
+ * target, and the stream goes on at the target latency with nothing more
+ * dropped and no further resync. */
+static void test_playout_next__stall_beyond_max_latency__one_resync(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  static struct pk pks[200];
+  int n = make_stream(pks, 200, 7, 5, 0);
+
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 1000 * MS);
+  int before = s.n;
+  uint64_t played_before = stats(&s).played;
+  sim_stall(&s, 800 * MS);
+  sim_run(&s, pks, n, 4200 * MS);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.resyncs, 1);
+  assert_int_equal(st.invalid, 0);
+  assert_int_equal(st.late, 0);
+  assert_int_equal(st.lost, 0);
+  assert_int_equal(st.expected, 200);
+  assert_int_equal(st.received, 200);
+  /* At the pull at 1.8 s the newest packet is 90 (arrived 1.8 s): it plays
+   * at 1.86 s; 47..89 are dropped. */
+  assert_int_equal(st.played, 200 - 43);
+  assert_int_equal(played_before, 47);
+  assert_true(s.flags[before] & PLAYOUT_RESYNC);
+  assert_true(s.flags[before] & PLAYOUT_SINK_GAP);
+  assert_int_equal(s.kinds[before], 'S');
+  int first = -1;
+  for (int i = before; i < s.n; i++) {
+    if (i > before)
+      assert_int_equal(s.flags[i] & (PLAYOUT_RESYNC | PLAYOUT_SINK_GAP), 0);
+    if (s.kinds[i] == 'P') {
+      if (first < 0) {
+        first = i;
+        assert_int_equal(s.seq[i], 7 + 90);
+        assert_true(s.flags[i] & PLAYOUT_FADE_IN);
+      } else {
+        assert_int_equal(s.seq[i], (uint16_t)(s.seq[i - 1] + 1));
+      }
+      assert_true(s.lat[i] == 60 * MS);
+    } else if (first < 0) {
+      assert_int_equal(s.kinds[i], 'S');   /* the silence up to its start */
+    }
+  }
+  assert_int_equal(st.concealed, 0);
+  sim_done(&s);
+}
+
+/* The device is slow to start (a sink stalled before the first packet's
+ * play time for 700 ms, as an idle PulseAudio null sink does): at the
+ * first pull the first packet would be heard 760 ms after it arrived, over
+ * max_latency: one resync onto the newest, then the target latency. */
+static void test_playout_next__late_first_pull__one_resync(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  static struct pk pks[100];
+  int n = make_stream(pks, 100, 0, 0, 20 * MS);
+
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 20 * MS);   /* silence until the first arrival */
+  sim_stall(&s, 760 * MS);
+  sim_run(&s, pks, n, 2100 * MS);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.resyncs, 1);
+  assert_int_equal(st.late, 0);
+  assert_int_equal(st.invalid, 0);
+  assert_int_equal(st.lost, 0);
+  /* Pull at 780 ms: packets 0..38 are queued, 38 (arrived 780 ms) plays
+   * at 840 ms; 0..37 are dropped. */
+  assert_int_equal(st.played, 100 - 38);
+  for (int i = 0; i < s.n; i++)
+    if (s.kinds[i] == 'P')
+      assert_true(s.lat[i] == 60 * MS);
+  sim_done(&s);
+}
+
+/* A real jump still resyncs, once: the timestamps leap 10 s ahead while
+ * the sequence goes on (not the newest's duration later). The first is
+ * held as invalid, the next confirms it, and the stream plays on from
+ * there at the target latency without another resync. */
+static void test_playout_put__ts_jump_on_contiguous_seq__one_resync(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  static struct pk pks[150];
+  int n = make_stream(pks, 150, 300, 0, 0);
+
+  for (int i = 50; i < n; i++)
+    pks[i].ts += 480000;
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 3200 * MS);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.resyncs, 1);
+  assert_int_equal(st.invalid, 1);
+  assert_int_equal(pks[50].result, PLAYOUT_INVALID);
+  for (int i = 51; i < n; i++)
+    assert_int_equal(pks[i].result, PLAYOUT_QUEUED);
+  /* 51 arrives at 1.02 s with the cursor at 48: 48 and 49 go with the old
+   * timeline, 50 was invalid. */
+  assert_int_equal(st.played, 147);
+  assert_int_equal(st.late, 0);
+  int resync_frames = 0;
+  for (int i = 0; i < s.n; i++) {
+    if (s.flags[i] & PLAYOUT_RESYNC)
+      resync_frames++;
+    if (s.kinds[i] == 'P')
+      assert_true(s.lat[i] == 60 * MS);
+  }
+  assert_int_equal(resync_frames, 1);
+  sim_done(&s);
+}
+
+/* Pulls at the sink's pace (or a few ms late, as a device's wake-ups are)
+ * never raise PLAYOUT_SINK_GAP. */
+static void test_playout_next__pulls_on_time__no_sink_gap(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  static struct pk pks[100];
+  int n = make_stream(pks, 100, 0, 0, 0);
+
+  sim_init(&s, &c);
+  for (int k = 0; k < 20; k++) {
+    sim_run(&s, pks, n, (k + 1) * 100 * MS);
+    sim_stall(&s, (k % 2 ? 5 : 10) * MS);   /* late by less than DL_SINK_GAP_MS */
+  }
+  for (int i = 0; i < s.n; i++)
+    assert_int_equal(s.flags[i] & PLAYOUT_SINK_GAP, 0);
+  assert_int_equal(stats(&s).resyncs, 0);
+  sim_done(&s);
+}
+
 static void test_playout__random_impairments__invariants_hold(void **state)
 {
   (void)state;
@@ -1072,6 +1296,12 @@ int main(void)
     cmocka_unit_test(test_playout_set_target__new_stream__arms_there),
     cmocka_unit_test(test_playout_next__max_samples__splits_silence_only),
     cmocka_unit_test(test_playout_put__not_opus__invalid),
+    cmocka_unit_test(test_playout_next__contiguous_after_pull_gap__not_a_jump),
+    cmocka_unit_test(test_playout_next__contiguous_with_loss_after_pull_gap__not_a_jump),
+    cmocka_unit_test(test_playout_next__stall_beyond_max_latency__one_resync),
+    cmocka_unit_test(test_playout_next__late_first_pull__one_resync),
+    cmocka_unit_test(test_playout_put__ts_jump_on_contiguous_seq__one_resync),
+    cmocka_unit_test(test_playout_next__pulls_on_time__no_sink_gap),
     cmocka_unit_test(test_playout__random_impairments__invariants_hold),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
