@@ -117,6 +117,7 @@ static void *playback_main(void *arg)
 {
   struct playback *p = arg;
   int64_t play_ns, now, next_publish = 0;
+  uint64_t underruns = 0;
   int r;
 
   while (!atomic_load_explicit(&p->stop, memory_order_acquire)) {
@@ -134,6 +135,10 @@ static void *playback_main(void *arg)
       p->stall_at_ns = 0;
       nanosleep(&ts, NULL);
       continue;
+    }
+    if (sink_underruns(p->sink) != underruns) {
+      underruns = sink_underruns(p->sink);
+      rxpipe_sink_gap(p->rx);
     }
     drain_ring(p);
     now = clock_ns();

@@ -41,11 +41,6 @@ bg "$BUILD/receiver" -v --latency 150 -d default --idle-exit 1 --stats "$T/stats
 rx=$!
 for _ in $(seq 1 50); do grep -q 'playback thread' "$T/rx.err" && break; sleep 0.1; done
 grep -q 'playback thread' "$T/rx.err" || { cat "$T/rx.err"; fail "receiver did not start on the pulse device"; }
-# The stream starts once the device runs: an idle null sink stalls its
-# first writes for up to 1.7 s (TESTBED.md), and packets that arrived
-# meanwhile would all be heard that much later (the latency then holds
-# that offset, which is not what this test is about).
-sink_running "$T/stats.jsonl" 10 || { cat "$T/rx.err"; fail "the pulse device took no audio in 10 s"; }
 
 timeout 40 ffmpeg -nostdin -loglevel error -re -i "$T/in.wav" -c:a libopus -b:a 32k \
   -application voip -frame_duration 20 -payload_type 96 -rtpflags skip_rtcp -f rtp \

@@ -58,14 +58,7 @@ printf '%s\n' "race:libpulsecommon" "race:libpulse.so" "race:libasound_module_pc
   "called_from_lib:libpulsecommon" "called_from_lib:libpulse.so" >"$T/tsan.supp"
 export TSAN_OPTIONS="${TSAN_OPTIONS:-} suppressions=$T/tsan.supp"
 
-# Clients send audio over the socket, not in shared memory: with a monitor
-# reader, PulseAudio 16 can abort when a client that played through shared
-# memory disconnects (pulseaudio issue 824, "Cannot send block reference
-# with non-registered memfd ID", then an assertion in
-# memblock_replace_import), which took the daemon down between run A and
-# run B in 2 of 10 runs.
-printf '%s\n' "enable-shm = no" "enable-memfd = no" >"$T/client.conf"
-export PULSE_CLIENTCONFIG=$T/client.conf
+# (pulse_start sets the clients up without shared memory: see lib.sh.)
 
 # A reader of the monitor keeps the null sink awake (it is also what a
 # listener would hear); its recording is not needed.
@@ -136,8 +129,15 @@ if before and after:
           f"end {lend:.1f} at t={tend:.1f}: down {rate:.2f} ms/s")
     check(lpk - l0 >= 100, f"A: the stall showed as latency (+{lpk - l0:.1f} ms >= 100)")
     check(lpk < 500, f"A: peak {lpk:.1f} ms under --max-latency 500")
-    check(tend - tpk >= 4 and rate >= 1.0,
-          f"A: latency coming back by resampling: {rate:.2f} ms/s >= 1 over {tend - tpk:.1f} s")
+    if a["underruns"] == 1:
+        check(tend - tpk >= 4 and rate >= 1.0,
+              f"A: latency coming back by resampling: {rate:.2f} ms/s >= 1 over {tend - tpk:.1f} s")
+    else:
+        # A loaded machine can starve the device again on its own; each
+        # underrun steps the latency up anew, so the rate since the peak
+        # says nothing. The counts above and the drift below still hold.
+        print(f"A: {a['underruns']} underruns, {a['underruns'] - 1} not forced: "
+              f"the recovery rate is measured on a run with one only")
     check(min(v for _, v in after) >= target - 10, f"A: never below target - 10 ms")
     d = a["drift_ppm"]
     check(d is not None and abs(d) < 500, f"A: the step was not taken for drift: drift_ppm {d} within +-500")
