@@ -49,6 +49,7 @@
 #include "defaults.h"
 #include "json.h"
 #include "latstats.h"
+#include "tracefile.h"
 
 #define PROG "jbuf"
 #define STEP 480   /* Mumble's 10 ms frame at 48 kHz */
@@ -82,32 +83,9 @@ static int gen_init(struct gen *g, const struct opts *o)
 {
   memset(g, 0, sizeof *g);
   if (o->kind == ARRIVALS_TABLE) {
-    FILE *f = fopen(o->file, "r");
-    char line[128];
-    size_t cap = 0;
-    if (!f)
-      return -errno;
-    while (fgets(line, sizeof line, f)) {
-      char *end;
-      double v = strtod(line, &end);
-      if (line[0] == '#' || line[0] == '\n')
-        continue;
-      if (end == line)
-        v = NAN;   /* "-" or "lost": a lost packet */
-      if (g->file_n == cap) {
-        cap = cap ? cap * 2 : 4096;
-        double *n = realloc(g->file_ms, cap * sizeof *n);
-        if (!n) {
-          fclose(f);
-          return -ENOMEM;
-        }
-        g->file_ms = n;
-      }
-      g->file_ms[g->file_n++] = v;
-    }
-    fclose(f);
-    if (g->file_n == 0)
-      return -EINVAL;
+    int rc = tracefile_read(o->file, &g->file_ms, &g->file_n);
+    if (rc < 0)
+      return rc;
   }
   struct arrivals_config c = {
     .kind = o->kind, .p1 = o->p1, .p2 = o->p2, .base_ms = o->base_ms,
