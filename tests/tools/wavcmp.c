@@ -444,18 +444,26 @@ static void block_search(struct tracker *t, long a0, long lo, long hi, long nlo,
   }
 }
 
-/* Least-squares slope through anchors [f, l], centred (equal lags give
- * exactly 0), bounded by TRACK_MAX_SLOPE; 0 for fewer than two. */
-static double anchor_slope(const struct anchor *an, long f, long l) {
-  if (l <= f) return 0;
-  double mx = 0, my = 0, sxx = 0, sxy = 0;
+/* Adds the centred moments of anchors [f, l] (position against lag, each
+ * about the range's own mean) to *sxx and *sxy: the least-squares slope
+ * of one range, or one slope pooled over several. */
+static void anchor_moments(const struct anchor *an, long f, long l, double *sxx, double *sxy) {
+  double mx = 0, my = 0;
   for (long i = f; i <= l; i++) { mx += an[i].x; my += an[i].lag; }
   mx /= (double)(l - f + 1);
   my /= (double)(l - f + 1);
   for (long i = f; i <= l; i++) {
-    sxx += (an[i].x - mx) * (an[i].x - mx);
-    sxy += (an[i].x - mx) * (an[i].lag - my);
+    *sxx += (an[i].x - mx) * (an[i].x - mx);
+    *sxy += (an[i].x - mx) * (an[i].lag - my);
   }
+}
+
+/* Least-squares slope through anchors [f, l], centred (equal lags give
+ * exactly 0), bounded by TRACK_MAX_SLOPE; 0 for fewer than two. */
+static double anchor_slope(const struct anchor *an, long f, long l) {
+  if (l <= f) return 0;
+  double sxx = 0, sxy = 0;
+  anchor_moments(an, f, l, &sxx, &sxy);
   double s = sxx > 0 ? sxy / sxx : 0;
   if (s > TRACK_MAX_SLOPE) s = TRACK_MAX_SLOPE;
   if (s < -TRACK_MAX_SLOPE) s = -TRACK_MAX_SLOPE;
@@ -872,13 +880,8 @@ static void track(const struct signal *ref, const struct signal *out, long glag,
       sg[s].slo = anchor_slope(an, f, f + k - 1);
       sg[s].shi = anchor_slope(an, l - k + 1, l);
       /* Drift: one slope for all segments, each about its own mean. */
-      double mx = 0, my = 0;
-      for (long i = f; i <= l; i++) { mx += an[i].x; my += an[i].lag; }
-      mx /= (double)(l - f + 1);
-      my /= (double)(l - f + 1);
+      anchor_moments(an, f, l, &sxx, &sxy);
       for (long i = f; i <= l; i++) {
-        sxx += (an[i].x - mx) * (an[i].x - mx);
-        sxy += (an[i].x - mx) * (an[i].lag - my);
         if (an[i].lag < r->lag_min) r->lag_min = an[i].lag;
         if (an[i].lag > r->lag_max) r->lag_max = an[i].lag;
       }
