@@ -93,6 +93,7 @@ struct playout {
   /* The sink's pulls: when the next one is due if the sink loses no time. */
   int pulled;
   int64_t next_pull_ns;
+  int gap_reported;       /* playout_sink_gap since the last pull */
 
   struct playout_stats st;
 };
@@ -577,6 +578,11 @@ static void check_latency(struct playout *p, int64_t now_ns)
   seen_set(p, seq);
 }
 
+void playout_sink_gap(struct playout *p)
+{
+  p->gap_reported = 1;
+}
+
 int playout_next(struct playout *p, int64_t now_ns, int max_samples, struct playout_frame *out)
 {
   int n, gap;
@@ -584,7 +590,8 @@ int playout_next(struct playout *p, int64_t now_ns, int max_samples, struct play
   if (max_samples < 1)
     max_samples = 1;
   /* Only a stream already playing has its latency stepped up by a gap. */
-  gap = p->pulled && p->started && now_ns - p->next_pull_ns > SINK_GAP_NS;
+  gap = p->pulled && p->started && (p->gap_reported || now_ns - p->next_pull_ns > SINK_GAP_NS);
+  p->gap_reported = 0;
   if (p->armed && (p->started || now_ns >= p->start_ns))
     check_latency(p, now_ns);
   if (!p->armed) {

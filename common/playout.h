@@ -62,9 +62,10 @@ enum playout_kind { PLAYOUT_SILENCE, PLAYOUT_PACKET, PLAYOUT_FEC, PLAYOUT_PLC };
 #define PLAYOUT_FADE_IN  2u   /* fade in from zero (first packet after silence) */
 #define PLAYOUT_RESYNC   4u   /* the stream was resynced before this frame */
 #define PLAYOUT_SINK_GAP 8u   /* this pull came DL_SINK_GAP_MS or more later than the
-                                 last one plus what it returned: the sink lost time
-                                 (a stall, an underrun), so the latency stepped up by
-                                 that much; not drift (the controller restarts) */
+                                 last one plus what it returned, or the sink said it
+                                 lost time (playout_sink_gap): a stall, an underrun,
+                                 so the latency stepped up by that much; not drift
+                                 (the controller restarts) */
 
 struct playout_frame {
   enum playout_kind kind;
@@ -150,6 +151,11 @@ enum playout_put_result playout_put(struct playout *p, const struct rtp_header *
  * (>= DL_MAX_PACKET_SAMPLES lets any packet through whole; smaller values
  * split only SILENCE). Returns samples that reach the sink (samples - skip). */
 int playout_next(struct playout *p, int64_t now_ns, int max_samples, struct playout_frame *out);
+
+/* The sink lost time that the pulls' timing may not show (an underrun
+ * shorter than DL_SINK_GAP_MS, which the device reported): the next frame
+ * of a started stream carries PLAYOUT_SINK_GAP. */
+void playout_sink_gap(struct playout *p);
 
 /* Target latency may change at any time (the latency controller). For now
  * it only sets where the next stream (or resync) arms: a running stream

@@ -89,7 +89,6 @@ struct rxpipe {
   uint64_t resyncs_seen;
   int await_resync;           /* measurements wait for the first frame of a new timeline */
   int64_t settle_ns;          /* and, after the sink lost time, until then */
-  int sink_gap;               /* rxpipe_sink_gap: the next frame is after a gap */
   int64_t target_ns;          /* the estimator's target plus sinkq_ns, bounded */
   int64_t sinkq_ns;           /* the sink's queue at decision time, peak held */
   int64_t sinkq_at_ns;        /* when sinkq_ns was last updated */
@@ -214,7 +213,7 @@ static void update_target(struct rxpipe *rp)
 
 void rxpipe_sink_gap(struct rxpipe *rp)
 {
-  rp->sink_gap = 1;
+  playout_sink_gap(rp->po);
 }
 
 void rxpipe_set_sink_queue(struct rxpipe *rp, int64_t now_ns, int64_t queue_ns)
@@ -382,9 +381,6 @@ static void refill(struct rxpipe *rp, int64_t t_ns, int max_frames)
     rp->resyncs_seen = st.resyncs;
     rp->await_resync = 0;
   }
-  if (rp->sink_gap && playout_started(rp->po))
-    f.flags |= PLAYOUT_SINK_GAP;   /* an underrun the sink reported */
-  rp->sink_gap = 0;
   if (f.flags & (PLAYOUT_RESYNC | PLAYOUT_SINK_GAP))
     drift_restart(&rp->dc);
   /* A device restarting after an underrun reports its delay low at first

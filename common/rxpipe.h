@@ -107,9 +107,9 @@ void rxpipe_set_sink_queue(struct rxpipe *rp, int64_t now_ns, int64_t queue_ns);
 
 /* The sink lost time (it reported an underrun): the latency stepped up by
  * what it lost, which is not drift. Handled like a pull that came
- * DL_SINK_GAP_MS late (PLAYOUT_SINK_GAP): the controller restarts after
- * DL_SINK_SETTLE_MS. Playout detects long gaps by itself; this catches the
- * short ones only the device knows of. */
+ * DL_SINK_GAP_MS late (playout_sink_gap, PLAYOUT_SINK_GAP): the controller
+ * restarts after DL_SINK_SETTLE_MS. Playout detects long gaps by itself;
+ * this catches the short ones only the device knows of. */
 void rxpipe_sink_gap(struct rxpipe *rp);
 
 void rxpipe_get_stats(const struct rxpipe *rp, struct rxpipe_stats *out);

@@ -1178,6 +1178,35 @@ static void test_playout_next__pulls_on_time__no_sink_gap(void **state)
   sim_done(&s);
 }
 
+/* A gap the sink reports (an underrun too short for the pulls' timing to
+ * show) flags the next frame of a started stream, once; reported before
+ * the stream starts, it flags nothing. */
+static void test_playout_sink_gap__reported__next_frame_flagged_once(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  static struct pk pks[100];
+  int n = make_stream(pks, 100, 0, 0, 0);
+  int flagged = 0, at = -1;
+
+  sim_init(&s, &c);
+  playout_sink_gap(s.p);                  /* before anything arrived */
+  sim_run(&s, pks, n, 500 * MS);
+  int mark = s.n;
+  playout_sink_gap(s.p);
+  sim_run(&s, pks, n, 1000 * MS);
+  for (int i = 0; i < s.n; i++)
+    if (s.flags[i] & PLAYOUT_SINK_GAP) {
+      flagged++;
+      at = i;
+    }
+  assert_int_equal(flagged, 1);
+  assert_int_equal(at, mark);
+  assert_int_equal(stats(&s).resyncs, 0);
+  sim_done(&s);
+}
+
 static void test_playout__random_impairments__invariants_hold(void **state)
 {
   (void)state;
@@ -1302,6 +1331,7 @@ int main(void)
     cmocka_unit_test(test_playout_next__late_first_pull__one_resync),
     cmocka_unit_test(test_playout_put__ts_jump_on_contiguous_seq__one_resync),
     cmocka_unit_test(test_playout_next__pulls_on_time__no_sink_gap),
+    cmocka_unit_test(test_playout_sink_gap__reported__next_frame_flagged_once),
     cmocka_unit_test(test_playout__random_impairments__invariants_hold),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
