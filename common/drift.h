@@ -46,9 +46,10 @@ struct drift {
   double est;             /* the reported drift (ratio - 1 units) */
   double used;            /* integral of (ratio - 1) dt, s: input consumed beyond 1:1 */
   /* The drift measured directly: over a window, what the latency gained
-   * plus what the resampler took away, per second. One sample a second,
+   * plus what the resampler took away, per second (the least-squares slope
+   * of their sum). One sample a second,
    * each the mean over that second (exact for a ramp, and less noisy). */
-  struct { double t, lat, used; } win[DRIFT_WINDOW_S + 1];
+  struct drift_sample { double t, lat, used; } win[DRIFT_WINDOW_S + 1];
   int win_n, win_head;
   double win_next;        /* s: when the next sample is due */
   double acc_t, acc_lat, acc_used;
@@ -70,8 +71,8 @@ void drift_restart(struct drift *dc);
 
 double drift_ratio(const struct drift *dc);     /* 1.0 before the first update */
 /* The drift estimate in ppm: measured over the last DRIFT_WINDOW_S (latency
- * gained plus input consumed beyond 1:1, per second: exact whatever the
- * loop is doing), or the loop's integral term before 10 s of that (the
+ * gained plus input consumed beyond 1:1, per second, as a least-squares
+ * slope: exact whatever the loop is doing), or the loop's integral term before 10 s of that (the
  * window opens 15 s after a start or resync). */
 double drift_ppm(const struct drift *dc);
 int64_t drift_reference(const struct drift *dc);  /* the ramped target, ns */
