@@ -164,17 +164,19 @@ deps:
 check: $(UNIT_BINS)
 	$(Q)DL_BUILD=$(BUILD) tests/run --unit
 
-# The whole suite: unit tests, then real-time integration tests.
+# The whole suite: unit tests, then real-time integration tests,
+# TEST_JOBS scripts at a time (those tagged solo run alone).
+TEST_JOBS ?= 2
 test: deps all
-	$(Q)DL_BUILD=$(BUILD) tests/run
+	$(Q)DL_BUILD=$(BUILD) tests/run -j $(TEST_JOBS)
 
 # ASan+UBSan over the unit tests and the integration tests marked for it,
 # then TSan over the threaded receiver. Each in its own build directory.
 sanitize: deps
 	$(Q)$(MAKE) --no-print-directory BUILD=build/asan SANITIZER=address all
-	$(Q)DL_BUILD=build/asan DL_SANITIZER=address tests/run --sanitize
+	$(Q)DL_BUILD=build/asan DL_SANITIZER=address tests/run -j $(TEST_JOBS) --sanitize
 	$(Q)$(MAKE) --no-print-directory BUILD=build/tsan SANITIZER=thread all
-	$(Q)DL_BUILD=build/tsan DL_SANITIZER=thread tests/run --sanitize --threaded
+	$(Q)DL_BUILD=build/tsan DL_SANITIZER=thread tests/run -j $(TEST_JOBS) --sanitize --threaded
 
 demo: all
 	$(Q)scripts/demo

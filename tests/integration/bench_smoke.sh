@@ -6,6 +6,7 @@
 # a plausible range, mouth-to-ear latency above the frame duration, a
 # jitter-buffer row for ours, the hindsight optimum and speexdsp, one live
 # pair without underruns.
+# tags: solo
 # timeout: 300
 . "$(dirname "$0")/../lib.sh"
 need python3

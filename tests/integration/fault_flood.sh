@@ -9,6 +9,7 @@
 # output equals the clean-path decode (tests/tools/encdec) sample for
 # sample once aligned: corr >= 0.99, damaged 0 (--no-resample, fixed
 # --latency 100), and played == sent.
+# tags: solo
 # timeout: 90
 . "$(dirname "$0")/../lib.sh"
 need sox python3

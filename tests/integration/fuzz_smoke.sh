@@ -3,6 +3,7 @@
 # corpus: builds them (clang, build/fuzz, as `make fuzz` does), fails on any
 # crash, leak, sanitizer report or broken invariant. `make fuzz` runs them
 # for 60 s each.
+# tags: solo
 # timeout: 400
 . "$(dirname "$0")/../lib.sh"
 need clang make

@@ -6,6 +6,7 @@
 # the latency is back at target within 1 s and the audio after it is not
 # shifted (no backlog played); every profile's output stream lasts as long
 # as the input's within 100 ms. scripts/practicality does the work.
+# tags: solo
 # timeout: 240
 . "$(dirname "$0")/../lib.sh"
 need sox soxi python3

@@ -4,7 +4,7 @@
 # like a sound card), recorded from its monitor with parec. On a clean path:
 # no underrun, nothing lost or late, and the recording aligns with the
 # input (correlation >= 0.9). Skips where PulseAudio cannot start.
-# tags: tsan
+# tags: tsan solo
 # timeout: 120
 # --latency 150: ffmpeg is an ordinary process; on a loaded machine it can
 # stall for tens of ms, and a packet that late is (rightly) discarded. The

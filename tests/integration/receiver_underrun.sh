@@ -45,7 +45,7 @@
 # for 0.2-1.7 s, TESTBED.md); this is margin on top, so that the only
 # stall in the run is the forced one.
 # Skips where PulseAudio cannot start.
-# tags: tsan
+# tags: tsan solo
 # timeout: 150
 . "$(dirname "$0")/../lib.sh"
 need python3

@@ -4,7 +4,7 @@
 # at once (a burst on the wire), their timestamps unchanged, counts them as
 # late, and the schedule is not stretched: every deadline in --trace is
 # still exactly t0 + k * 20 ms, and the stream ends on time.
-# tags: sanitize
+# tags: sanitize solo
 # timeout: 60
 . "$(dirname "$0")/../lib.sh"
 need python3

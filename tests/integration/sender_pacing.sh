@@ -15,6 +15,7 @@
 # the raw first/last figure is printed too and held to +- 50 ms. Bounds are
 # wide for a loaded 2-core machine; a schedule that accumulates its wake-up
 # delays drifts by far more.
+# tags: solo
 # timeout: 150
 . "$(dirname "$0")/../lib.sh"
 need python3

@@ -8,6 +8,7 @@
 # says "ERROR SUMMARY: 0 errors" and nothing definitely lost ("definitely
 # lost: 0 bytes", or "no leaks are possible"), and the stream arrived
 # (played > 0; memcheck is slow, so quality is not asserted here).
+# tags: solo
 # timeout: 90
 . "$(dirname "$0")/../lib.sh"
 need valgrind sox python3
