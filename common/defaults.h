@@ -44,7 +44,14 @@
 
 /* Sinks. */
 #define DL_ALSA_PERIOD_US         5000
-#define DL_ALSA_PERIODS           4
+#define DL_ALSA_PERIODS           4      /* a card's buffer: 20 ms */
+/* Through a sound server's plugin (PulseAudio, PipeWire: ALSA ioplug or
+ * extplug), the buffer is what the plugin's thread has to feed the server
+ * from; a 20 ms buffer through a PulseAudio null sink underran twice in a
+ * clean CI run while the machine was busy. */
+#define DL_ALSA_SERVER_BUFFER_MS  40
+#define DL_ALSA_BUFFER_MIN_MS     10     /* --device-buffer bounds */
+#define DL_ALSA_BUFFER_MAX_MS     1000
 #define DL_WAV_BLOCK_US           5000   /* WAV sink writes this much per deadline */
 
 /* Statistics. */

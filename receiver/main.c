@@ -49,6 +49,7 @@
 
 struct options {
   const char *device;
+  int device_buffer_ms;     /* 0: auto (sink_alsa_open's rule) */
   const char *output;
   double skew_ppm;
   int skew_set;
@@ -681,6 +682,11 @@ static void usage(FILE *f)
 "address is written [ADDR]:PORT. Output is mono, 16-bit, 48000 Hz.\n"
 "\n"
 "  -d, --device NAME        ALSA playback device (default \"default\")\n"
+"      --device-buffer MS   the ALSA buffer, %d..%d ms (default auto: %d ms on a\n"
+"                           card, %d ms through a sound server's plugin such\n"
+"                           as PulseAudio's or PipeWire's, whose own thread\n"
+"                           feeds the server and may be late); a larger\n"
+"                           buffer rides out longer stalls and adds latency\n"
 "  -o, --output FILE.wav    write a WAV file instead of playing; it is paced in\n"
 "                           real time in %d ms blocks and its header is kept\n"
 "                           valid as it grows (rewritten every %d ms)\n"
@@ -752,6 +758,8 @@ static void usage(FILE *f)
 "SIGINT, SIGTERM and SIGHUP stop it cleanly: the WAV is finalised and the\n"
 "final stats line written. Exit status: 0 done, 1 runtime error (device,\n"
 "file, port), 2 bad usage (also: a --key file that holds no valid key).\n",
+          DL_ALSA_BUFFER_MIN_MS, DL_ALSA_BUFFER_MAX_MS, DL_ALSA_PERIODS * DL_ALSA_PERIOD_US / 1000,
+          DL_ALSA_SERVER_BUFFER_MS,
           DL_WAV_BLOCK_US / 1000, DL_WAV_SYNC_MS, DL_MAX_LATENCY_LIMIT_MS, DL_DEFAULT_LATENCY_MS,
           DL_DEFAULT_MIN_LATENCY_MS, DL_DEFAULT_LATENCY_QUANTILE, DL_DEFAULT_MAX_LATENCY_MS,
           DL_MAX_LATENCY_LIMIT_MS, DL_SILENCE_AFTER_MS, DL_MIN_DYNAMIC_PT, DL_MAX_DYNAMIC_PT, DL_SRTP_REPLAY_WINDOW,
@@ -762,13 +770,14 @@ enum {
   OPT_SKEW = 256, OPT_LATENCY, OPT_MIN_LATENCY, OPT_MAX_LATENCY, OPT_CONCEAL, OPT_PT,
   OPT_DURATION, OPT_IDLE_EXIT, OPT_STATS, OPT_STATS_INTERVAL, OPT_QUANTILE, OPT_NO_RESAMPLE,
   OPT_KEY, OPT_GEN_KEY, OPT_PEER, OPT_RESTART_AFTER,
-  OPT_TRACE, OPT_STALL_AT
+  OPT_TRACE, OPT_STALL_AT, OPT_DEVICE_BUFFER
 };
 
 static void parse_args(int argc, char **argv, struct options *o)
 {
   static const struct option longs[] = {
     {"device", required_argument, NULL, 'd'},
+    {"device-buffer", required_argument, NULL, OPT_DEVICE_BUFFER},
     {"output", required_argument, NULL, 'o'},
     {"sink-skew-ppm", required_argument, NULL, OPT_SKEW},
     {"latency", required_argument, NULL, OPT_LATENCY},
@@ -810,6 +819,10 @@ static void parse_args(int argc, char **argv, struct options *o)
   while ((c = getopt_long(argc, argv, ":d:o:qvhV", longs, NULL)) != -1) {
     switch (c) {
     case 'd': o->device = optarg; device_set = 1; break;
+    case OPT_DEVICE_BUFFER:
+      o->device_buffer_ms = (int)usage_long("--device-buffer", optarg, DL_ALSA_BUFFER_MIN_MS,
+                                            DL_ALSA_BUFFER_MAX_MS, "ms");
+      break;
     case 'o': o->output = optarg; break;
     case OPT_SKEW:
       o->skew_ppm = usage_double("--sink-skew-ppm", optarg, -100000, 100000, "ppm");
@@ -892,6 +905,8 @@ static void parse_args(int argc, char **argv, struct options *o)
     usage_error("expected [HOST:]PORT with PORT 1..65535, got \"%s\"", argv[optind]);
   if (o->output != NULL && device_set)
     usage_error("-d/--device and -o/--output exclude each other");
+  if (o->output != NULL && o->device_buffer_ms != 0)
+    usage_error("--device-buffer: only with an ALSA device, not -o/--output");
   if (o->skew_set && o->output == NULL)
     usage_error("--sink-skew-ppm: only with -o/--output (a device runs on its own clock)");
   if (o->min_latency_ms > o->max_latency_ms)
@@ -973,7 +988,7 @@ static int open_alsa_realtime(char *err, size_t errcap)
       sp.sched_priority = sched_get_priority_max(SCHED_FIFO);
     raised = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0;
   }
-  r = sink_alsa_open(&R.sink, R.o.device, 1, err, errcap);
+  r = sink_alsa_open(&R.sink, R.o.device, 1, R.o.device_buffer_ms, err, errcap);
   if (raised)
     pthread_setschedparam(pthread_self(), old_policy, &old_sp);
   verbose("ALSA device opened %s", raised ? "with SCHED_FIFO (its helper threads inherit it)"

@@ -14,9 +14,12 @@
 struct sink;
 
 /* Opens ALSA playback device `device` for S16 interleaved at DL_RATE with
- * a period near DL_ALSA_PERIOD_US and DL_ALSA_PERIODS periods of buffer.
- * On error returns a negative errno and words why into err. */
-int sink_alsa_open(struct sink **out, const char *device, int channels, char *err, size_t errcap);
+ * a period near DL_ALSA_PERIOD_US and a buffer of buffer_ms, or with 0:
+ * DL_ALSA_PERIODS periods on a card, DL_ALSA_SERVER_BUFFER_MS through a
+ * sound server's plugin. On error returns a negative errno and words why
+ * into err. */
+int sink_alsa_open(struct sink **out, const char *device, int channels, int buffer_ms, char *err,
+                   size_t errcap);
 
 /* Creates (truncates) a 16-bit 48 kHz WAV file. skew_ppm > 0 runs the
  * sink's clock fast (it consumes 48000 * (1 + ppm/1e6) frames per second). */

@@ -1,5 +1,7 @@
 /* The ALSA sink: S16 interleaved at 48 kHz, a period of about
- * DL_ALSA_PERIOD_US and DL_ALSA_PERIODS periods of buffer, in blocking mode.
+ * DL_ALSA_PERIOD_US and a buffer of DL_ALSA_PERIODS periods on a card or
+ * DL_ALSA_SERVER_BUFFER_MS through a sound server's plugin (or as told),
+ * in blocking mode.
  * The playback thread waits for room for one period (snd_pcm_wait, bounded
  * so it can look at its stop flag), asks snd_pcm_delay how much is still
  * queued (that is when the next frame will be heard), then writes. Write
@@ -217,14 +219,15 @@ out:
   return primed;
 }
 
-int sink_alsa_open(struct sink **out, const char *device, int channels, char *err, size_t errcap)
+int sink_alsa_open(struct sink **out, const char *device, int channels, int buffer_ms, char *err,
+                   size_t errcap)
 {
   struct alsa_sink *a;
   snd_pcm_hw_params_t *hw;
   snd_pcm_sw_params_t *sw;
   snd_pcm_uframes_t period;
   unsigned rate = DL_RATE;
-  int r, dir = 0, primed;
+  int r, dir = 0, primed, server;
   int64_t prime_ns;
   const char *step = "open";
 
@@ -261,7 +264,14 @@ int sink_alsa_open(struct sink **out, const char *device, int channels, char *er
   if ((r = snd_pcm_hw_params_set_period_size_near(a->pcm, hw, &period, &dir)) < 0)
     goto fail;
   step = "buffer";
-  a->buffer = period * DL_ALSA_PERIODS;
+  /* A sound server's plugin (ioplug, extplug) feeds the server from a
+   * thread of its own, which an ordinary server may serve late. */
+  server = snd_pcm_type(a->pcm) == SND_PCM_TYPE_IOPLUG || snd_pcm_type(a->pcm) == SND_PCM_TYPE_EXTPLUG;
+  if (buffer_ms == 0 && server)
+    buffer_ms = DL_ALSA_SERVER_BUFFER_MS;
+  a->buffer = buffer_ms > 0 ? (snd_pcm_uframes_t)DL_RATE * (unsigned)buffer_ms / 1000 : period * DL_ALSA_PERIODS;
+  if (a->buffer < 2 * period)
+    a->buffer = 2 * period;
   if ((r = snd_pcm_hw_params_set_buffer_size_near(a->pcm, hw, &a->buffer)) < 0)
     goto fail;
   step = "hardware parameters";
@@ -291,9 +301,9 @@ int sink_alsa_open(struct sink **out, const char *device, int channels, char *er
   atomic_init(&a->base.underruns, 0);
   atomic_init(&a->base.frames, 0);
   snprintf(a->base.describe, sizeof a->base.describe,
-           "ALSA device %s: S16 %u Hz, %d channel(s), period %lu frames (%.1f ms), buffer %lu frames (%.1f ms), %s %.0f ms",
-           device, rate, channels, (unsigned long)period, period * 1000.0 / DL_RATE,
-           (unsigned long)a->buffer, a->buffer * 1000.0 / DL_RATE,
+           "ALSA device %s (%s): S16 %u Hz, %d channel(s), period %lu frames (%.1f ms), buffer %lu frames (%.1f ms), %s %.0f ms",
+           device, snd_pcm_type_name(snd_pcm_type(a->pcm)), rate, channels, (unsigned long)period,
+           period * 1000.0 / DL_RATE, (unsigned long)a->buffer, a->buffer * 1000.0 / DL_RATE,
            primed ? "playing in real time after" : "not yet in real time after", prime_ns / 1e6);
   *out = &a->base;
   return 0;

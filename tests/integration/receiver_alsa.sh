@@ -72,11 +72,10 @@ def check(ok, what):
 check(s.get("final") is True, "final line")
 for k in ("lost", "late", "invalid", "overflow"):
     check(s[k] == 0, f"{k} == 0 (got {s[k]})")
-# At most one underrun: the 20 ms device buffer goes through a sound server
-# that is not real-time in a VM, which once starved it on a clean CI run
-# (the recording stayed intact: corr 0.935). What an underrun does to the
-# stream is receiver_underrun's business; more than one here is a fault.
-check(s["underruns"] <= 1, f"underruns <= 1 (got {s['underruns']})")
+# No underrun on a clean path. Through PulseAudio the receiver's ALSA
+# buffer is 40 ms (a sound server's plugin, see --device-buffer): with 20 ms
+# the null sink starved once or twice in some busy CI runs.
+check(s["underruns"] == 0, f"underruns == 0 (got {s['underruns']})")
 check(s["received"] >= 400 and s["played"] == s["received"], f"all {s['received']} packets played")
 check(s["concealed"] == 0, f"concealed == 0 (got {s['concealed']})")
 # The stream's end: 100 ms (5 frames) of PLC before silence, counted apart.
