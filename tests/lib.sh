@@ -1,7 +1,7 @@
 # Shared by the integration tests (bash). Source it first:
 #   . "$(dirname "$0")/../lib.sh"
 # Gives: $BUILD, $T (a private temp dir, removed at exit), bg (start a
-# process whose pid is killed at exit), skip/fail/pass, need, free_port,
+# process whose pid is killed at exit), skip/fail/pass, need, built, free_port,
 # wait_exit, udp_bound, interop_inputs/interop_check (the interop_*_rx
 # tests' inputs and verdict), pulse_start (a paced PulseAudio null sink as
 # ALSA "default").
@@ -33,6 +33,9 @@ skip() { echo "skipped: $*"; exit 77; }
 fail() { echo "FAIL: $*"; exit 1; }
 pass() { echo "passed${1:+: $1}"; exit 0; }
 need() { local c; for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "$c not installed"; done; }
+
+# built PROG...: our programs under $BUILD (sender, tools/wavcmp, ...), or fail.
+built() { local b; for b in "$@"; do [ -x "$BUILD/$b" ] || fail "$BUILD/$b not built (run make)"; done; }
 
 # bg CMD...: start CMD in the background, remember its pid in $!.
 bg() { "$@" & _pids+=($!); }

@@ -21,9 +21,7 @@
 # timeout: 200
 . "$(dirname "$0")/../lib.sh"
 need sox python3
-for b in receiver sender; do
-  [ -x "$BUILD/$b" ] || fail "$BUILD/$b not built"
-done
+built receiver sender
 "$BUILD/receiver" --help | grep -q -- '--latency-quantile' ||
   skip "the receiver does not enable drift compensation yet (no --latency-quantile)"
 sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" || fail "sox"

@@ -20,9 +20,7 @@
 # timeout: 90
 . "$(dirname "$0")/../lib.sh"
 need sox python3 ss
-for b in sender receiver impair tools/wavcmp tools/encdec; do
-  [ -x "$BUILD/$b" ] || fail "$BUILD/$b not built"
-done
+built sender receiver impair tools/wavcmp tools/encdec
 sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" trim 1 10 || fail "sox"
 "$BUILD/tools/encdec" "$T/in.wav" "$T/clean.wav" || fail "encdec exited $?"
 sox "$T/clean.wav" "$T/pre.wav" trim 0.5 1.0 || fail "sox"

@@ -13,9 +13,7 @@
 # timeout: 90
 . "$(dirname "$0")/../lib.sh"
 need sox python3
-for b in sender receiver tools/udpflood tools/wavcmp tools/encdec; do
-  [ -x "$BUILD/$b" ] || fail "$BUILD/$b not built"
-done
+built sender receiver tools/udpflood tools/wavcmp tools/encdec
 SEED=${DL_SEED:-$RANDOM}
 say "seed $SEED (DL_SEED to repeat)"
 N=100000

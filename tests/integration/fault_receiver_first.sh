@@ -10,9 +10,7 @@
 # timeout: 60
 . "$(dirname "$0")/../lib.sh"
 need sox python3
-for b in sender receiver tools/wavcmp tools/encdec; do
-  [ -x "$BUILD/$b" ] || fail "$BUILD/$b not built"
-done
+built sender receiver tools/wavcmp tools/encdec
 sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" trim 1 4 || fail "sox"
 "$BUILD/tools/encdec" "$T/in.wav" "$T/clean.wav" || fail "encdec exited $?"
 

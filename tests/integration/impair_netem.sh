@@ -8,7 +8,7 @@
 . "$(dirname "$0")/../lib.sh"
 need ip tc sox
 [ "$(id -u)" = 0 ] || skip "network namespaces need root"
-for b in sender receiver; do [ -x "$BUILD/$b" ] || fail "$BUILD/$b not built"; done
+built sender receiver
 NETEM=$TOP/scripts/netem/run
 before=$(ip netns list | grep -c '^dl-[0-9]*-' || true)
 

@@ -6,7 +6,7 @@
 # tags: sanitize
 # timeout: 120
 . "$(dirname "$0")/../lib.sh"
-[ -x "$BUILD/impair" ] || fail "$BUILD/impair not built"
+built impair
 U="$BUILD/tools/udpseq"
 [ -x "$U" ] || fail "$U not built"
 SEED=${DL_SEED:-7}

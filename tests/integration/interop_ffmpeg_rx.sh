@@ -10,7 +10,7 @@
 . "$(dirname "$0")/../lib.sh"
 need sox ffmpeg ss python3
 ffmpeg -hide_banner -decoders 2>/dev/null | grep -q opus || skip "ffmpeg has no Opus decoder"
-for b in sender tools/wavcmp; do [ -x "$BUILD/$b" ] || fail "$BUILD/$b not built"; done
+built sender tools/wavcmp
 
 interop_inputs
 

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../lib.sh"
 need sox ffmpeg ss python3
 ffmpeg -hide_banner -encoders 2>/dev/null | grep -q libopus || skip "ffmpeg has no libopus encoder"
-for b in receiver tools/wavcmp; do [ -x "$BUILD/$b" ] || fail "$BUILD/$b not built"; done
+built receiver tools/wavcmp
 
 S=$TOP/tests/data/speech.flac
 sox "$S" "$T/l.wav" trim 1 7

@@ -15,9 +15,7 @@
 # timeout: 120
 . "$(dirname "$0")/../lib.sh"
 need sox ss python3
-for b in sender receiver tools/wavcmp tools/encdec; do
-  [ -x "$BUILD/$b" ] || fail "$BUILD/$b not built"
-done
+built sender receiver tools/wavcmp tools/encdec
 
 sox "$TOP/tests/data/speech.flac" -b 16 "$T/in.wav" trim 2 8
 "$BUILD/tools/encdec" "$T/in.wav" "$T/clean.wav" || fail "encdec exited $?"

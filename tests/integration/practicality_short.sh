@@ -10,9 +10,7 @@
 # timeout: 240
 . "$(dirname "$0")/../lib.sh"
 need sox soxi python3
-for b in sender receiver impair tools/wavcmp tools/encdec tools/emodel; do
-  [ -x "$BUILD/$b" ] || fail "$BUILD/$b not built"
-done
+built sender receiver impair tools/wavcmp tools/encdec tools/emodel
 python3 "$TOP/scripts/practicality" --short --build "$BUILD" --out "$T/report" --seed "${DL_SEED:-1}"
 rc=$?
 [ $rc -eq 77 ] && skip "see above"

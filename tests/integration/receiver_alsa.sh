@@ -11,8 +11,7 @@
 # clean-path counts are the point here, not the size of the latency.
 . "$(dirname "$0")/../lib.sh"
 need ffmpeg sox python3
-[ -x "$BUILD/receiver" ] || fail "$BUILD/receiver not built"
-[ -x "$BUILD/tools/wavcmp" ] || fail "$BUILD/tools/wavcmp not built"
+built receiver tools/wavcmp
 pulse_start 1
 # Under TSan: libpulse (the ALSA pulse plugin's client, not instrumented)
 # synchronises its own threads in ways TSan cannot see; its reports are not

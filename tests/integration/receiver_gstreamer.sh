@@ -10,8 +10,7 @@
 # timeout: 90
 . "$(dirname "$0")/../lib.sh"
 need gst-launch-1.0 sox python3
-[ -x "$BUILD/receiver" ] || fail "$BUILD/receiver not built"
-[ -x "$BUILD/tools/wavcmp" ] || fail "$BUILD/tools/wavcmp not built"
+built receiver tools/wavcmp
 gst-inspect-1.0 opusenc >/dev/null 2>&1 && gst-inspect-1.0 rtpopuspay >/dev/null 2>&1 ||
   skip "GStreamer opusenc/rtpopuspay plugins not installed"
 

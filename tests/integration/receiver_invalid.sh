@@ -13,8 +13,7 @@
 # clean-path counts are the point here, not the size of the latency.
 . "$(dirname "$0")/../lib.sh"
 need ffmpeg sox python3
-[ -x "$BUILD/receiver" ] || fail "$BUILD/receiver not built"
-[ -x "$BUILD/tools/wavcmp" ] || fail "$BUILD/tools/wavcmp not built"
+built receiver tools/wavcmp
 
 sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" trim 0 6 || fail "sox"
 port=$(free_rtp_port) || fail "no free port"

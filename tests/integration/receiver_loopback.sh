@@ -13,9 +13,7 @@
 # timeout: 90
 . "$(dirname "$0")/../lib.sh"
 need sox python3
-for b in receiver sender tools/wavcmp tools/encdec; do
-  [ -x "$BUILD/$b" ] || fail "$BUILD/$b not built"
-done
+built receiver sender tools/wavcmp tools/encdec
 
 sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" trim 0 8 || fail "sox"
 "$BUILD/tools/encdec" "$T/in.wav" "$T/ref.wav" || fail "encdec"

@@ -10,7 +10,7 @@
 # timeout: 120
 . "$(dirname "$0")/../lib.sh"
 need ffmpeg sox soxi python3
-[ -x "$BUILD/receiver" ] || fail "$BUILD/receiver not built"
+built receiver
 
 sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" trim 0 10 || fail "sox"
 

@@ -25,9 +25,7 @@
 # timeout: 150
 . "$(dirname "$0")/../lib.sh"
 need sox python3
-for b in receiver sender impair; do
-  [ -x "$BUILD/$b" ] || fail "$BUILD/$b not built"
-done
+built receiver sender impair
 
 sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" trim 0 6 || fail "sox"
 

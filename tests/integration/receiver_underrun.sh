@@ -49,8 +49,7 @@
 # timeout: 150
 . "$(dirname "$0")/../lib.sh"
 need python3
-[ -x "$BUILD/receiver" ] || fail "$BUILD/receiver not built"
-[ -x "$BUILD/sender" ] || fail "$BUILD/sender not built"
+built receiver sender
 pulse_start 1
 # The pulse plugin reports an underrun as -EPIPE only when asked to.
 sed -i 's/device "nullsink" }/device "nullsink"  handle_underrun true }/' "$T/.asoundrc"

@@ -8,7 +8,7 @@
 # timeout: 900
 . "$(dirname "$0")/../lib.sh"
 SIM=$BUILD/bench/sim
-[ -x "$SIM" ] || fail "$SIM not built"
+built bench/sim
 need python3
 SEED=${DL_SEED:-1}
 say "seed $SEED (DL_SEED)"

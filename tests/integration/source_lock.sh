@@ -15,9 +15,7 @@
 # timeout: 60
 . "$(dirname "$0")/../lib.sh"
 need sox python3
-for b in receiver sender tools/wavcmp; do
-  [ -x "$BUILD/$b" ] || fail "$BUILD/$b not built"
-done
+built receiver sender tools/wavcmp
 S=$BUILD/sender R=$BUILD/receiver
 SEED=${DL_SEED:-$RANDOM}
 say "seed $SEED (DL_SEED to repeat)"

@@ -10,9 +10,7 @@
 # timeout: 60
 . "$(dirname "$0")/../lib.sh"
 need ffmpeg sox python3
-for b in receiver sender tools/wavcmp; do
-  [ -x "$BUILD/$b" ] || fail "$BUILD/$b not built"
-done
+built receiver sender tools/wavcmp
 ffmpeg -hide_banner -protocols 2>/dev/null | grep -qx ' *srtp' || skip "ffmpeg without the srtp protocol"
 S=$BUILD/sender R=$BUILD/receiver
 "$S" --gen-key "$T/k" || fail "--gen-key exit $?"

@@ -12,9 +12,7 @@
 # timeout: 90
 . "$(dirname "$0")/../lib.sh"
 need valgrind sox python3
-for b in sender receiver; do
-  [ -x "$BUILD/$b" ] || fail "$BUILD/$b not built"
-done
+built sender receiver
 # Under a sanitizer build valgrind cannot run (ASan/TSan own the memory map).
 if nm -a "$BUILD/receiver" 2>/dev/null | grep -q -e __asan_init -e __tsan_init; then
   skip "$BUILD is a sanitizer build; valgrind needs a plain one"
