@@ -16,11 +16,13 @@
 # frame before the sender's deadline) is at least the physical limit,
 # frame + transit, for every packet. Its p50/p99/max are printed.
 #
-# Impaired path (build/impair: 10 % loss, 10 % duplicates, 15 ms jitter,
+# Impaired path (build/impair: 10 % loss, 10 % duplicates, 30 ms jitter,
 # fixed 20 ms latency): late and dup lines appear with play_ns 0, each kind
 # counts what the statistics count (played, late, duplicate,
 # fec_recovered), fec lines name sequence numbers that were sent, and
-# nothing names one that was not.
+# nothing names one that was not. (With 15 ms of jitter 3-6 packets were
+# late, and none in a busy ASan run whose first packet came late: the
+# whole stream then had that much more margin.)
 # tags: sanitize tsan
 # timeout: 150
 . "$(dirname "$0")/../lib.sh"
@@ -70,7 +72,7 @@ done
 start_rx imp --latency 20
 rport=$port
 iport=$(free_rtp_port) || fail "no free port"
-bg "$BUILD/impair" --seed "${DL_SEED:-1}" --loss 10 --duplicate 10 --jitter 15 "127.0.0.1:$iport" \
+bg "$BUILD/impair" --seed "${DL_SEED:-1}" --loss 10 --duplicate 10 --jitter 30 "127.0.0.1:$iport" \
    "127.0.0.1:$rport" 2>"$T/impair.err"
 imp=$!
 sleep 0.3
