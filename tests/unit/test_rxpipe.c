@@ -86,24 +86,34 @@ static struct rxpipe_config cfg(int channels)
 }
 
 /* Runs the pipe: packet k (unless lost[k]) arrives at k*20 ms + jitter[k],
- * the sink reads `block` frames at a time from t = 0 until `total` frames. */
-static void run(struct rxpipe *rp, const int *lost, const int64_t *jitter, int16_t *out,
-                int total, int block, int channels)
+ * the sink reads `block` frames at a time from t = 0 until `total` frames,
+ * each heard queue_ns after it is read; tell: the sink says so first
+ * (rxpipe_set_sink_queue, as an ALSA device's snd_pcm_delay). */
+static void run_queued(struct rxpipe *rp, const int *lost, const int64_t *jitter, int16_t *out,
+                       int total, int block, int channels, int64_t queue_ns, int tell)
 {
   int next = 0;
 
   for (int done = 0; done < total; ) {
     int64_t now = (int64_t)done * 1000000000 / DL_RATE;
     int n = total - done < block ? total - done : block;
+    if (tell)
+      rxpipe_set_sink_queue(rp, now, queue_ns);
     while (next < NPK && next * 20 * MS + (jitter ? jitter[next] : 0) <= now) {
       if (!lost || !lost[next])
         rxpipe_put(rp, pk[next].buf, (size_t)pk[next].len,
                    next * 20 * MS + (jitter ? jitter[next] : 0));
       next++;
     }
-    assert_int_equal(rxpipe_read(rp, now, out + (size_t)done * channels, n), n);
+    assert_int_equal(rxpipe_read(rp, now + queue_ns, out + (size_t)done * channels, n), n);
     done += n;
   }
+}
+
+static void run(struct rxpipe *rp, const int *lost, const int64_t *jitter, int16_t *out,
+                int total, int block, int channels)
+{
+  run_queued(rp, lost, jitter, out, total, block, channels, 0, 0);
 }
 
 static void test_rxpipe_read__clean_stream__equals_reference_decode(void **state)
@@ -506,13 +516,11 @@ static void test_rxpipe_put__random_datagrams__each_counted_once(void **state)
  * packets arrive (the test's own control: the scenario does discriminate). */
 static uint64_t run_with_queue(int tell, int auto_latency, double *target_ms)
 {
-  const int64_t queue = 25 * MS;
   struct rxpipe_config c = cfg(1);
   struct rxpipe *rp;
-  static int16_t out[960];
+  static int16_t out[(NPK + 10) * FRAME];
   int64_t jitter[NPK];
   struct rxpipe_stats st;
-  int next = 0;
 
   for (int k = 0; k < NPK; k++)
     jitter[k] = (int64_t)(k * 37 % 9) * MS;
@@ -520,16 +528,8 @@ static uint64_t run_with_queue(int tell, int auto_latency, double *target_ms)
   c.latency_auto = auto_latency;
   c.min_latency_ns = 1 * MS;
   assert_int_equal(rxpipe_create(&rp, &c), 0);
-  for (int64_t now = 0; now < (NPK + 10) * 20 * MS; now += 5 * MS) {
-    /* The sink runs before the stream starts: its queue is known first. */
-    if (tell)
-      rxpipe_set_sink_queue(rp, now, queue);
-    while (next < NPK && next * 20 * MS + jitter[next] <= now) {
-      rxpipe_put(rp, pk[next].buf, (size_t)pk[next].len, next * 20 * MS + jitter[next]);
-      next++;
-    }
-    assert_int_equal(rxpipe_read(rp, now + queue, out, 240), 240);
-  }
+  /* The sink runs before the stream starts: its queue is known first. */
+  run_queued(rp, NULL, jitter, out, (NPK + 10) * FRAME, 240, 1, 25 * MS, tell);
   rxpipe_get_stats(rp, &st);
   *target_ms = st.latency_target_ms;
   rxpipe_destroy(rp);
