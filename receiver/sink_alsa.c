@@ -227,6 +227,7 @@ int sink_alsa_open(struct sink **out, const char *device, int channels, int buff
   snd_pcm_sw_params_t *sw;
   snd_pcm_uframes_t period;
   unsigned rate = DL_RATE;
+  snd_pcm_type_t type;
   int r, dir = 0, primed, server;
   int64_t prime_ns;
   const char *step = "open";
@@ -266,7 +267,8 @@ int sink_alsa_open(struct sink **out, const char *device, int channels, int buff
   step = "buffer";
   /* A sound server's plugin (ioplug, extplug) feeds the server from a
    * thread of its own, which an ordinary server may serve late. */
-  server = snd_pcm_type(a->pcm) == SND_PCM_TYPE_IOPLUG || snd_pcm_type(a->pcm) == SND_PCM_TYPE_EXTPLUG;
+  type = snd_pcm_type(a->pcm);
+  server = type == SND_PCM_TYPE_IOPLUG || type == SND_PCM_TYPE_EXTPLUG;
   if (buffer_ms == 0 && server)
     buffer_ms = DL_ALSA_SERVER_BUFFER_MS;
   a->buffer = buffer_ms > 0 ? (snd_pcm_uframes_t)DL_RATE * (unsigned)buffer_ms / 1000 : period * DL_ALSA_PERIODS;
@@ -302,7 +304,7 @@ int sink_alsa_open(struct sink **out, const char *device, int channels, int buff
   atomic_init(&a->base.frames, 0);
   snprintf(a->base.describe, sizeof a->base.describe,
            "ALSA device %s (%s): S16 %u Hz, %d channel(s), period %lu frames (%.1f ms), buffer %lu frames (%.1f ms), %s %.0f ms",
-           device, snd_pcm_type_name(snd_pcm_type(a->pcm)), rate, channels, (unsigned long)period,
+           device, snd_pcm_type_name(type), rate, channels, (unsigned long)period,
            period * 1000.0 / DL_RATE, (unsigned long)a->buffer, a->buffer * 1000.0 / DL_RATE,
            primed ? "playing in real time after" : "not yet in real time after", prime_ns / 1e6);
   *out = &a->base;
