@@ -119,7 +119,7 @@ static void test_drift_ppm__one_second_hiccup__estimate_within_40ppm(void **stat
     if (t >= 30 && fabs(drift_ppm(&dc) - 1000) > worst)
       worst = fabs(drift_ppm(&dc) - 1000);
   }
-  printf("worst |drift_ppm - 1000| from 30 s: %.1f ppm\n", worst);
+  print_message("worst |drift_ppm - 1000| from 30 s: %.1f ppm\n", worst);
   assert_true(worst < 40);
 }
 
