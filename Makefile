@@ -54,7 +54,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(TEST_PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 TEST_LIBS  := $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
-ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -DDL_VERSION='"$(VERSION)"' -Icommon $(EXTRA_INC) \
+ALL_CFLAGS  = -std=c11 -D_GNU_SOURCE -DDL_VERSION='"$(VERSION)"' -I. -Icommon \
               $(WARN) $(PKG_CFLAGS) -MMD -MP $(CFLAGS) $(SAN_FLAGS)
 ALL_LDFLAGS = -Wl,--as-needed $(LDFLAGS) $(SAN_FLAGS)
 LIBS        = $(PKG_LIBS) -lpthread -lm
@@ -67,9 +67,15 @@ Q =
 say =
 endif
 
-COMMON_SRC = $(sort $(wildcard common/*.c))
+# common/: the pure core, in parts (wire, rx, tx, relay, util); shell/:
+# what the programs share that does I/O or runs threads (line writer, key
+# files, usage errors, the clock, socket addresses).
+COMMON_SRC = $(sort $(wildcard common/*/*.c))
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 LIB        = $(BUILD)/libdriftless.a
+SHELL_SRC  = $(sort $(wildcard shell/*.c))
+SHELL_OBJ  = $(SHELL_SRC:%.c=$(BUILD)/obj/%.o)
+SHELL_LIB  = $(BUILD)/libdriftless-shell.a
 
 PROGRAMS   = sender receiver impair
 PROG_BINS  = $(foreach p,$(PROGRAMS),$(if $(wildcard $(p)/*.c),$(BUILD)/$(p)))
@@ -81,7 +87,7 @@ TOOL_BINS  = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 BENCH_SRC  = $(sort $(wildcard bench/*.c))
 BENCH_BINS = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-ALL_OBJ = $(COMMON_OBJ) \
+ALL_OBJ = $(COMMON_OBJ) $(SHELL_OBJ) \
           $(foreach p,$(PROGRAMS),$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(p)/*.c))) \
           $(UNIT_SRC:%.c=$(BUILD)/obj/%.o) $(TOOL_SRC:%.c=$(BUILD)/obj/%.o) \
           $(BENCH_SRC:%.c=$(BUILD)/obj/%.o)
@@ -98,30 +104,24 @@ $(BUILD)/obj/%.o: %.c
 $(LIB): $(COMMON_OBJ)
 	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 
-# Program-side code that does I/O, so not in common/, shared from sender/:
-# impair writes its stats and trace through the line writer (a thread),
-# the receiver reads and writes SRTP key files with keyfile.c, and both
-# print their usage errors through usage.c (it prints and exits).
-impair_EXTRA = $(BUILD)/obj/sender/linew.o $(BUILD)/obj/sender/usage.o
-$(BUILD)/obj/impair/%.o: EXTRA_INC = -Isender
-receiver_EXTRA = $(BUILD)/obj/sender/keyfile.o $(BUILD)/obj/sender/usage.o
-$(BUILD)/obj/receiver/%.o: EXTRA_INC = -Isender
+$(SHELL_LIB): $(SHELL_OBJ)
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 
 define PROGRAM_RULE
-$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $$($(1)_EXTRA) $(LIB)
+$(BUILD)/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c)) $(SHELL_LIB) $(LIB)
 	$$(call say,LD,$$@)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(LIBS)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_RULE,$(p))))
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(SHELL_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(TEST_LIBS) $(LIBS)
 
-$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(LIB)
+$(BUILD)/tools/%: $(BUILD)/obj/tests/tools/%.o $(SHELL_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB)
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(SHELL_LIB) $(LIB)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -133,7 +133,7 @@ FUZZ_BINS = $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_TIME ?= 60
 FUZZ_CC   ?= clang
 
-build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard common/*.h)
+build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard common/*.h common/*/*.h)
 	@mkdir -p $(dir $@)
 	$(call say,FUZZ,$@)$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Icommon $(PKG_CFLAGS) \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

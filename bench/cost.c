@@ -2,11 +2,11 @@
  * the same audio and settings, measured pair by pair in one run.
  *
  * Four sides:
- *   tx-ours  the sender's pipeline without the socket: common/txpipe pulls
- *            frames from common/audio_in (file read, resampling to 48 kHz
+ *   tx-ours  the sender's pipeline without the socket: common/tx/txpipe pulls
+ *            frames from common/tx/audio_in (file read, resampling to 48 kHz
  *            when needed), encodes and packs them as RTP
  *   tx-raw   opus_encode over the same 48 kHz PCM, preloaded in memory
- *   rx-ours  the receiver's pipeline without socket and sink: common/rxpipe
+ *   rx-ours  the receiver's pipeline without socket and sink: common/rx/rxpipe
  *            (RTP parse and checks, playout queue, concealment choice,
  *            decode, drift resampler) driven in virtual time: every
  *            datagram arrives a constant transit after its send time and
@@ -39,13 +39,14 @@
 #include <opus/opus.h>
 #include <speex/speex_resampler.h>
 
-#include "args.h"
-#include "audio_in.h"
 #include "defaults.h"
-#include "json.h"
-#include "rtp.h"
-#include "rxpipe.h"
-#include "txpipe.h"
+#include "rx/rxpipe.h"
+#include "shell/clock.h"
+#include "tx/audio_in.h"
+#include "tx/txpipe.h"
+#include "util/args.h"
+#include "util/json.h"
+#include "wire/rtp.h"
 
 #define PROG "cost"
 #define TRANSIT_NS 5000000LL   /* constant network transit in the receiver pass */
@@ -80,13 +81,6 @@ struct pass {
   double p50_us, p99_us, max_us;
   uint64_t check;            /* bytes made or samples played, to compare sides */
 };
-
-static int64_t frame_clock_ns(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static double cpu_s(void)
 {
@@ -155,9 +149,9 @@ static int pass_tx_ours(struct work *w, struct pass *p)
     goto fail;
   double c0 = cpu_s();
   for (int k = 0; k < w->frames; k++) {
-    int64_t t0 = frame_clock_ns();
+    int64_t t0 = clock_thread_cpu_ns();
     int n = txpipe_pull(tp, in, 1, buf, sizeof buf);
-    w->frame_ns[k] = frame_clock_ns() - t0;
+    w->frame_ns[k] = clock_thread_cpu_ns() - t0;
     if (n < 0) {
       rc = n == TXPIPE_END ? -ENODATA : n;
       goto fail;
@@ -182,9 +176,9 @@ static int pass_tx_raw(struct work *w, struct pass *p)
     return -ENOMEM;
   double c0 = cpu_s();
   for (int k = 0; k < w->frames; k++) {
-    int64_t t0 = frame_clock_ns();
+    int64_t t0 = clock_thread_cpu_ns();
     int n = opus_encode(enc, w->pcm + (size_t)k * fs, fs, buf, (opus_int32)sizeof buf);
-    w->frame_ns[k] = frame_clock_ns() - t0;
+    w->frame_ns[k] = clock_thread_cpu_ns() - t0;
     if (n < 0) {
       opus_encoder_destroy(enc);
       return -EIO;
@@ -231,12 +225,12 @@ static int pass_rx_ours(struct work *w, struct pass *p)
    * a block at each multiple of block_ns. Frame k's time covers its put
    * and the blocks read until frame k + 1 arrives. */
   for (int k = 0; k < w->frames; k++) {
-    int64_t t0 = frame_clock_ns();
+    int64_t t0 = clock_thread_cpu_ns();
     int64_t arrival = (int64_t)k * frame_ns + TRANSIT_NS;
     rxpipe_put(rp, w->dgram[k], (size_t)w->dlen[k], arrival);
     for (; t < arrival + frame_ns; t += block_ns)
       rxpipe_read(rp, t, pcm, block);
-    w->frame_ns[k] = frame_clock_ns() - t0;
+    w->frame_ns[k] = clock_thread_cpu_ns() - t0;
   }
   /* Play out what is still queued: the latency's worth of blocks. */
   for (int64_t end = t + c.playout.target_ns + 2 * frame_ns; t < end; t += block_ns)
@@ -259,9 +253,9 @@ static int pass_rx_raw(struct work *w, struct pass *p)
     return -ENOMEM;
   double c0 = cpu_s();
   for (int k = 0; k < w->frames; k++) {
-    int64_t t0 = frame_clock_ns();
+    int64_t t0 = clock_thread_cpu_ns();
     int n = opus_decode(dec, w->dgram[k] + RTP_HEADER_LEN, w->dlen[k] - RTP_HEADER_LEN, pcm, fs, 0);
-    w->frame_ns[k] = frame_clock_ns() - t0;
+    w->frame_ns[k] = clock_thread_cpu_ns() - t0;
     if (n == fs)
       p->check++;
   }

@@ -3,7 +3,7 @@
  * bench/RESULTS.md: the same traces go through our playout (bench/sim) and
  * through this.
  *
- * The traces: common/arrivals, the generator bench/sim uses too
+ * The traces: common/util/arrivals, the generator bench/sim uses too
  * (splitmix64 seeded by --seed; normal, Pareto, spikes and route-change
  * delays; Gilbert loss). Beyond that, --dump-trace FILE writes the delay
  * of every packet (ms, '-' when lost) and `sim --trace file:FILE` replays
@@ -44,12 +44,12 @@
 
 #include <speex/speex_jitter.h>
 
-#include "args.h"
-#include "arrivals.h"
 #include "defaults.h"
-#include "json.h"
-#include "latstats.h"
+#include "rx/latstats.h"
 #include "tracefile.h"
+#include "util/args.h"
+#include "util/arrivals.h"
+#include "util/json.h"
 
 #define PROG "jbuf"
 #define STEP 480   /* Mumble's 10 ms frame at 48 kHz */
@@ -77,7 +77,7 @@ struct gen {
   size_t file_n;
 };
 
-/* The trace: common/arrivals (the same generator as bench/sim), or a file's
+/* The trace: common/util/arrivals (the same generator as bench/sim), or a file's
  * delays handed to it as a table. */
 static int gen_init(struct gen *g, const struct opts *o)
 {

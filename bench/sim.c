@@ -1,4 +1,4 @@
-/* sim: the receiver's pipeline (common/rxpipe, the code the receiver runs)
+/* sim: the receiver's pipeline (common/rx/rxpipe, the code the receiver runs)
  * in virtual time, so that an hour of streaming takes seconds.
  *
  * A sender emits one Opus packet per frame on its own clock (skewed by
@@ -24,14 +24,14 @@
 
 #include <opus/opus.h>
 
-#include "args.h"
-#include "arrivals.h"
 #include "defaults.h"
-#include "json.h"
-#include "latstats.h"
-#include "rtp.h"
-#include "rxpipe.h"
+#include "rx/latstats.h"
+#include "rx/rxpipe.h"
 #include "tracefile.h"
+#include "util/args.h"
+#include "util/arrivals.h"
+#include "util/json.h"
+#include "wire/rtp.h"
 
 #define POOL 50            /* distinct encoded packets, cycled */
 #define SSRC 0x5eed1234u
@@ -66,7 +66,7 @@ struct gen {
   size_t file_n;
 };
 
-/* The trace: common/arrivals (the same generator as bench/jbuf), or a file's
+/* The trace: common/util/arrivals (the same generator as bench/jbuf), or a file's
  * delays handed to it as a table. */
 static int gen_init(struct gen *g, const struct opts *o)
 {
@@ -424,7 +424,7 @@ static void usage(FILE *f)
 {
   fprintf(f,
 "usage: sim [options]\n"
-"Runs the receiver pipeline (common/rxpipe) in virtual time over an arrival\n"
+"Runs the receiver pipeline (common/rx/rxpipe) in virtual time over an arrival\n"
 "trace and prints its statistics as one JSON object.\n"
 "\n"
 "  --trace SPEC          arrival delays (default constant):\n"

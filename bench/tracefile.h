@@ -1,7 +1,7 @@
 /* A delay trace file for bench/sim and bench/jbuf (--trace file:PATH): one
  * delay in ms per packet and line, "-" (or any non-number) for a lost
  * packet, '#' comments and blank lines skipped. Its delays go to
- * common/arrivals as a table; reading the file is the programs' I/O, so it
+ * common/util/arrivals as a table; reading the file is the programs' I/O, so it
  * is here, included by both, and not in common/. */
 #ifndef DL_BENCH_TRACEFILE_H
 #define DL_BENCH_TRACEFILE_H

@@ -58,7 +58,7 @@
 #define DL_DEFAULT_STATS_INTERVAL_MS 1000
 #define DL_STATUS_INTERVAL_MS     250    /* the live line on a terminal */
 
-/* Time discipline (common/delay, common/drift; issue 4). */
+/* Time discipline (common/rx/delay, common/rx/drift; issue 4). */
 #define DL_DEFAULT_LATENCY_QUANTILE 0.97 /* of the relative arrival delay */
 #define DL_DELAY_MEMORY_MS        6000   /* histogram forgetting time constant */
 #define DL_DRIFT_MAX_PPM          5000   /* resampler ratio within +-0.5 % */
@@ -82,7 +82,7 @@
 #define DL_SENDER_START_LEAD_US   5000   /* t0 is this far after setup, so the first packet is not already late */
 #define DL_MIN_STATS_INTERVAL_MS  10
 
-/* Output lines off the pacing thread (sender/linew.c, impair/linew.c). */
+/* Output lines off the pacing thread (shell/linew.c, shell/linew.c). */
 #define DL_LINEW_QUEUE_BYTES      (1 << 20) /* about 50 s of a 2.5 ms --trace: a stalled disk drops nothing for that long */
 #define DL_LINEW_POLL_MS          10     /* the writer thread looks for new lines this often */
 

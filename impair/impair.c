@@ -7,14 +7,14 @@
  * "RTP source port + 1" reaches us too); what the target sends back to an
  * outbound socket goes to the last sender address seen on that pair.
  *
- * The forward RTP stream gets every impairment (common/impair decides);
+ * The forward RTP stream gets every impairment (common/relay/impair decides);
  * RTCP and everything going back get the fixed --delay and the blackouts
  * only, each flow from an engine of its own, so the RTP stream's fates
  * depend on the seed alone. One thread: the libuv loop. A copy due at
  * send_ns waits in a time-ordered queue driven by a timerfd on absolute
  * CLOCK_MONOTONIC deadlines (the clock of uv_hrtime), polled by the loop:
  * a uv_timer only has millisecond resolution. The loop writes no file:
- * --trace and --stats lines go through impair/linew's writer thread, so a
+ * --trace and --stats lines go through shell/linew's writer thread, so a
  * stalled disk does not hold back the copies due meanwhile. */
 #include <errno.h>
 #include <getopt.h>
@@ -30,12 +30,13 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "args.h"
 #include "defaults.h"
-#include "impair.h"
-#include "json.h"
-#include "linew.h"
-#include "usage.h"
+#include "relay/impair.h"
+#include "shell/clock.h"
+#include "shell/linew.h"
+#include "shell/usage.h"
+#include "util/args.h"
+#include "util/json.h"
 
 #define PROG "impair"
 #define QUEUE_CAP 65536
@@ -155,11 +156,6 @@ static void usage(FILE *f)
           IMPAIR_MAX_BLACKOUTS, DL_DEFAULT_STATS_INTERVAL_MS);
 }
 
-static int64_t now_ns(void)
-{
-  return (int64_t)uv_hrtime();
-}
-
 static int resolve(const char *host, const char *port, int passive, int family,
                    struct sockaddr_storage *out)
 {
@@ -253,7 +249,7 @@ static void arm_send_timer(void);
 
 static void send_due(uv_poll_t *poll, int status, int events)
 {
-  int64_t now = now_ns();
+  int64_t now = clock_mono_ns();
   const struct impair_queue_item *it;
   uint64_t expirations;
   (void)poll;
@@ -343,7 +339,7 @@ static int make_engines(int64_t start)
 
 static void relay_datagram(struct pair *pr, enum flow fl, const uint8_t *d, size_t len)
 {
-  int64_t arr = now_ns();
+  int64_t arr = clock_mono_ns();
   struct impair_fate f;
   static uint64_t count;
 
@@ -428,7 +424,7 @@ static void write_stats(int final)
   if (R.engine[FLOW_RTP])
     impair_get_stats(R.engine[FLOW_RTP], &st);
   json_begin(&j, line, sizeof line);
-  json_num(&j, "t", (double)(now_ns() - R.launch_ns) / 1e9, 3);
+  json_num(&j, "t", (double)(clock_mono_ns() - R.launch_ns) / 1e9, 3);
   json_u64(&j, "received", R.fs[FLOW_RTP].received);
   json_u64(&j, "bytes", R.fs[FLOW_RTP].bytes);
   json_u64(&j, "lost", st.lost);
@@ -717,7 +713,7 @@ int main(int argc, char **argv)
     uv_udp_recv_start(&pr->listen, alloc_cb, listen_recv_cb);
     uv_udp_recv_start(&pr->out, alloc_cb, out_recv_cb);
   }
-  R.launch_ns = now_ns();
+  R.launch_ns = clock_mono_ns();
   R.send_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (R.send_fd < 0) {
     fprintf(stderr, PROG ": timerfd_create: %s\n", strerror(errno));

@@ -2,7 +2,7 @@
  *
  * Two threads. The libuv loop thread (this file) receives datagrams, stamps
  * their arrival (CLOCK_MONOTONIC, first thing), with --key authenticates and
- * decrypts them (common/srtp), checks them with rtp_parse and
+ * decrypts them (common/wire/srtp), checks them with rtp_parse and
  * rtp_opus_samples, filters the payload type and the source (locked to one
  * address and SSRC, see source_check) and pushes them into the SPSC ring; it also runs
  * the stats and status timers, the signals and the exit conditions. It never
@@ -30,19 +30,20 @@
 
 #include <alsa/asoundlib.h>
 
-#include "args.h"
 #include "defaults.h"
-#include "emodel.h"
-#include "json.h"
-#include "keyfile.h"
 #include "playback.h"
-#include "ring.h"
-#include "rtp.h"
-#include "rxpipe.h"
+#include "rx/emodel.h"
+#include "rx/rxpipe.h"
+#include "shell/clock.h"
+#include "shell/keyfile.h"
+#include "shell/usage.h"
 #include "sink.h"
-#include "srtp.h"
 #include "trace.h"
-#include "usage.h"
+#include "util/args.h"
+#include "util/json.h"
+#include "util/ring.h"
+#include "wire/rtp.h"
+#include "wire/srtp.h"
 
 #define PROG "receiver"
 #define EXIT_RUNTIME 1
@@ -136,13 +137,6 @@ struct receiver {
 
 static struct receiver R;
 
-static int64_t clock_ns(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void counter_add(atomic_uint_least64_t *c)
 {
   atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
@@ -206,7 +200,7 @@ static void current_snapshot(struct playback_snapshot *s)
   rxpipe_get_stats(R.rx, &s->rx);
   s->underruns = sink_underruns(R.sink);
   s->sink_frames = sink_frames(R.sink);
-  s->taken_ns = clock_ns();
+  s->taken_ns = clock_mono_ns();
 }
 
 /* snap: the counters to write, or NULL for the current ones. */
@@ -224,7 +218,7 @@ static void write_stats(const struct playback_snapshot *snap, int final)
   else
     current_snapshot(&s);
   json_begin(&j, line, sizeof line);
-  json_num(&j, "t", (double)(clock_ns() - R.start_ns) / 1e9, 3);
+  json_num(&j, "t", (double)(clock_mono_ns() - R.start_ns) / 1e9, 3);
   json_u64(&j, "received", s.rx.po.received);
   json_u64(&j, "lost", s.rx.po.lost);
   json_u64(&j, "late", s.rx.po.late);
@@ -254,7 +248,7 @@ static void write_stats(const struct playback_snapshot *snap, int final)
   json_num(&j, "drift_ppm", s.rx.drift_ppm, 2);
   json_num(&j, "resample_ratio", s.rx.resample_ratio, 6);
   json_num(&j, "loss_pct", s.rx.loss_pct, 3);
-  /* The E-model (ITU-T G.107, common/emodel.h): the mouth-to-ear delay is
+  /* The E-model (ITU-T G.107, common/rx/emodel.h): the mouth-to-ear delay is
    * the frame (packetization) + Opus' look-ahead + the mean latency from
    * arrival to sink; the network's one-way transit is not known here (no
    * RTCP yet) and counts as 0, right on a LAN. Loss: frames concealed inside
@@ -391,7 +385,7 @@ static void idle_cb(uv_timer_t *t)
   (void)t;
   if (R.last_packet_ns == 0)
     return;
-  if (clock_ns() - R.last_packet_ns >= (int64_t)llround(R.o.idle_exit_s * 1e9)) {
+  if (clock_mono_ns() - R.last_packet_ns >= (int64_t)llround(R.o.idle_exit_s * 1e9)) {
     verbose("no packet for %.3g s (--idle-exit): stopping", R.o.idle_exit_s);
     shutdown_receiver(0);
   }
@@ -548,7 +542,7 @@ static int hold_gate(const struct rtp_header *h, const uint8_t *pkt, size_t len,
 static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
                     const struct sockaddr *addr, unsigned flags)
 {
-  int64_t arrival = clock_ns();   /* first: everything downstream trusts it */
+  int64_t arrival = clock_mono_ns();   /* first: everything downstream trusts it */
   struct rtp_header hdr;
   const uint8_t *payload;
   size_t plen, len = (size_t)nread;
@@ -1063,7 +1057,7 @@ int main(int argc, char **argv)
     return EXIT_RUNTIME;
   signal(SIGPIPE, SIG_IGN);
   R.locked_pt = -1;
-  R.start_ns = clock_ns();
+  R.start_ns = clock_mono_ns();
   R.loop = uv_default_loop();
 
   /* Stats file first: a bad path is a runtime error before anything runs. */
@@ -1118,8 +1112,8 @@ int main(int argc, char **argv)
   rc.playout.slots = DL_PLAYOUT_SLOTS;
   rc.channels = 1;
   rc.pt = R.o.pt;
-  /* The adaptive target (common/delay) with --latency auto, and drift
-   * compensation (common/drift: a resampler steered so that latency follows
+  /* The adaptive target (common/rx/delay) with --latency auto, and drift
+   * compensation (common/rx/drift: a resampler steered so that latency follows
    * the target) unless --no-resample. */
   rc.latency_auto = R.o.latency_ms == 0;
   rc.latency_quantile = R.o.latency_quantile;

@@ -20,14 +20,8 @@
 #include <time.h>
 
 #include "defaults.h"
-#include "rtp.h"
-
-static int64_t clock_ns(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+#include "shell/clock.h"
+#include "wire/rtp.h"
 
 /* Playback thread. blocking: at exit, where a stale copy would be wrong;
  * otherwise a busy lock means "next time". */
@@ -40,7 +34,7 @@ static void publish(struct playback *p, int blocking)
   rxpipe_get_stats(p->rx, &p->snap.rx);
   p->snap.underruns = sink_underruns(p->sink);
   p->snap.sink_frames = sink_frames(p->sink);
-  p->snap.taken_ns = clock_ns();
+  p->snap.taken_ns = clock_mono_ns();
   pthread_mutex_unlock(&p->snap_lock);
 }
 
@@ -141,7 +135,7 @@ static void *playback_main(void *arg)
       rxpipe_sink_gap(p->rx);
     }
     drain_ring(p);
-    now = clock_ns();
+    now = clock_mono_ns();
     rxpipe_set_sink_queue(p->rx, now, play_ns - now);
     rxpipe_read(p->rx, play_ns, p->pcm, p->period);
     if (sink_write(p->sink, p->pcm, p->period) < 0) {

@@ -13,10 +13,10 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "ring.h"
-#include "rxpipe.h"
+#include "rx/rxpipe.h"
 #include "sink.h"
 #include "trace.h"
+#include "util/ring.h"
 
 /* What the loop thread may read of the playback thread's state. */
 struct playback_snapshot {

@@ -3,14 +3,8 @@
 
 #include <time.h>
 
+#include "shell/clock.h"
 #include "sink_impl.h"
-
-int64_t sink_clock_ns(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 int sink_period(const struct sink *s)
 {

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "defaults.h"
+#include "shell/clock.h"
 #include "sink_impl.h"
 
 struct alsa_sink {
@@ -56,7 +57,7 @@ static int xrun_recover(struct alsa_sink *a, int err)
  * monotonic clock, which no real device's drift comes near. */
 static void alsa_pace(struct alsa_sink *a)
 {
-  int64_t now = sink_clock_ns(), written_ns, allowed_ns;
+  int64_t now = clock_mono_ns(), written_ns, allowed_ns;
   struct timespec ts;
 
   if (a->t0 == 0) {
@@ -104,7 +105,7 @@ static int alsa_wait(struct sink *s, int64_t *play_ns)
     delay = (snd_pcm_sframes_t)a->buffer - avail;   /* what is queued, near enough */
   if (delay < 0)
     delay = 0;
-  *play_ns = sink_clock_ns() + (int64_t)delay * 1000000000 / DL_RATE;
+  *play_ns = clock_mono_ns() + (int64_t)delay * 1000000000 / DL_RATE;
   return 0;
 }
 
@@ -163,17 +164,17 @@ static const struct sink_ops alsa_ops = { alsa_wait, alsa_write, alsa_close };
 static int alsa_prime(struct alsa_sink *a, snd_pcm_uframes_t period, int channels)
 {
   int16_t *zero = calloc((size_t)period * (size_t)channels, sizeof *zero);
-  int64_t start = sink_clock_ns(), last = start, t, t_mark = -1;
+  int64_t start = clock_mono_ns(), last = start, t, t_mark = -1;
   int64_t want = (int64_t)DL_RATE * DL_ALSA_PRIME_MS / 1000, written = 0, w_mark = 0;
   int primed = 0, r = 0;
 
   if (zero == NULL)
     return -ENOMEM;
-  while (!primed && (t = sink_clock_ns()) - start < (int64_t)DL_ALSA_PRIME_MAX_MS * 1000000) {
+  while (!primed && (t = clock_mono_ns()) - start < (int64_t)DL_ALSA_PRIME_MAX_MS * 1000000) {
     snd_pcm_sframes_t avail;
 
     snd_pcm_wait(a->pcm, DL_ALSA_WAIT_MS);
-    t = sink_clock_ns();
+    t = clock_mono_ns();
     avail = snd_pcm_avail_update(a->pcm);
     if (t - last > 4 * (int64_t)period * 1000000000 / DL_RATE + 20000000)
       t_mark = -1;   /* it held the audio: measure again from here */
@@ -292,11 +293,11 @@ int sink_alsa_open(struct sink **out, const char *device, int channels, int buff
   if ((r = snd_pcm_prepare(a->pcm)) < 0)
     goto fail;
   step = "start";
-  prime_ns = sink_clock_ns();
+  prime_ns = clock_mono_ns();
   if ((r = alsa_prime(a, period, channels)) < 0)
     goto fail;
   primed = r;
-  prime_ns = sink_clock_ns() - prime_ns;
+  prime_ns = clock_mono_ns() - prime_ns;
   a->base.ops = &alsa_ops;
   a->base.channels = channels;
   a->base.period = (int)period;

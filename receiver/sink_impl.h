@@ -23,6 +23,4 @@ struct sink {
   char error[256];
 };
 
-int64_t sink_clock_ns(void);   /* CLOCK_MONOTONIC */
-
 #endif /* DL_SINK_IMPL_H */

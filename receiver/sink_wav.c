@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "defaults.h"
+#include "shell/clock.h"
 #include "sink_impl.h"
 
 struct wav_sink {
@@ -42,7 +43,7 @@ static int wav_wait(struct sink *s, int64_t *play_ns)
   int r;
 
   if (w->t0 == 0) {
-    w->t0 = sink_clock_ns();
+    w->t0 = clock_mono_ns();
     w->k = 0;
   }
   w->deadline = w->t0 + (int64_t)llround((double)w->k * w->block_ns);
@@ -55,7 +56,7 @@ static int wav_wait(struct sink *s, int64_t *play_ns)
     snprintf(s->error, sizeof s->error, "clock_nanosleep: %s", strerror(r));
     return -r;
   }
-  now = sink_clock_ns();
+  now = clock_mono_ns();
   if (now - w->deadline > (int64_t)DL_WAV_RESYNC_MS * 1000000) {
     atomic_fetch_add_explicit(&s->underruns, 1, memory_order_relaxed);
     w->t0 = now;

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ring.h"
+#include "util/ring.h"
 
 struct trace {
   struct ring *ring;

@@ -3,7 +3,7 @@
  *
  * The playback thread knows when a packet is heard, but must not write
  * files or allocate: it pushes fixed-size records into a lock-free SPSC
- * ring (common/ring), and the loop thread drains the ring into the file
+ * ring (common/util/ring), and the loop thread drains the ring into the file
  * (on a timer and once at exit). A full ring drops the record and counts
  * it; the loop thread says so once.
  *

@@ -1,5 +1,5 @@
 /* sender: reads an audio file, encodes it with Opus and sends it as RTP over
- * UDP on an absolute schedule (common/pacer).
+ * UDP on an absolute schedule (common/tx/pacer).
  *
  * One thread, one libuv loop. The schedule is a timerfd (CLOCK_MONOTONIC,
  * TFD_TIMER_ABSTIME) armed at the next packet's deadline and watched with
@@ -8,10 +8,10 @@
  * to avoid. On each wake-up every due packet is sent (uv_udp_try_send), and
  * then the next one is encoded at once, ahead of its deadline, so that
  * encoding never delays a send. With --key each packet is protected with
- * SRTP (common/srtp) as soon as it is encoded, also ahead of its deadline.
+ * SRTP (common/wire/srtp) as soon as it is encoded, also ahead of its deadline.
  *
  * The loop thread does no file I/O once the stream runs: --stats, --trace,
- * the live line and run-time messages are queued to sender/linew's writer
+ * the live line and run-time messages are queued to shell/linew's writer
  * thread, since one write stalled by a busy disk (117 ms was seen) would
  * otherwise make packets late. */
 #include <errno.h>
@@ -35,18 +35,19 @@
 #include <opus/opus.h>
 #include <uv.h>
 
-#include "args.h"
-#include "audio_in.h"
 #include "defaults.h"
-#include "json.h"
-#include "keyfile.h"
-#include "linew.h"
-#include "pacer.h"
-#include "rtp.h"
-#include "sdp.h"
-#include "srtp.h"
-#include "txpipe.h"
-#include "usage.h"
+#include "shell/clock.h"
+#include "shell/keyfile.h"
+#include "shell/linew.h"
+#include "shell/usage.h"
+#include "tx/audio_in.h"
+#include "tx/pacer.h"
+#include "tx/txpipe.h"
+#include "util/args.h"
+#include "util/json.h"
+#include "wire/rtp.h"
+#include "wire/sdp.h"
+#include "wire/srtp.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -120,13 +121,6 @@ struct sender {
   int exit_code;
   int finished;
 };
-
-static int64_t mono_ns(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void help(void)
 {
@@ -354,7 +348,7 @@ static void write_stats(struct sender *s, int final)
   char buf[512];
   struct json j;
   struct txpipe_stats ts;
-  int64_t now = mono_ns();
+  int64_t now = clock_mono_ns();
   double t = (double)(now - s->start_ns) / 1e9;
   double bitrate;
 
@@ -402,7 +396,7 @@ static void status_line(struct sender *s, int last)
 {
   char total[32];
   double pos = (double)s->pacer.next * s->frame_samples / DL_RATE;
-  double secs = (double)(mono_ns() - s->start_ns) / 1e9;
+  double secs = (double)(clock_mono_ns() - s->start_ns) / 1e9;
 
   if (!s->status_on)
     return;
@@ -537,7 +531,7 @@ static void tick_cb(uv_poll_t *h, int status, int events)
    * back to back, counted late by the pacer), encoding each next one
    * straight after its predecessor left. */
   while (s->have_pending && !s->finished) {
-    int64_t deadline = pacer_next_deadline(&s->pacer), now = mono_ns();
+    int64_t deadline = pacer_next_deadline(&s->pacer), now = clock_mono_ns();
     if (now < deadline)
       break;
     if (s->pending_len > 0)
@@ -642,7 +636,7 @@ static uint32_t random_u32(void)
   uint32_t v;
   if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v) {
     /* Not secret, only unlikely to collide: time and pid will do. */
-    v = (uint32_t)mono_ns() ^ (uint32_t)getpid() * 2654435761u;
+    v = (uint32_t)clock_mono_ns() ^ (uint32_t)getpid() * 2654435761u;
   }
   return v;
 }
@@ -830,7 +824,7 @@ int main(int argc, char **argv)
     s.exit_code = EXIT_RUNTIME;
     goto out;
   }
-  s.start_ns = mono_ns() + (int64_t)DL_SENDER_START_LEAD_US * 1000;
+  s.start_ns = clock_mono_ns() + (int64_t)DL_SENDER_START_LEAD_US * 1000;
   s.last_stats_ns = s.start_ns;
   pacer_init(&s.pacer, s.start_ns, (int64_t)s.o.frame_us * 1000, s.o.skew_ppm);
   if (arm(&s, s.start_ns) < 0) {

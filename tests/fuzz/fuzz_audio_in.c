@@ -1,4 +1,4 @@
-/* libFuzzer target: the audio file reader (common/audio_in: libsndfile,
+/* libFuzzer target: the audio file reader (common/tx/audio_in: libsndfile,
  * channel mix, speexdsp resampler) on arbitrary file contents.
  *
  * Input: one byte of options (output channels 0/1/2, resampler quality),
@@ -17,8 +17,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "audio_in.h"
 #include "defaults.h"
+#include "tx/audio_in.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,4 +1,4 @@
-/* libFuzzer target: the playout engine (common/playout) driven by an
+/* libFuzzer target: the playout engine (common/rx/playout) driven by an
  * arbitrary sequence of packets, pulls and target changes decoded from the
  * input, in virtual time.
  *
@@ -20,8 +20,8 @@
 #include <string.h>
 
 #include "defaults.h"
-#include "playout.h"
-#include "rtp.h"
+#include "rx/playout.h"
+#include "wire/rtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "defaults.h"
-#include "rtp.h"
+#include "wire/rtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "srtp.h"
+#include "wire/srtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

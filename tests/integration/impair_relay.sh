@@ -2,7 +2,7 @@
 # The real relay on loopback: numbered datagrams through build/impair with
 # loss, delay, jitter, duplication and a blackout, echoed back the other
 # way; the same seed again gives the same fates; a rate limit holds.
-# The statistics proper are unit tests of common/impair (test_impair).
+# The statistics proper are unit tests of common/relay/impair (test_impair).
 # tags: sanitize
 # timeout: 120
 . "$(dirname "$0")/../lib.sh"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Drift in virtual time: one simulated hour each of sender +300 ppm, sender
 # -300 ppm, sink +200 ppm, and sender -300 with sink +200 at once, through
-# the receiver's pipeline (bench/sim drives common/rxpipe). After 30 s:
+# the receiver's pipeline (bench/sim drives common/rx/rxpipe). After 30 s:
 # |latency - target| <= 2 ms at p99, no frame dropped or inserted (no late,
 # concealed, silent or resynced frame, every packet played), and drift_ppm
 # within 10 ppm of the truth throughout.

@@ -1,4 +1,4 @@
-/* emodel: the E-model of common/emodel from the command line, for scripts
+/* emodel: the E-model of common/rx/emodel from the command line, for scripts
  * (the practicality matrix).
  *
  *   emodel --delay MS [--loss PCT] [--burst-r X] [--runs FILE|-]
@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "args.h"
-#include "emodel.h"
-#include "json.h"
+#include "rx/emodel.h"
+#include "util/args.h"
+#include "util/json.h"
 
 int main(int argc, char **argv)
 {
@@ -38,7 +38,7 @@ int main(int argc, char **argv)
     case 'h':
       printf("usage: emodel --delay MS [--loss PCT] [--burst-r X] [--runs FILE|-]\n"
              "ITU-T G.107 R and MOS with Ie 0, Bpl 25.1 and Cole-Rosenbluth Id\n"
-             "(common/emodel.h). --runs: 0/1 per frame (1 = lost after FEC).\n");
+             "(common/rx/emodel.h). --runs: 0/1 per frame (1 = lost after FEC).\n");
       return 0;
     default: goto usage;
     }

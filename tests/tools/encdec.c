@@ -18,8 +18,8 @@
 #include <opus.h>
 #include <sndfile.h>
 
-#include "args.h"
 #include "defaults.h"
+#include "util/args.h"
 
 #define PROG "encdec"
 

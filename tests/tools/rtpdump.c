@@ -26,9 +26,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "args.h"
 #include "defaults.h"
-#include "rtp.h"
+#include "shell/clock.h"
+#include "util/args.h"
+#include "wire/rtp.h"
 
 #define PROG "rtpdump"
 
@@ -38,13 +39,6 @@ static void on_signal(int sig)
 {
   (void)sig;
   stop = 1;
-}
-
-static int64_t mono_ns(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static void usage(FILE *f)
@@ -147,12 +141,12 @@ int main(int argc, char **argv)
   printf("#arrival_ns\tlen\tversion\tpt\tmarker\tseq\tts\tssrc\tsamples\ttoc\n");
 
   long got = 0;
-  int64_t last = mono_ns();
+  int64_t last = clock_mono_ns();
   while (!stop && (count == 0 || got < count)) {
     struct pollfd p = {.fd = fd, .events = POLLIN};
     int timeout = 200;
     if (idle > 0) {
-      int64_t left = last + (int64_t)(idle * 1e9) - mono_ns();
+      int64_t left = last + (int64_t)(idle * 1e9) - clock_mono_ns();
       if (left <= 0)
         break;
       if (left / 1000000 < timeout)
@@ -166,7 +160,7 @@ int main(int argc, char **argv)
     if (rc <= 0)
       continue;
     ssize_t n = recv(fd, buf, sizeof buf, 0);
-    int64_t at = mono_ns();
+    int64_t at = clock_mono_ns();
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == ECONNREFUSED)
         continue;

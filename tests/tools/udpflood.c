@@ -21,17 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "args.h"
+#include "shell/clock.h"
+#include "util/args.h"
 
 #define BATCH 100
 #define PAYLOAD 41
-
-static int64_t mono_ns(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void sleep_until(int64_t t_ns)
 {
@@ -120,7 +114,7 @@ int main(int argc, char **argv)
   batch_ns = (int64_t)(1e9 * BATCH / (double)rate);
   uint16_t seq = (uint16_t)rng_next(&rs);
   uint32_t ts = rng_next(&rs);
-  t0 = mono_ns();
+  t0 = clock_mono_ns();
   for (i = 0; i < count; i++) {
     if (i % BATCH == 0 && i > 0)
       sleep_until(t0 + (int64_t)(i / BATCH) * batch_ns);
@@ -152,7 +146,7 @@ int main(int argc, char **argv)
     seq++;
     ts += 960;   /* 20 ms at 48 kHz */
   }
-  printf("{\"sent\":%llu,\"seconds\":%.3f}\n", count, (double)(mono_ns() - t0) / 1e9);
+  printf("{\"sent\":%llu,\"seconds\":%.3f}\n", count, (double)(clock_mono_ns() - t0) / 1e9);
   close(fd);
   freeaddrinfo(res);
   return 0;

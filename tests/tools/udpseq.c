@@ -29,19 +29,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "args.h"
-#include "json.h"
+#include "shell/clock.h"
+#include "util/args.h"
+#include "util/json.h"
 
 #define MAX_INDEX 1000000
 #define HDR 12
 #define BODY 16
-
-static int64_t mono_ns(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void die(const char *what, const char *why)
 {
@@ -131,7 +125,7 @@ static int cmd_send(int argc, char **argv)
   }
   fd = open_socket(argv[optind], 0, 0, &to, &tolen);
   memset(buf, 0, sizeof buf);
-  int64_t t0 = mono_ns(), step = (int64_t)llround(ivl * 1e6);
+  int64_t t0 = clock_mono_ns(), step = (int64_t)llround(ivl * 1e6);
   for (long i = 0; i < count; i++) {
     int64_t due = t0 + i * step;
     struct timespec ts = {(time_t)(due / 1000000000), (long)(due % 1000000000)};
@@ -144,14 +138,14 @@ static int cmd_send(int argc, char **argv)
     put_be(buf + 4, (uint64_t)i * 960, 4);
     put_be(buf + 8, 0x5eed, 4);
     put_be(buf + HDR, (uint64_t)i, 8);
-    put_be(buf + HDR + 8, (uint64_t)mono_ns(), 8);
+    put_be(buf + HDR + 8, (uint64_t)clock_mono_ns(), 8);
     if (sendto(fd, buf, (size_t)size, 0, (struct sockaddr *)&to, tolen) < 0)
       fprintf(stderr, "udpseq: send: %s\n", strerror(errno));
   }
   if (expect) {
-    int64_t end = mono_ns() + (int64_t)(echo_wait * 1e9);
+    int64_t end = clock_mono_ns() + (int64_t)(echo_wait * 1e9);
     for (;;) {
-      int64_t left = end - mono_ns();
+      int64_t left = end - clock_mono_ns();
       struct pollfd p = {fd, POLLIN, 0};
       echoed += drain(fd);
       if (left <= 0)
@@ -212,9 +206,9 @@ static int cmd_recv(int argc, char **argv)
   }
   if (log_name && (log = fopen(log_name, "w")) == NULL)
     die(log_name, strerror(errno));
-  int64_t start = mono_ns(), last = 0;
+  int64_t start = clock_mono_ns(), last = 0;
   for (;;) {
-    int64_t now = mono_ns();
+    int64_t now = clock_mono_ns();
     int64_t until = start + (int64_t)(max_time * 1e9);
     if (last && last + (int64_t)(idle * 1e9) < until)
       until = last + (int64_t)(idle * 1e9);
@@ -226,7 +220,7 @@ static int cmd_recv(int argc, char **argv)
     struct sockaddr_storage from;
     socklen_t flen = sizeof from;
     ssize_t len = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &flen);
-    int64_t t = mono_ns();
+    int64_t t = clock_mono_ns();
     if (len < 0)
       continue;
     last = t;

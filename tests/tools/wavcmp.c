@@ -31,8 +31,8 @@
 
 #include <sndfile.h>
 
-#include "args.h"
 #include "defaults.h"
+#include "util/args.h"
 
 #define PROG "wavcmp"
 

@@ -1,6 +1,6 @@
-/* common/args and common/json: the value parsers behind every flag, and
- * the stats line writer; and sender/usage, the programs' usage errors
- * around common/args (their exact text, since scripts and users read it). */
+/* common/util/args and common/util/json: the value parsers behind every flag, and
+ * the stats line writer; and shell/usage, the programs' usage errors
+ * around common/util/args (their exact text, since scripts and users read it). */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
@@ -14,9 +14,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "args.h"
-#include "json.h"
-#include "../../sender/usage.c"
+#include "shell/usage.h"
+#include "util/args.h"
+#include "util/json.h"
 
 static void test_args_long__range_and_junk__errors(void **state)
 {

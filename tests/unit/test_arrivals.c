@@ -1,4 +1,4 @@
-/* common/arrivals: the generated arrival traces that bench/sim and
+/* common/util/arrivals: the generated arrival traces that bench/sim and
  * bench/jbuf share. Seeded from DL_SEED (the generator's own seed). */
 #include <errno.h>
 #include <math.h>
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "arrivals.h"
+#include "util/arrivals.h"
 
 #define N 30000   /* 10 minutes of 20 ms packets */
 

@@ -1,4 +1,4 @@
-/* common/audio_in: every WAV sample format, FLAC and Ogg/Vorbis, any rate
+/* common/tx/audio_in: every WAV sample format, FLAC and Ogg/Vorbis, any rate
  * to exactly round(n * 48000 / rate) frames without a leading delay,
  * channel mixing, rewinding and the error codes of bad files. Files are
  * written by libsndfile into a private temporary directory. Chunked reads
@@ -18,8 +18,8 @@
 
 #include <sndfile.h>
 
-#include "audio_in.h"
 #include "defaults.h"
+#include "tx/audio_in.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846

@@ -1,4 +1,4 @@
-/* common/delay: the adaptive target from arrival traces (20 ms packets),
+/* common/rx/delay: the adaptive target from arrival traces (20 ms packets),
  * seeded from DL_SEED. */
 #include <errno.h>
 #include <math.h>
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "delay.h"
+#include "rx/delay.h"
 
 static unsigned seed;
 

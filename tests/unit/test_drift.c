@@ -1,4 +1,4 @@
-/* common/drift: the PI latency controller against a model of the pipeline
+/* common/rx/drift: the PI latency controller against a model of the pipeline
  * (latency grows by drift - (ratio - 1) per second), with a measurement
  * noise seeded from DL_SEED. */
 #include <math.h>
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "drift.h"
+#include "rx/drift.h"
 
 static unsigned seed;
 

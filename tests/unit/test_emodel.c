@@ -1,4 +1,4 @@
-/* common/emodel: worked values of G.107 with Cole and Rosenbluth's Id,
+/* common/rx/emodel: worked values of G.107 with Cole and Rosenbluth's Id,
  * and BurstR from observed loss runs. */
 #include <math.h>
 #include <setjmp.h>
@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "emodel.h"
-#include "impair.h"
+#include "relay/impair.h"
+#include "rx/emodel.h"
 
 #define near(a, b, tol) assert_true(fabs((a) - (b)) <= (tol))
 
@@ -101,7 +101,7 @@ static void test_emodel_runs__exact_sequence(void **state)
   near(emodel_runs_burst_r(&r), 1.0 / (0.5 + 0.5), 1e-12);
 }
 
-/* Loss sequences from common/impair: random gives BurstR near 1; Gilbert
+/* Loss sequences from common/relay/impair: random gives BurstR near 1; Gilbert
  * with mean burst 3 at 5 % gives 1 / (p + q) = 3 * 0.95 = 2.85. */
 static void test_emodel_runs__impair_sequences__burst_r(void **state)
 {

@@ -1,4 +1,4 @@
-/* common/impair: the statistics of each impairment over 100 000 packets in
+/* common/relay/impair: the statistics of each impairment over 100 000 packets in
  * virtual time, determinism, and the send queue. The seed is printed; set
  * DL_SEED to reproduce or vary it (the tolerances hold for about 3 standard
  * deviations or more). */
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "impair.h"
+#include "relay/impair.h"
 
 #define N      100000
 #define STEP   20000000LL   /* 20 ms between packets */

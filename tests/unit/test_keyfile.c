@@ -1,4 +1,4 @@
-/* sender/keyfile: --gen-key writes a fresh key that --key reads back; it
+/* shell/keyfile: --gen-key writes a fresh key that --key reads back; it
  * never overwrites a file and leaves it private (0600); --key refuses what
  * is not a key with the exit status the programs return. Files go to a
  * private directory under $TMPDIR (or /tmp), removed at the end. */
@@ -14,8 +14,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "srtp.h"
-#include "../../sender/keyfile.c"
+#include "shell/keyfile.h"
+#include "wire/srtp.h"
 
 struct dir {
   char path[256];

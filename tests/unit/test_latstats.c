@@ -1,4 +1,4 @@
-/* common/latstats: quantiles from the fixed histogram against exact
+/* common/rx/latstats: quantiles from the fixed histogram against exact
  * quantiles of the same samples (sorted), within one 0.1 ms bin. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,7 +9,7 @@
 #include <math.h>
 #include <cmocka.h>
 
-#include "latstats.h"
+#include "rx/latstats.h"
 
 static struct latstats ls;
 

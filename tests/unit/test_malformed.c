@@ -21,9 +21,9 @@
 #include <opus/opus.h>
 
 #include "defaults.h"
-#include "rtp.h"
-#include "rxpipe.h"
-#include "srtp.h"
+#include "rx/rxpipe.h"
+#include "wire/rtp.h"
+#include "wire/srtp.h"
 
 #define MS 1000000LL
 #define NPK 100

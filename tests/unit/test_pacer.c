@@ -1,4 +1,4 @@
-/* common/pacer: the absolute schedule under virtual time: exact deadlines,
+/* common/tx/pacer: the absolute schedule under virtual time: exact deadlines,
  * skew, jittery wake-ups that must not accumulate, catch-up after a stall.
  * Random wake-up jitter is seeded: DL_SEED=N reproduces a run. */
 #include <setjmp.h>
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
-#include "pacer.h"
+#include "tx/pacer.h"
 
 #define MS 1000000LL
 

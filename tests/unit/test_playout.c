@@ -1,4 +1,4 @@
-/* common/playout in virtual time: a scripted arrival schedule is fed to the
+/* common/rx/playout in virtual time: a scripted arrival schedule is fed to the
  * engine while a simulated sink pulls frames; each case checks the exact
  * sequence of frame kinds played and the counters.
  *
@@ -15,8 +15,8 @@
 #include <cmocka.h>
 
 #include "defaults.h"
-#include "playout.h"
-#include "rtp.h"
+#include "rx/playout.h"
+#include "wire/rtp.h"
 
 #define MS 1000000LL
 #define MAXF 4096

@@ -1,5 +1,5 @@
 /* tags: tsan */
-/* common/ring: the SPSC datagram ring between the receiver's loop thread and
+/* common/util/ring: the SPSC datagram ring between the receiver's loop thread and
  * its playback thread. Single-thread cases check the exact capacity, order,
  * wrap-around and size limits; the stress case runs a producer and a
  * consumer thread at full speed and checks that every item arrives once, in
@@ -18,7 +18,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "ring.h"
+#include "util/ring.h"
 
 static void test_ring_create__bad_sizes__einval(void **state)
 {

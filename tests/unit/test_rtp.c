@@ -1,4 +1,4 @@
-/* common/rtp: pack/parse round trip, the malformed-datagram table, the
+/* common/wire/rtp: pack/parse round trip, the malformed-datagram table, the
  * Opus payload checks and serial arithmetic across wrap-around. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 #include <opus/opus.h>
 
 #include "defaults.h"
-#include "rtp.h"
+#include "wire/rtp.h"
 
 /* A real 20 ms Opus packet of silence, made once. */
 static uint8_t opus20[400];

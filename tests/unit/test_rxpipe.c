@@ -1,4 +1,4 @@
-/* common/rxpipe with real Opus packets (a 440 Hz sine encoded by libopus)
+/* common/rx/rxpipe with real Opus packets (a 440 Hz sine encoded by libopus)
  * in virtual time: the PCM that comes out is compared sample for sample with
  * a reference decoder fed the same decisions (packet, FEC, PLC, silence). */
 #include <errno.h>
@@ -15,8 +15,8 @@
 #include <opus/opus.h>
 
 #include "defaults.h"
-#include "rtp.h"
-#include "rxpipe.h"
+#include "rx/rxpipe.h"
+#include "wire/rtp.h"
 
 #define MS 1000000LL
 #define NPK 100

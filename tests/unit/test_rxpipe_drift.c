@@ -1,4 +1,4 @@
-/* common/rxpipe with drift compensation on (resample = 1): real Opus
+/* common/rx/rxpipe with drift compensation on (resample = 1): real Opus
  * packets from a sender whose clock is skewed, pulled by a sink in 5 ms
  * blocks, all in virtual time. The latency must follow the target by
  * resampling alone (nothing concealed, nothing late) and the drift
@@ -16,8 +16,8 @@
 #include <opus/opus.h>
 
 #include "defaults.h"
-#include "rtp.h"
-#include "rxpipe.h"
+#include "rx/rxpipe.h"
+#include "wire/rtp.h"
 
 #define NPKT 25
 static uint8_t pkt[NPKT][400];

@@ -1,4 +1,4 @@
-/* common/sdp: the lines a third-party receiver needs (RFC 4566, RFC 7587),
+/* common/wire/sdp: the lines a third-party receiver needs (RFC 4566, RFC 7587),
  * IPv4/IPv6, SRTP's crypto line, fractional ptime and the error cases. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "sdp.h"
+#include "wire/sdp.h"
 
 static struct sdp_params base(void)
 {

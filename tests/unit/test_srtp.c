@@ -1,4 +1,4 @@
-/* common/srtp: base64 vectors, key file parsing (good and bad), key
+/* common/wire/srtp: base64 vectors, key file parsing (good and bad), key
  * generation, and the libsrtp2 session: round trip, tampering, replay,
  * truncation, wrong key, buffer room.
  * Random payloads and keys come from a seeded generator: DL_SEED=N to
@@ -12,8 +12,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "rtp.h"
-#include "srtp.h"
+#include "wire/rtp.h"
+#include "wire/srtp.h"
 
 static uint64_t rng_state;
 

@@ -1,4 +1,4 @@
-/* common/txpipe: RTP fields of the encoded stream (sequence and timestamp
+/* common/tx/txpipe: RTP fields of the encoded stream (sequence and timestamp
  * across wrap-around, marker, SSRC, payload type), Opus frames of every
  * size, DTX gaps and talkspurt markers, pulling from audio_in with padding
  * and looping. */
@@ -17,10 +17,10 @@
 #include <opus/opus.h>
 #include <sndfile.h>
 
-#include "audio_in.h"
 #include "defaults.h"
-#include "rtp.h"
-#include "txpipe.h"
+#include "tx/audio_in.h"
+#include "tx/txpipe.h"
+#include "wire/rtp.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846

@@ -1,4 +1,4 @@
-#include "sdp.h"
+#include "wire/sdp.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -1,7 +1,7 @@
 /* Generated arrival delays (see arrivals.h). The order of the random draws
  * is part of the output: loss state first, then the kind's draws, then the
  * calm-path jitter; a change to it changes every published trace. */
-#include "arrivals.h"
+#include "util/arrivals.h"
 
 #include <errno.h>
 #include <math.h>

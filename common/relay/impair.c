@@ -4,7 +4,7 @@
  * times per packet whatever the outcome, so the fate of packet k depends on
  * the seed and k (and, for the rate queue and blackouts, on arrival times)
  * and on nothing else. */
-#include "impair.h"
+#include "relay/impair.h"
 
 #include <errno.h>
 #include <math.h>

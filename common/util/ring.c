@@ -4,7 +4,7 @@
  * indices live on separate cache lines, next to the private cached copy of
  * the other side's index, so that a steady stream costs one shared load
  * per ring's worth of slots rather than per slot. */
-#include "ring.h"
+#include "util/ring.h"
 
 #include <errno.h>
 #include <stdatomic.h>

@@ -1,4 +1,4 @@
-#include "emodel.h"
+#include "rx/emodel.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-#include "pacer.h"
+#include "tx/pacer.h"
 
 #include <errno.h>
 #include <math.h>

@@ -22,7 +22,7 @@
  * number of the current SSRC); a resync closes the current sync into
  * running totals so that expected and lost never go backwards or negative.
  */
-#include "playout.h"
+#include "rx/playout.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -6,9 +6,9 @@
  *
  * Drift compensation: between the decoded 48 kHz stage and the output sits
  * a speexdsp resampler whose ratio (within +-0.5 %) the latency controller
- * (common/drift) steers so that the measured latency, which includes what
+ * (common/rx/drift) steers so that the measured latency, which includes what
  * the FIFO and the resampler hold, follows the target: fixed, or adaptive
- * from the arrival-delay distribution (common/delay). No frame is dropped
+ * from the arrival-delay distribution (common/rx/delay). No frame is dropped
  * or inserted to hold the latency. */
 #ifndef DL_RXPIPE_H
 #define DL_RXPIPE_H
@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "playout.h"
+#include "rx/playout.h"
 
 struct rxpipe_config {
   struct playout_config playout;
@@ -45,7 +45,7 @@ struct rxpipe_stats {
   double drift_ppm;          /* sender clock against sink clock; NaN before a stream */
   double resample_ratio;     /* input samples per output sample */
   double latency_ctl_ms;     /* the controller's smoothed latency (at the tracked delay) */
-  /* For the E-model (common/emodel): frames heard inside streams, lost ones
+  /* For the E-model (common/rx/emodel): frames heard inside streams, lost ones
    * being those concealed by PLC or silence (FEC-recovered ones are not
    * lost); the concealment after a stream's last packet is not counted. */
   uint64_t quality_frames;

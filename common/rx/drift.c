@@ -7,7 +7,7 @@
  * D / (w e) and then decays as exp(-w t); the integral term converges to D.
  * The measurement is smoothed first (a first-order filter far faster than
  * the loop) so that network jitter does not wobble the pitch. */
-#include "drift.h"
+#include "rx/drift.h"
 
 #include <errno.h>
 #include <math.h>

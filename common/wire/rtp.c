@@ -1,7 +1,7 @@
 /* RTP header pack and parse. The parser trusts nothing: each field that
  * says how long something is gets checked against what is left of the
  * datagram before the bytes it names are read. */
-#include "rtp.h"
+#include "wire/rtp.h"
 
 #include <opus/opus.h>
 #include <string.h>

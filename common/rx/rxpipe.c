@@ -13,13 +13,13 @@
  * scaled by the ratio).
  *
  * Time discipline: each packet's arrival goes to the delay estimator
- * (common/delay), which gives the adaptive target; each decoded packet
+ * (common/rx/delay), which gives the adaptive target; each decoded packet
  * gives a latency measurement (its first sample's heard time minus the
- * arrival the estimator expected for it) to the controller (common/drift),
+ * arrival the estimator expected for it) to the controller (common/rx/drift),
  * which sets the resampler's ratio. The playout's mapping is never moved
  * otherwise: no frame is dropped or inserted to hold the latency.
  */
-#include "rxpipe.h"
+#include "rx/rxpipe.h"
 
 #include <errno.h>
 #include <math.h>
@@ -30,11 +30,11 @@
 #include <speex/speex_resampler.h>
 
 #include "defaults.h"
-#include "delay.h"
-#include "drift.h"
-#include "emodel.h"
-#include "latstats.h"
-#include "rtp.h"
+#include "rx/delay.h"
+#include "rx/drift.h"
+#include "rx/emodel.h"
+#include "rx/latstats.h"
+#include "wire/rtp.h"
 
 #define FADE_SAMPLES (DL_RATE / 1000 * DL_FADE_MS)
 /* speexdsp 0..10. At a ratio within 0.5 % of 1 set as n / RS_DEN (its

@@ -7,7 +7,7 @@
  * back down before they overflow. Until 1/(1 - f) packets have been
  * seen the entries weigh equally, so that the first estimate is a plain
  * histogram rather than one dominated by the first packet. */
-#include "delay.h"
+#include "rx/delay.h"
 
 #include <errno.h>
 #include <math.h>

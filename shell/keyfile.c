@@ -1,4 +1,4 @@
-#include "keyfile.h"
+#include "shell/keyfile.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -7,7 +7,7 @@
  * delay, so output frame j is input time j/48000; at the end of the file the
  * resampler is fed zeros until it has produced round(in * 48000 / rate)
  * frames, and the rest is dropped. A 48 kHz file bypasses the resampler. */
-#include "audio_in.h"
+#include "tx/audio_in.h"
 
 #include <errno.h>
 #include <fcntl.h>

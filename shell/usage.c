@@ -1,10 +1,10 @@
-#include "usage.h"
+#include "shell/usage.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "args.h"
+#include "util/args.h"
 
 const char *usage_prog = "driftless";
 const char *usage_hint = "";

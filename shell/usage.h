@@ -1,6 +1,6 @@
 /* usage: the usage errors of the programs (sender, receiver, impair): one
  * line on stderr, "PROG: MESSAGE[HINT]", then exit status 2. The numbers
- * are read by common/args, which does not print; the printing and the exit
+ * are read by common/util/args, which does not print; the printing and the exit
  * are here, beside the programs. Main thread, while parsing the flags. */
 #ifndef DL_USAGE_H
 #define DL_USAGE_H

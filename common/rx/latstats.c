@@ -1,5 +1,5 @@
 /* Latency histogram: see latstats.h. */
-#include "latstats.h"
+#include "rx/latstats.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-#include "json.h"
+#include "util/json.h"
 
 #include <inttypes.h>
 #include <math.h>

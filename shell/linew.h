@@ -8,8 +8,8 @@
  * stderr while running, and per stream at the end). Lines to several
  * streams keep their relative order, which matters when two are stderr.
  *
- * It lives in sender/ (common/ has no threads); impair links it too
- * (impair_EXTRA in the Makefile). */
+ * It lives in shell/ (common/ has no threads): the sender, the receiver and
+ * impair all write their lines through it. */
 #ifndef DL_LINEW_H
 #define DL_LINEW_H
 
@@ -45,6 +45,9 @@ int linew_put(struct linew *w, int id, const char *line, size_t len);
  * with "\n") and puts it. Returns as linew_put, or -EINVAL if too long. */
 int linew_printf(struct linew *w, int id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Producer thread only: lines of stream id dropped so far (ring full). */
+unsigned long long linew_dropped(const struct linew *w, int id);
 
 /* Producer thread only. As linew_put, but waits for room instead of
  * dropping: for the last lines, once nothing is paced any more. */

@@ -1,5 +1,5 @@
 /* keyfile: the SRTP key files of --key FILE and --gen-key FILE, for the
- * sender and the receiver alike (common/srtp parses and formats the text;
+ * sender and the receiver alike (common/wire/srtp parses and formats the text;
  * the file and the random source are I/O, so they live here, beside the
  * programs, not in common/). Main thread, before the stream starts.
  *
@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "srtp.h"
+#include "wire/srtp.h"
 
 /* --key FILE: reads the file (4 KiB at most) and parses the key in it
  * (dl_srtp_key_parse: base64, bare, inline:KEY or an a=crypto line).

@@ -54,7 +54,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rtp.h"
+#include "wire/rtp.h"
 
 enum playout_kind { PLAYOUT_SILENCE, PLAYOUT_PACKET, PLAYOUT_FEC, PLAYOUT_PLC };
 

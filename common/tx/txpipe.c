@@ -1,4 +1,4 @@
-#include "txpipe.h"
+#include "tx/txpipe.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -6,9 +6,9 @@
 
 #include <opus/opus.h>
 
-#include "audio_in.h"
 #include "defaults.h"
-#include "rtp.h"
+#include "tx/audio_in.h"
+#include "wire/rtp.h"
 
 struct txpipe {
   struct txpipe_config cfg;

@@ -3,7 +3,7 @@
  * The wrapper does its own length checks before libsrtp2 sees a packet, so
  * that "too short" is told apart from "forged" and a truncated datagram is
  * never handed to the library's header walk. */
-#include "srtp.h"
+#include "wire/srtp.h"
 
 #include <limits.h>
 #include <pthread.h>

@@ -8,7 +8,7 @@
  * preempted in the middle of a batch. The writer polls every
  * DL_LINEW_POLL_MS instead of being woken, so putting a line costs the
  * producer a memcpy and no system call. */
-#include "linew.h"
+#include "shell/linew.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -216,6 +216,11 @@ int linew_start(struct linew *w)
     return -rc;
   w->started = 1;
   return 0;
+}
+
+unsigned long long linew_dropped(const struct linew *w, int id)
+{
+  return id >= 0 && id < w->n ? (unsigned long long)w->st[id].dropped : 0;
 }
 
 int linew_put_wait(struct linew *w, int id, const char *line, size_t len)
