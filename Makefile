@@ -69,7 +69,7 @@ endif
 
 # common/: the pure core, in parts (wire, rx, tx, relay, util); shell/:
 # what the programs share that does I/O or runs threads (line writer, key
-# files, usage errors, the clock, socket addresses).
+# files, usage errors, the clock, name lookup).
 COMMON_SRC = $(sort $(wildcard common/*/*.c))
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 LIB        = $(BUILD)/libdriftless.a

@@ -280,7 +280,6 @@ static int run(const struct opts *o, const struct pool *pl, double fixed_ms, FIL
       .slots = DL_PLAYOUT_SLOTS,
     },
     .channels = 1,
-    .pt = DL_DEFAULT_PT,
     .latency_auto = fixed_ms < 0,
     .latency_quantile = o->quantile,
     .min_latency_ns = (int64_t)(o->min_ms * 1e6),
@@ -343,7 +342,9 @@ static int run(const struct opts *o, const struct pool *pl, double fixed_ms, FIL
         .timestamp = 0xfffe0000u + p.k * (uint32_t)samples, .ssrc = SSRC, .marker = p.k == 0,
       };
       int n = rtp_pack(&hd, pl->data[p.k % POOL], (size_t)pl->len[p.k % POOL], dgram, sizeof dgram);
-      int r = rxpipe_put(rp, dgram, (size_t)n, p.arrival_ns);
+      struct rtp_packet pk;
+      int r = rtp_packet_parse(dgram, (size_t)n, p.arrival_ns, &pk) == RTP_OK ? rxpipe_put(rp, &pk)
+                                                                              : PLAYOUT_INVALID;
       if (r == PLAYOUT_LATE || r == PLAYOUT_FULL) {
         res->late_puts++;
         if (csv)
@@ -493,7 +494,7 @@ static void put_result(struct json *j, const struct opts *o, const struct result
   json_u64(j, "late", s->po.late);
   json_u64(j, "duplicate", s->po.duplicate);
   json_u64(j, "reordered", s->po.reordered);
-  json_u64(j, "invalid", s->invalid);
+  json_u64(j, "invalid", s->po.invalid);
   json_u64(j, "fec_recovered", s->po.fec_recovered);
   json_u64(j, "concealed", s->po.concealed);
   json_u64(j, "silence", s->po.silence);

@@ -1,7 +1,7 @@
 /* The playback thread (see playback.h). One period per iteration:
  *
  *   sink_wait   -> room for a period; play_ns = when its first frame is heard
- *   drain ring  -> rxpipe_put(datagram, arrival_ns) for everything queued
+ *   drain ring  -> rxpipe_put(packet) for every record the loop thread queued
  *   rxpipe_read -> one period of PCM for play_ns (packet, FEC, PLC, silence)
  *   sink_write
  *
@@ -73,36 +73,35 @@ static void trace_frame_cb(void *arg, const struct rxpipe_frame_info *fi)
 
 /* Playback thread: a packet rxpipe_put dropped (late, duplicate) goes to
  * the trace, never heard. */
-static void trace_dropped_packet(struct playback *p, const uint8_t *d, size_t len, int64_t arrival,
-                                 int result)
+static void trace_dropped_packet(struct playback *p, const struct rtp_packet *pkt, int result)
 {
-  struct rtp_header h;
-  const uint8_t *payload;
-  size_t plen;
   struct trace_rec r;
 
-  if (rtp_parse(d, len, &h, &payload, &plen) != RTP_OK)
-    return;   /* cannot happen: rxpipe_put parsed it */
   memset(&r, 0, sizeof r);
   r.kind = result == PLAYOUT_DUPLICATE ? TRACE_DUP : TRACE_LATE;
-  r.seq = h.seq;
-  r.ts = h.timestamp;
-  r.arrival_ns = arrival;
+  r.seq = pkt->seq;
+  r.ts = pkt->ts;
+  r.arrival_ns = pkt->arrival_ns;
   trace_push(p->trace, &r);
 }
 
+/* Every record the loop thread queued, into the pipeline (parsed there,
+ * once: rtp_packet_load only points at the slot's payload). */
 static void drain_ring(struct playback *p)
 {
+  struct rtp_packet pkt;
   const uint8_t *d;
   size_t len;
   int64_t arrival;
   int r;
 
   while ((d = ring_peek(p->ring, &len, &arrival)) != NULL) {
-    r = rxpipe_put(p->rx, d, len, arrival);
-    /* A full playout queue drops the packet as late (and counts it so). */
-    if (p->trace != NULL && (r == PLAYOUT_LATE || r == PLAYOUT_DUPLICATE || r == PLAYOUT_FULL))
-      trace_dropped_packet(p, d, len, arrival, r);
+    if (rtp_packet_load(d, len, &pkt) == 0) {
+      r = rxpipe_put(p->rx, &pkt);
+      /* A full playout queue drops the packet as late (and counts it so). */
+      if (p->trace != NULL && (r == PLAYOUT_LATE || r == PLAYOUT_DUPLICATE || r == PLAYOUT_FULL))
+        trace_dropped_packet(p, &pkt, r);
+    }
     ring_pop(p->ring);
   }
 }

@@ -16,10 +16,14 @@ struct sink;
 /* Opens ALSA playback device `device` for S16 interleaved at DL_RATE with
  * a period near DL_ALSA_PERIOD_US and a buffer of buffer_ms, or with 0:
  * DL_ALSA_PERIODS periods on a card, DL_ALSA_SERVER_BUFFER_MS through a
- * sound server's plugin. On error returns a negative errno and words why
- * into err. */
+ * sound server's plugin; with the calling thread SCHED_FIFO for the open
+ * where permitted (sink_describe says whether). On error returns a
+ * negative errno and words why into err. */
 int sink_alsa_open(struct sink **out, const char *device, int channels, int buffer_ms, char *err,
                    size_t errcap);
+
+/* alsa-lib's own diagnostics on stderr off (the caller words errors). */
+void sink_alsa_quiet(void);
 
 /* Creates (truncates) a 16-bit 48 kHz WAV file. skew_ppm > 0 runs the
  * sink's clock fast (it consumes 48000 * (1 + ppm/1e6) frames per second). */

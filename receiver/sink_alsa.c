@@ -9,6 +9,8 @@
  * (underrun) prepare and count, -ESTRPIPE (suspend) resume, else fatal. */
 #include <alsa/asoundlib.h>
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,8 +222,8 @@ out:
   return primed;
 }
 
-int sink_alsa_open(struct sink **out, const char *device, int channels, int buffer_ms, char *err,
-                   size_t errcap)
+static int alsa_open(struct sink **out, const char *device, int channels, int buffer_ms, char *err,
+                     size_t errcap)
 {
   struct alsa_sink *a;
   snd_pcm_hw_params_t *hw;
@@ -319,4 +321,46 @@ fail:
     snd_pcm_close(a->pcm);
   free(a);
   return r < 0 ? r : -EIO;
+}
+
+/* The device opens with this thread briefly SCHED_FIFO (where permitted):
+ * plugins such as pulse start their own threads on open, and those feed
+ * the device as much as the playback thread does, so they must inherit its
+ * scheduling rather than compete with every busy process. */
+int sink_alsa_open(struct sink **out, const char *device, int channels, int buffer_ms, char *err,
+                   size_t errcap)
+{
+  struct sched_param old_sp, sp;
+  int old_policy, r, raised;
+
+  raised = pthread_getschedparam(pthread_self(), &old_policy, &old_sp) == 0;
+  if (raised) {
+    memset(&sp, 0, sizeof sp);
+    sp.sched_priority = DL_PLAYBACK_RT_PRIORITY;
+    if (sp.sched_priority > sched_get_priority_max(SCHED_FIFO))
+      sp.sched_priority = sched_get_priority_max(SCHED_FIFO);
+    raised = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0;
+  }
+  r = alsa_open(out, device, channels, buffer_ms, err, errcap);
+  if (raised)
+    pthread_setschedparam(pthread_self(), old_policy, &old_sp);
+  if (r == 0) {
+    size_t n = strlen((*out)->describe);
+    snprintf((*out)->describe + n, sizeof (*out)->describe - n, "; opened %s",
+             raised ? "with SCHED_FIFO (its helper threads inherit it)"
+                    : "with normal scheduling (SCHED_FIFO refused)");
+  }
+  return r;
+}
+
+static void alsa_quiet(const char *file, int line, const char *function, int err, const char *fmt, ...)
+{
+  (void)file; (void)line; (void)function; (void)err; (void)fmt;
+}
+
+void sink_alsa_quiet(void)
+{
+  /* alsa-lib prints its own diagnostics on stderr; the receiver words the
+   * error once. */
+  snd_lib_error_set_handler(alsa_quiet);
 }

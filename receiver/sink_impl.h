@@ -19,7 +19,7 @@ struct sink {
   int period;                   /* frames per write */
   atomic_uint_least64_t underruns;
   atomic_uint_least64_t frames;
-  char describe[256];
+  char describe[384];
   char error[256];
 };
 

@@ -10,57 +10,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shell/linew.h"
 #include "util/ring.h"
 
 struct trace {
   struct ring *ring;
-  FILE *f;
-  char *path;
+  struct linew *w;
+  int id;                          /* the writer's stream */
+  const char *path;                /* for messages */
   atomic_uint_least64_t dropped;   /* playback thread adds, any thread reads */
   int dropped_said;                /* loop thread */
-  int failed;                      /* loop thread: a write failed, records are discarded */
-  int err;                         /* its errno */
 };
 
 static const char *const kind_names[] = {"packet", "fec", "late", "dup"};
+static const char header[] = "seq\tts\tarrival_ns\tplay_ns\tkind\n";
 
-int trace_open(struct trace **out, const char *path, unsigned slots, char *err, size_t errcap)
+int trace_open(struct trace **out, unsigned slots, struct linew *w, int id, const char *path)
 {
   struct trace *t;
-  int r = -ENOMEM;
+  int r;
 
   *out = NULL;
   t = calloc(1, sizeof *t);
-  if (t == NULL || (t->path = strdup(path)) == NULL)
-    goto fail;
+  if (t == NULL)
+    return -ENOMEM;
   atomic_init(&t->dropped, 0);
   r = ring_create(&t->ring, slots, sizeof(struct trace_rec));
-  if (r < 0)
-    goto fail;
-  t->f = fopen(path, "w");
-  if (t->f == NULL) {
-    r = -errno;
-    snprintf(err, errcap, "cannot create: %s", strerror(-r));
-    goto fail;
+  if (r < 0) {
+    free(t);
+    return r;
   }
-  if (fputs("seq\tts\tarrival_ns\tplay_ns\tkind\n", t->f) < 0 || fflush(t->f) != 0) {
-    r = -errno;
-    snprintf(err, errcap, "cannot write: %s", strerror(-r));
-    goto fail;
-  }
+  t->w = w;
+  t->id = id;
+  t->path = path;
+  linew_put_wait(w, id, header, sizeof header - 1);
   *out = t;
   return 0;
-fail:
-  if (r == -ENOMEM)
-    snprintf(err, errcap, "out of memory");
-  if (t != NULL) {
-    if (t->f != NULL)
-      fclose(t->f);
-    ring_destroy(t->ring);
-    free(t->path);
-    free(t);
-  }
-  return r;
 }
 
 void trace_push(struct trace *t, const struct trace_rec *r)
@@ -74,63 +59,42 @@ uint64_t trace_dropped(const struct trace *t)
   return atomic_load_explicit(&((struct trace *)t)->dropped, memory_order_relaxed);
 }
 
-int trace_drain(struct trace *t, char *msg, size_t cap)
+int trace_drain(struct trace *t, int wait, char *msg, size_t cap)
 {
   const uint8_t *d;
   size_t len;
   int64_t arrival;
-  int said = 0;
 
   while ((d = ring_peek(t->ring, &len, &arrival)) != NULL) {
     struct trace_rec r;
+    char line[128];
+    int n;
 
-    if (!t->failed && len == sizeof r) {
+    if (len == sizeof r) {
       memcpy(&r, d, sizeof r);
-      if (fprintf(t->f, "%u\t%" PRIu32 "\t%" PRId64 "\t%" PRId64 "\t%s\n", (unsigned)r.seq, r.ts,
-                  r.arrival_ns, r.play_ns, r.kind < 4 ? kind_names[r.kind] : "?") < 0) {
-        t->failed = 1;
-        t->err = errno;
-      }
+      n = snprintf(line, sizeof line, "%u\t%" PRIu32 "\t%" PRId64 "\t%" PRId64 "\t%s\n",
+                   (unsigned)r.seq, r.ts, r.arrival_ns, r.play_ns,
+                   r.kind < 4 ? kind_names[r.kind] : "?");
+      if (wait)
+        linew_put_wait(t->w, t->id, line, (size_t)n);
+      else
+        linew_put(t->w, t->id, line, (size_t)n);
     }
     ring_pop(t->ring);
   }
-  /* Lines go out whole at every drain, so that a killed receiver leaves a
-   * file of complete lines. */
-  if (!t->failed && fflush(t->f) != 0) {
-    t->failed = 1;
-    t->err = errno;
-  }
-  if (t->failed == 1) {
-    t->failed = 2;   /* said */
-    snprintf(msg, cap, "--trace %s: cannot write: %s (no more trace lines)", t->path,
-             strerror(t->err));
-    said = 1;
-  } else if (!t->dropped_said && trace_dropped(t) > 0) {
+  if (!t->dropped_said && trace_dropped(t) > 0) {
     t->dropped_said = 1;
     snprintf(msg, cap, "--trace %s: the trace ring is full: lines dropped (the file is incomplete)",
              t->path);
-    said = 1;
+    return 1;
   }
-  return said;
+  return 0;
 }
 
-int trace_close(struct trace *t, char *msg, size_t cap)
+void trace_close(struct trace *t)
 {
-  int r = 0;
-
-  msg[0] = '\0';
   if (t == NULL)
-    return 0;
-  if (!trace_drain(t, msg, cap))
-    msg[0] = '\0';
-  if (t->failed)
-    r = -(t->err ? t->err : EIO);
-  if (fclose(t->f) != 0 && r == 0) {
-    r = -errno;
-    snprintf(msg, cap, "--trace %s: cannot close: %s", t->path, strerror(-r));
-  }
+    return;
   ring_destroy(t->ring);
-  free(t->path);
   free(t);
-  return r;
 }

@@ -3,9 +3,10 @@
  *
  * The playback thread knows when a packet is heard, but must not write
  * files or allocate: it pushes fixed-size records into a lock-free SPSC
- * ring (common/util/ring), and the loop thread drains the ring into the file
- * (on a timer and once at exit). A full ring drops the record and counts
- * it; the loop thread says so once.
+ * ring (common/util/ring), and the loop thread drains the ring into lines
+ * for the line writer (shell/linew, whose thread writes the file), on a
+ * timer and once at exit. A full ring drops the record and counts it; the
+ * loop thread says so once.
  *
  * File: a header line, then one line per record:
  *   seq  ts  arrival_ns  play_ns  kind
@@ -25,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct linew;
+
 enum trace_kind { TRACE_PACKET, TRACE_FEC, TRACE_LATE, TRACE_DUP };
 
 struct trace_rec {
@@ -37,29 +40,26 @@ struct trace_rec {
 
 struct trace;
 
-/* Main thread, before the playback thread starts: creates (truncates) path,
- * writes the header line and allocates a ring of `slots` records (a power
- * of two). Returns 0, or a negative errno with err worded. */
-int trace_open(struct trace **out, const char *path, unsigned slots, char *err, size_t errcap);
+/* Main thread, before the playback thread starts: allocates a ring of
+ * `slots` records (a power of two) and puts the header line into stream
+ * `id` of w (which the caller opened as "--trace PATH"; path is kept for
+ * messages, not copied). Returns 0 or a negative errno. */
+int trace_open(struct trace **out, unsigned slots, struct linew *w, int id, const char *path);
 
 /* Playback thread only (the single producer): queues one record. Never
  * waits, never allocates; a full ring counts the record as dropped. */
 void trace_push(struct trace *t, const struct trace_rec *r);
 
-/* Loop thread only (the single consumer): writes every queued record.
- * Returns 1 with msg set when there is something to say, once each: the
- * first dropped records, a write error (after which records are discarded);
- * else 0. */
-int trace_drain(struct trace *t, char *msg, size_t cap);
+/* Loop thread only (the single consumer): turns every queued record into a
+ * line for the writer; wait: rather wait for the writer's room than drop a
+ * line (at exit, once nothing is paced). Returns 1 with msg set the first
+ * time records were dropped (the ring was full), else 0. */
+int trace_drain(struct trace *t, int wait, char *msg, size_t cap);
 
 /* Any thread: records dropped so far (the ring was full). */
 uint64_t trace_dropped(const struct trace *t);
 
-/* Loop thread, once the playback thread has stopped: drains what is left,
- * closes the file and frees t (NULL accepted). msg: what trace_drain would
- * say, or a close error, or "" when nothing is left to say. Returns 0, or
- * a negative errno when the file is incomplete for a write or close error
- * (dropped records, which are reported, do not count as an error). */
-int trace_close(struct trace *t, char *msg, size_t cap);
+/* Frees t (NULL accepted); the caller drained it last. */
+void trace_close(struct trace *t);
 
 #endif /* DL_TRACE_H */

@@ -9,7 +9,7 @@
 #define RESOLVE_PASSIVE 1   /* an address to bind: "" is any address */
 
 /* host: a name or a numeric address ("" with RESOLVE_PASSIVE: any);
- * port: decimal; family: AF_UNSPEC, AF_INET or AF_INET6. Fills out with
+ * port: decimal, or NULL for none (the address only); family: AF_UNSPEC, AF_INET or AF_INET6. Fills out with
  * the first answer. Returns 0, or getaddrinfo's EAI_* code (never 0). */
 int resolve_udp(const char *host, const char *port, int flags, int family,
                 struct sockaddr_storage *out);

@@ -76,6 +76,7 @@ struct playout {
   int last_samples;       /* frame size of the last packet played: PLC size */
   uint16_t last_seq;      /* sequence number of the last packet played (this sync) */
   uint64_t pending;       /* PLC frames since the last PACKET/FEC, not yet counted */
+  int64_t pending_silence; /* silence samples since then, in a started stream */
   int loss_samples;       /* concealed samples since the last PACKET/FEC */
   int in_silence;         /* silence replaced audio: fade the next packet in */
   int resync_pending;     /* flag the next frame PLAYOUT_RESYNC */
@@ -96,6 +97,8 @@ struct playout {
   int gap_reported;       /* playout_sink_gap since the last pull */
 
   struct playout_stats st;
+  playout_event_cb event_cb;
+  void *event_arg;
 };
 
 static int64_t samples_to_ns(int64_t samples)
@@ -179,46 +182,67 @@ static int next_lost(const struct playout *p)
   return !seen_get(p, next);
 }
 
-/* Counts the pending PLC frames: concealed if they stood in for lost audio
- * of the stream, tail_concealed if the stream ended under them. */
+static void emit(struct playout *p, const struct playout_event *ev)
+{
+  if (p->event_cb != NULL)
+    p->event_cb(p->event_arg, ev);
+}
+
+/* Settles the pending concealment (PLC frames, and the silence after them)
+ * since the last PACKET/FEC frame: concealed if it stood in for lost audio
+ * of the stream, tail_concealed if the stream ended under it. The one place
+ * that decides; the event tells the E-model. */
 static void commit_pending(struct playout *p, int lost)
 {
+  struct playout_event ev = {
+    .kind = lost ? PLAYOUT_EV_CONCEALED : PLAYOUT_EV_TAIL,
+    .plc_frames = p->pending,
+    .silence_samples = p->pending_silence,
+  };
+
   if (lost)
     p->st.concealed += p->pending;
   else
     p->st.tail_concealed += p->pending;
   p->pending = 0;
+  p->pending_silence = 0;
+  if (ev.plc_frames > 0 || ev.silence_samples > 0)
+    emit(p, &ev);
 }
 
 /* Starts a new sync with this packet as its first: the queue is flushed and
- * the stream plays from arrival + target. */
-static void arm(struct playout *p, const struct rtp_header *h, int samples, int64_t arrival_ns)
+ * the stream plays from arrival + target. new_timeline: the sender's
+ * timeline changed (a new SSRC, a jump, a run of late packets), not only
+ * where this receiver maps it (the latency bound). */
+static void arm(struct playout *p, const struct rtp_packet *pkt, int new_timeline)
 {
   int i;
 
   if (p->armed) {
-    commit_pending(p, p->pending > 0 && next_lost(p));
+    struct playout_event ev = {.kind = PLAYOUT_EV_RESYNC, .new_timeline = new_timeline};
+    commit_pending(p, (p->pending > 0 || p->pending_silence > 0) && next_lost(p));
     p->closed_expected += seg_expected(p);
     p->closed_lost += seg_lost(p);
     p->resync_pending = 1;
     p->st.resyncs++;
     p->in_silence = 1;   /* the old stream was cut: fade the new one in */
+    emit(p, &ev);
   }
   for (i = 0; i < p->nslots; i++)
     p->slots[i].used = 0;
   p->armed = 1;
   p->started = 0;
-  p->ssrc = h->ssrc;
-  p->cursor = h->timestamp;
-  p->start_ns = arrival_ns + p->cfg.target_ns;
+  p->ssrc = pkt->ssrc;
+  p->cursor = pkt->ts;
+  p->start_ns = pkt->arrival_ns + p->cfg.target_ns;
   p->late_run = 0;
   p->bad_valid = 0;
   p->loss_samples = 0;
-  p->last_seq = (uint16_t)(h->seq - 1);   /* its "next" is this first packet */
-  p->max_seq = h->seq;
-  p->max_ts = h->timestamp;
-  p->max_samples = samples;
-  p->base_seq = h->seq;
+  p->last_seq = (uint16_t)(pkt->seq - 1);   /* its "next" is this first packet */
+  p->max_seq = pkt->seq;
+  p->max_ts = pkt->ts;
+  p->max_samples = pkt->samples;
+  p->base_seq = pkt->seq;
   p->cycles = 0;
   p->seg_got = 0;
   memset(p->seen, 0, sizeof p->seen);
@@ -258,9 +282,7 @@ static struct slot *free_slot(struct playout *p)
   return NULL;
 }
 
-static enum playout_put_result store(struct playout *p, const struct rtp_header *h,
-                                     const uint8_t *payload, size_t len, int samples,
-                                     int64_t arrival_ns)
+static enum playout_put_result store(struct playout *p, const struct rtp_packet *pkt)
 {
   struct slot *s = free_slot(p);
 
@@ -269,26 +291,25 @@ static enum playout_put_result store(struct playout *p, const struct rtp_header 
     return PLAYOUT_FULL;
   }
   s->used = 1;
-  s->seq = h->seq;
-  s->ts = h->timestamp;
-  s->samples = samples;
-  s->len = len;
-  s->arrival_ns = arrival_ns;
-  memcpy(s->data, payload, len);
+  s->seq = pkt->seq;
+  s->ts = pkt->ts;
+  s->samples = pkt->samples;
+  s->len = pkt->len;
+  s->arrival_ns = pkt->arrival_ns;
+  memcpy(s->data, pkt->payload, pkt->len);
   p->st.received++;
   p->late_run = 0;
   return PLAYOUT_QUEUED;
 }
 
-/* A packet of a new sync: arm with it and queue it. */
-static enum playout_put_result put_first(struct playout *p, const struct rtp_header *h,
-                                         const uint8_t *payload, size_t len, int samples,
-                                         int64_t arrival_ns)
+/* A packet of a new sync (the sender's timeline is new): arm with it and
+ * queue it. */
+static enum playout_put_result put_first(struct playout *p, const struct rtp_packet *pkt)
 {
-  arm(p, h, samples, arrival_ns);
-  seen_set(p, h->seq);
+  arm(p, pkt, 1);
+  seen_set(p, pkt->seq);
   p->seg_got++;
-  return store(p, h, payload, len, samples, arrival_ns);
+  return store(p, pkt);
 }
 
 /* Whether a packet d sequence numbers after the highest one, dt samples
@@ -332,30 +353,33 @@ static int late_run_expired(struct playout *p, int64_t arrival_ns)
   return arrival_ns - p->late_since_ns >= p->cfg.late_resync_ns;
 }
 
-enum playout_put_result playout_put(struct playout *p, const struct rtp_header *h,
-                                    const uint8_t *payload, size_t len, int64_t arrival_ns)
+enum playout_put_result playout_put(struct playout *p, const struct rtp_packet *pkt)
 {
-  int samples = rtp_opus_samples(payload, len);
+  int samples = pkt->samples;
+  int64_t arrival_ns = pkt->arrival_ns;
   int32_t ahead, dt;
   int d, behind;
 
-  if (samples <= 0) {
+  /* A record from rtp_packet_parse always passes; anything else must not
+   * reach a slot. */
+  if (samples <= 0 || samples > DL_MAX_PACKET_SAMPLES || pkt->len == 0 || pkt->len > DL_MAX_PAYLOAD ||
+      pkt->payload == NULL) {
     p->st.invalid++;
     return PLAYOUT_INVALID;
   }
-  if (!p->armed || h->ssrc != p->ssrc)
-    return put_first(p, h, payload, len, samples, arrival_ns);
-  ahead = rtp_ts_diff(h->timestamp, p->cursor);
-  d = rtp_seq_diff(h->seq, p->max_seq);
-  dt = rtp_ts_diff(h->timestamp, p->max_ts);
+  if (!p->armed || pkt->ssrc != p->ssrc)
+    return put_first(p, pkt);
+  ahead = rtp_ts_diff(pkt->ts, p->cursor);
+  d = rtp_seq_diff(pkt->seq, p->max_seq);
+  dt = rtp_ts_diff(pkt->ts, p->max_ts);
 
   if (!continues(p, d, dt) && !fits_stream(p, d, dt, ahead)) {
-    int32_t step = rtp_ts_diff(h->timestamp, p->bad_ts);
-    if (p->bad_valid && h->seq == p->bad_seq && step >= GRAIN && step <= DL_MAX_PACKET_SAMPLES)
-      return put_first(p, h, payload, len, samples, arrival_ns);
+    int32_t step = rtp_ts_diff(pkt->ts, p->bad_ts);
+    if (p->bad_valid && pkt->seq == p->bad_seq && step >= GRAIN && step <= DL_MAX_PACKET_SAMPLES)
+      return put_first(p, pkt);
     p->bad_valid = 1;
-    p->bad_seq = (uint16_t)(h->seq + 1);
-    p->bad_ts = h->timestamp;
+    p->bad_seq = (uint16_t)(pkt->seq + 1);
+    p->bad_ts = pkt->ts;
     p->st.invalid++;
     return PLAYOUT_INVALID;
   }
@@ -364,21 +388,21 @@ enum playout_put_result playout_put(struct playout *p, const struct rtp_header *
   if (behind && !p->started && p->start_ns + samples_to_ns(ahead) >= arrival_ns)
     behind = 0;   /* before the start: handled below, not late */
 
-  if (d <= 0 && seen_get(p, h->seq)) {
+  if (d <= 0 && seen_get(p, pkt->seq)) {
     if (behind && late_run_expired(p, arrival_ns))
-      return put_first(p, h, payload, len, samples, arrival_ns);
+      return put_first(p, pkt);
     p->st.duplicate++;
     return PLAYOUT_DUPLICATE;
   }
   if (behind && late_run_expired(p, arrival_ns))
-    return put_first(p, h, payload, len, samples, arrival_ns);
+    return put_first(p, pkt);
 
   if (!behind && ahead < 0 && !p->started && p->start_ns + samples_to_ns(ahead) >= arrival_ns) {
     /* Before the start, a packet that precedes the first one (reordering)
      * moves the start back, keeping the mapping, if its own play time has
      * not passed yet. */
     p->start_ns += samples_to_ns(ahead);
-    p->cursor = h->timestamp;
+    p->cursor = pkt->ts;
   }
 
   if (d < 0) {
@@ -387,14 +411,14 @@ enum playout_put_result playout_put(struct playout *p, const struct rtp_header *
     if (ext < p->base_seq)
       p->base_seq = ext;   /* RFC 3550 counts from the first packet sent */
   }
-  seq_update(p, h->seq, h->timestamp, samples);
-  seen_set(p, h->seq);
+  seq_update(p, pkt->seq, pkt->ts, samples);
+  seen_set(p, pkt->seq);
   p->seg_got++;
   if (behind) {
     p->st.late++;
     return PLAYOUT_LATE;
   }
-  return store(p, h, payload, len, samples, arrival_ns);
+  return store(p, pkt);
 }
 
 /* The queued packet that covers the cursor (ts <= cursor < ts + samples),
@@ -513,6 +537,7 @@ static int next_started(struct playout *p, int max_samples, struct playout_frame
     emit_silence(p, n, out);
     p->cursor += (uint32_t)n;
     p->loss_samples += n;
+    p->pending_silence += n;   /* a loss or the stream's end, as the PLC before it */
     p->in_silence = 1;
     p->st.silence++;
     return n;
@@ -559,23 +584,24 @@ static struct slot *find_newest(struct playout *p)
 static void check_latency(struct playout *p, int64_t now_ns)
 {
   struct slot *s = find_at_cursor(p), *nw;
-  struct rtp_header h;
-  uint16_t seq;
+  struct rtp_packet pkt;
 
   if (s == NULL || now_ns - s->arrival_ns <= p->cfg.max_latency_ns)
     return;
   nw = find_newest(p);
   if (nw == s)
     return;
-  memset(&h, 0, sizeof h);
-  h.ssrc = p->ssrc;
-  h.seq = seq = nw->seq;
-  h.timestamp = nw->ts;
-  arm(p, &h, nw->samples, nw->arrival_ns);   /* frees every slot */
+  memset(&pkt, 0, sizeof pkt);
+  pkt.ssrc = p->ssrc;
+  pkt.seq = nw->seq;
+  pkt.ts = nw->ts;
+  pkt.samples = nw->samples;
+  pkt.arrival_ns = nw->arrival_ns;
+  arm(p, &pkt, 0);   /* frees every slot; the sender's timeline is the same */
   nw->used = 1;
   /* It was received in the sync just closed (counted there). */
-  p->base_seq = (int64_t)seq + 1;
-  seen_set(p, seq);
+  p->base_seq = (int64_t)pkt.seq + 1;
+  seen_set(p, pkt.seq);
 }
 
 void playout_sink_gap(struct playout *p)
@@ -618,6 +644,12 @@ int playout_next(struct playout *p, int64_t now_ns, int max_samples, struct play
   p->next_pull_ns = now_ns + samples_to_ns(n);
   p->st.samples_out += (uint64_t)n;
   return n;
+}
+
+void playout_set_event_cb(struct playout *p, playout_event_cb cb, void *arg)
+{
+  p->event_cb = cb;
+  p->event_arg = arg;
 }
 
 void playout_set_target(struct playout *p, int64_t target_ns)

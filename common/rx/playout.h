@@ -2,8 +2,8 @@
  * the decision, frame by frame, of what the sink plays next.
  *
  * A state machine driven by explicit times (CLOCK_MONOTONIC ns, given by the
- * caller): no threads, no clock reads, no allocation after playout_init, no
- * decoding. The receiver's playback thread and the simulator run this same
+ * caller): no threads, no clock reads, no allocation after playout_create,
+ * no decoding. The receiver's playback thread and the simulator run this same
  * code. One thread at a time (the playback thread in the receiver).
  *
  * Time: the engine keeps a cursor, the RTP timestamp of the next sample to
@@ -85,7 +85,7 @@ enum playout_put_result {
   PLAYOUT_LATE = 1,        /* its play time had passed: dropped */
   PLAYOUT_DUPLICATE = 2,   /* seen before: dropped */
   PLAYOUT_FULL = 3,        /* no slot free: dropped (counted as late) */
-  PLAYOUT_INVALID = -1     /* not an Opus packet: dropped */
+  PLAYOUT_INVALID = -1     /* does not fit the stream (a jump on probation): dropped */
 };
 
 struct playout_config {
@@ -123,7 +123,7 @@ struct playout_stats {
   uint64_t late;           /* packets dropped because their time had passed (or queue full) */
   uint64_t duplicate;
   uint64_t reordered;      /* arrived with a lower sequence number than one before */
-  uint64_t invalid;        /* payload not Opus */
+  uint64_t invalid;        /* packets that did not fit the stream (probation, above) */
   uint64_t resyncs;        /* SSRC changes and timestamp jumps */
   uint64_t expected;       /* packets expected (RFC 3550 A.3, over all syncs) */
   uint64_t lost;           /* expected - received - late - duplicate..., never negative */
@@ -135,16 +135,46 @@ struct playout_stats {
   uint64_t samples_out;    /* samples returned to the sink (after skip), all kinds */
 };
 
-struct playout;   /* opaque; sized by playout_init */
+/* Stream events: this engine is their one owner. Each is told once, in
+ * the caller's thread, from inside the playout_put or playout_next that
+ * caused it, before that call returns (so a CONCEALED event comes before
+ * the PACKET or FEC frame that resumed the stream).
+ *   RESYNC     the stream was armed anew (counted in resyncs); the next
+ *              frame carries PLAYOUT_RESYNC. new_timeline: the sender's
+ *              timeline changed (a new SSRC, a confirmed jump, a run of late
+ *              packets), so what was learnt of its arrivals no longer holds;
+ *              0: only this receiver's mapping moved (the latency bound),
+ *              the sender's timestamps still mean what they meant.
+ *   CONCEALED  the concealment since the last PACKET/FEC frame (plc_frames
+ *              PLC frames and then silence_samples of silence) stood in for
+ *              lost audio: the stream resumed, or a resync found the packet
+ *              after the last one played missing (see playout_stats).
+ *   TAIL       it came after the stream's last packet: the sender stopped.
+ * PLC and silence that nothing has settled yet are in neither. */
+enum playout_event_kind { PLAYOUT_EV_RESYNC, PLAYOUT_EV_CONCEALED, PLAYOUT_EV_TAIL };
+
+struct playout_event {
+  enum playout_event_kind kind;
+  int new_timeline;          /* RESYNC */
+  uint64_t plc_frames;       /* CONCEALED, TAIL */
+  int64_t silence_samples;   /* CONCEALED, TAIL: 48 kHz samples */
+};
+
+typedef void (*playout_event_cb)(void *arg, const struct playout_event *ev);
+
+struct playout;   /* opaque; sized by playout_create */
 
 /* Allocates the engine and its slots. Returns 0 or -ENOMEM/-EINVAL. */
 int playout_create(struct playout **out, const struct playout_config *cfg);
 void playout_destroy(struct playout *p);   /* accepts NULL */
 
-/* Files one received packet (header already validated by rtp_parse).
- * payload is copied. arrival_ns: when it came off the network. */
-enum playout_put_result playout_put(struct playout *p, const struct rtp_header *h,
-                                    const uint8_t *payload, size_t len, int64_t arrival_ns);
+/* Where stream events go (NULL: nowhere). Set before the first put. */
+void playout_set_event_cb(struct playout *p, playout_event_cb cb, void *arg);
+
+/* Files one received packet, parsed once by rtp_packet_parse (its payload
+ * is copied; its arrival_ns is when it came off the network). A record
+ * that could not have come from rtp_packet_parse is PLAYOUT_INVALID. */
+enum playout_put_result playout_put(struct playout *p, const struct rtp_packet *pkt);
 
 /* The next frame to play. now_ns: when its first sample will be heard (the
  * caller adds what the sink still holds). max_samples bounds the frame
@@ -157,11 +187,11 @@ int playout_next(struct playout *p, int64_t now_ns, int max_samples, struct play
  * of a started stream carries PLAYOUT_SINK_GAP. */
 void playout_sink_gap(struct playout *p);
 
-/* Target latency may change at any time (the latency controller). For now
- * it only sets where the next stream (or resync) arms: a running stream
- * keeps its mapping, so a change never drops or repeats audio. Moving a
- * running stream to the new target is the drift resampler's job (play
- * slightly faster or slower until the latency matches). */
+/* Target latency may change at any time (the latency controller). It sets
+ * where the next stream (or resync) arms: a running stream keeps its
+ * mapping, so a change never drops or repeats audio. Moving a running
+ * stream to the new target is the drift resampler's job (play slightly
+ * faster or slower until the latency matches, common/rx/rxpipe). */
 void playout_set_target(struct playout *p, int64_t target_ns);
 int64_t playout_target(const struct playout *p);
 

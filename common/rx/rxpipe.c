@@ -1,5 +1,10 @@
 /* The receiver's pull pipeline (see rxpipe.h).
  *
+ * Input: rxpipe_put files a packet the receiver's loop thread parsed and
+ * admitted (common/rx/admit) in the playout queue and feeds its arrival to
+ * the jitter and delay estimators. Stream events (resyncs, settled
+ * concealment) come from playout (event_cb); nothing here mirrors them.
+ *
  * Output side, from the sink back:
  *   rxpipe_read  resamples the 48 kHz stage into `frames` output frames at
  *                the controller's ratio (input consumed per output frame)
@@ -53,29 +58,23 @@
 struct rxpipe {
   struct rxpipe_config cfg;
 
-  /* Frames lost or heard, for the E-model. Losses are held as pending
-   * until a later frame of the same stream is heard, so that a stream's end
-   * (concealment, then silence, that nothing resumes) is not counted. */
+  /* Frames lost or heard, for the E-model: playout settles each run of
+   * concealment (PLAYOUT_EV_CONCEALED: lost; TAIL: the stream's end, not
+   * counted), each PACKET or FEC frame is heard. */
   struct emodel_runs quality;
-  uint64_t q_pending_plc;     /* PLC frames since the last heard one */
-  int64_t q_pending_silence;  /* samples of silence since the last heard one */
   int q_frame;                /* samples of the last heard packet; 0 before */
   struct playout *po;
   OpusDecoder *dec;
-  int locked_pt;              /* -1 until the first dynamic pt (cfg pt 0) */
 
   /* The 48 kHz stage: decoded samples not yet handed out. */
   int16_t fifo[DL_MAX_PACKET_SAMPLES * DL_MAX_CHANNELS];
   int fifo_pos, fifo_len;     /* in frames */
   int16_t scratch[DL_MAX_PACKET_SAMPLES * DL_MAX_CHANNELS];
 
-  /* RFC 3550 A.8 jitter, in 48 kHz timestamp units. */
+  /* RFC 3550 A.8 jitter, in 48 kHz timestamp units; restarted by a resync. */
   int have_transit;
-  uint32_t jitter_ssrc;
-  uint64_t jitter_resyncs;
   double transit, jitter;
 
-  uint64_t invalid;
   struct latstats lat;
 
   /* Time discipline. */
@@ -86,7 +85,6 @@ struct rxpipe {
   int rs_delay;               /* the resampler's filter delay, input frames */
   int16_t rin[RS_IN_MAX * DL_MAX_CHANNELS];
   int rin_len;                /* input frames not yet consumed */
-  uint64_t resyncs_seen;
   int await_resync;           /* measurements wait for the first frame of a new timeline */
   int64_t settle_ns;          /* and, after the sink lost time, until then */
   int64_t target_ns;          /* the estimator's target plus sinkq_ns, bounded */
@@ -94,9 +92,12 @@ struct rxpipe {
   int64_t sinkq_at_ns;        /* when sinkq_ns was last updated */
   int block;                  /* the largest read (frames): what a read pulls at once */
   double ctl_latency_ms;
+  int64_t transit_ns;         /* the network's one-way transit, for the E-model */
   rxpipe_frame_cb cb;
   void *cb_arg;
 };
+
+static void event_cb(void *arg, const struct playout_event *ev);
 
 static int64_t frames_to_ns(int64_t frames)
 {
@@ -108,8 +109,7 @@ int rxpipe_create(struct rxpipe **out, const struct rxpipe_config *cfg)
   struct rxpipe *rp;
   int err, rc = -ENOMEM;
 
-  if (out == NULL || cfg == NULL || cfg->channels < 1 || cfg->channels > DL_MAX_CHANNELS ||
-      cfg->pt < 0 || cfg->pt > 127)
+  if (out == NULL || cfg == NULL || cfg->channels < 1 || cfg->channels > DL_MAX_CHANNELS)
     return -EINVAL;
   *out = NULL;
   rp = calloc(1, sizeof *rp);
@@ -117,10 +117,10 @@ int rxpipe_create(struct rxpipe **out, const struct rxpipe_config *cfg)
     goto fail;
   emodel_runs_init(&rp->quality);
   rp->cfg = *cfg;
-  rp->locked_pt = cfg->pt ? cfg->pt : -1;
   rc = playout_create(&rp->po, &cfg->playout);
   if (rc < 0)
     goto fail;
+  playout_set_event_cb(rp->po, event_cb, rp);
   rp->dec = opus_decoder_create(DL_RATE, cfg->channels, &err);
   if (rp->dec == NULL) {
     rc = err == OPUS_ALLOC_FAIL ? -ENOMEM : -EINVAL;
@@ -174,18 +174,15 @@ void rxpipe_destroy(struct rxpipe *rp)
   free(rp);
 }
 
-/* RFC 3550 A.8, restarted on a new SSRC or a resync (a new timeline). */
-static void jitter_update(struct rxpipe *rp, const struct rtp_header *h, int64_t arrival_ns)
+/* RFC 3550 A.8, restarted by a resync (event_cb): a new SSRC or timeline,
+ * or a new mapping. */
+static void jitter_update(struct rxpipe *rp, const struct rtp_packet *pkt)
 {
-  struct playout_stats st;
-  double arrival = (double)arrival_ns * DL_RATE / 1e9;
-  double transit = arrival - (double)h->timestamp;
+  double arrival = (double)pkt->arrival_ns * DL_RATE / 1e9;
+  double transit = arrival - (double)pkt->ts;
 
-  playout_get_stats(rp->po, &st);
-  if (!rp->have_transit || h->ssrc != rp->jitter_ssrc || st.resyncs != rp->jitter_resyncs) {
+  if (!rp->have_transit) {
     rp->have_transit = 1;
-    rp->jitter_ssrc = h->ssrc;
-    rp->jitter_resyncs = st.resyncs;
     rp->transit = transit;
     return;
   }
@@ -243,53 +240,48 @@ void rxpipe_set_sink_queue(struct rxpipe *rp, int64_t now_ns, int64_t queue_ns)
   }
 }
 
-/* Feeds the delay estimator; a resync (new SSRC, timestamp jump) starts a
- * new timeline, so the estimate and the controller's reference restart. */
-static void delay_observe(struct rxpipe *rp, const struct rtp_header *h, const uint8_t *payload,
-                          size_t plen, int64_t arrival_ns)
+/* Playout's stream events. A resync restarts the jitter; one onto a new
+ * sender timeline also restarts the delay estimate, and the controller's
+ * measurements wait for the new timeline's first frame (refill). A settled
+ * run of concealment goes to the E-model as lost frames: the PLC frames,
+ * and the silence after them in frames of the last packet's size. */
+static void event_cb(void *arg, const struct playout_event *ev)
 {
-  struct playout_stats st;
-  playout_get_stats(rp->po, &st);
-  if (st.resyncs != rp->resyncs_seen) {
-    rp->resyncs_seen = st.resyncs;
-    rp->await_resync = 1;
-    if (rp->dm)
-      delay_reset(rp->dm);
+  struct rxpipe *rp = arg;
+
+  switch (ev->kind) {
+  case PLAYOUT_EV_RESYNC:
+    rp->have_transit = 0;
+    if (ev->new_timeline) {
+      rp->await_resync = 1;
+      if (rp->dm != NULL)
+        delay_reset(rp->dm);
+    }
+    break;
+  case PLAYOUT_EV_CONCEALED: {
+    uint64_t lost = ev->plc_frames;
+    if (rp->q_frame > 0)
+      lost += (uint64_t)((ev->silence_samples + rp->q_frame / 2) / rp->q_frame);
+    emodel_runs_add_lost(&rp->quality, lost);
+    break;
   }
-  if (rp->dm == NULL)
-    return;
-  int n = opus_packet_get_nb_samples(payload, (opus_int32)plen, DL_RATE);
-  delay_put(rp->dm, arrival_ns, h->timestamp, n > 0 ? n : 0);
-  update_target(rp);
+  case PLAYOUT_EV_TAIL:
+    break;
+  }
 }
 
-int rxpipe_put(struct rxpipe *rp, const uint8_t *dgram, size_t len, int64_t arrival_ns)
+int rxpipe_put(struct rxpipe *rp, const struct rtp_packet *pkt)
 {
-  struct rtp_header h;
-  const uint8_t *payload;
-  size_t plen;
-  int r;
+  int r = playout_put(rp->po, pkt);
 
-  if (rtp_parse(dgram, len, &h, &payload, &plen) != RTP_OK)
-    goto invalid;
-  if (rp->locked_pt < 0) {
-    if (h.payload_type < DL_MIN_DYNAMIC_PT || h.payload_type > DL_MAX_DYNAMIC_PT)
-      goto invalid;
-    rp->locked_pt = (int)h.payload_type;
-  } else if ((int)h.payload_type != rp->locked_pt) {
-    goto invalid;
-  }
-  r = playout_put(rp->po, &h, payload, plen, arrival_ns);
-  if (r == PLAYOUT_INVALID)
-    goto invalid;
-  if (r != PLAYOUT_DUPLICATE) {
-    jitter_update(rp, &h, arrival_ns);
-    delay_observe(rp, &h, payload, plen, arrival_ns);
+  if (r != PLAYOUT_INVALID && r != PLAYOUT_DUPLICATE) {
+    jitter_update(rp, pkt);
+    if (rp->dm != NULL) {
+      delay_put(rp->dm, pkt->arrival_ns, pkt->ts, pkt->samples);
+      update_target(rp);
+    }
   }
   return r;
-invalid:
-  rp->invalid++;
-  return PLAYOUT_INVALID;
 }
 
 /* Gain ramps: FADE_IN rises over the first DL_FADE_MS, FADE_OUT falls to
@@ -332,42 +324,6 @@ static void control(struct rxpipe *rp, const struct playout_frame *f, int64_t t_
   }
 }
 
-/* Playback thread: account one frame for the E-model. */
-static void quality_add(struct rxpipe *rp, const struct playout_frame *f, int out)
-{
-  uint64_t lost;
-
-  if (f->flags & PLAYOUT_RESYNC) {
-    /* A new stream (the flag may come on the silence before it starts):
-     * what the old one lost at its end is its end, not a loss. */
-    rp->q_pending_plc = 0;
-    rp->q_pending_silence = 0;
-  }
-  switch (f->kind) {
-  case PLAYOUT_PACKET:
-  case PLAYOUT_FEC:
-    lost = rp->q_pending_plc;
-    if (rp->q_frame > 0)
-      lost += (uint64_t)((rp->q_pending_silence + rp->q_frame / 2) / rp->q_frame);
-    emodel_runs_add_lost(&rp->quality, lost);
-    emodel_runs_add(&rp->quality, 0);
-    rp->q_pending_plc = 0;
-    rp->q_pending_silence = 0;
-    if (f->kind == PLAYOUT_PACKET)
-      rp->q_frame = f->samples;
-    break;
-  case PLAYOUT_PLC:
-    if (rp->q_frame > 0)
-      rp->q_pending_plc++;
-    break;
-  case PLAYOUT_SILENCE:
-    /* Not the silence before a stream (re)starts at its play time. */
-    if (rp->q_frame > 0 && playout_started(rp->po))
-      rp->q_pending_silence += out;
-    break;
-  }
-}
-
 /* Decodes one playout frame into the (empty) FIFO. t_ns: when its first
  * output sample reaches the sink. */
 static void refill(struct rxpipe *rp, int64_t t_ns, int max_frames)
@@ -381,12 +337,8 @@ static void refill(struct rxpipe *rp, int64_t t_ns, int max_frames)
    * is not drift. Any frame may carry the flag (a resync's is usually on
    * the silence before its start, and a resync at a pull, for the latency
    * bound, comes after the puts that delay_observe saw). */
-  if (f.flags & PLAYOUT_RESYNC) {
-    struct playout_stats st;
-    playout_get_stats(rp->po, &st);
-    rp->resyncs_seen = st.resyncs;
+  if (f.flags & PLAYOUT_RESYNC)
     rp->await_resync = 0;
-  }
   if (f.flags & (PLAYOUT_RESYNC | PLAYOUT_SINK_GAP))
     drift_restart(&rp->dc);
   /* A device restarting after an underrun reports its delay low at first
@@ -423,7 +375,10 @@ static void refill(struct rxpipe *rp, int64_t t_ns, int max_frames)
     memset(rp->scratch + (size_t)got * ch, 0, (size_t)(f.samples - got) * ch * sizeof(int16_t));
   memcpy(rp->fifo, rp->scratch + (size_t)f.skip * ch, (size_t)out * ch * sizeof(int16_t));
   apply_fades(rp->fifo, out, ch, f.flags);
-  quality_add(rp, &f, out);
+  if (f.kind == PLAYOUT_PACKET || f.kind == PLAYOUT_FEC)
+    emodel_runs_add(&rp->quality, 0);   /* heard (FEC: recovered, not lost) */
+  if (f.kind == PLAYOUT_PACKET)
+    rp->q_frame = f.samples;
   rp->fifo_pos = 0;
   rp->fifo_len = out;
   if (rp->cb != NULL) {
@@ -516,7 +471,6 @@ void rxpipe_get_stats(const struct rxpipe *rp, struct rxpipe_stats *out)
 {
   memset(out, 0, sizeof *out);
   playout_get_stats(rp->po, &out->po);
-  out->invalid = rp->invalid;
   out->jitter_ms = rp->jitter * 1000.0 / DL_RATE;
   out->latency_target_ms = (double)rp->target_ns / 1e6;
   out->latency_mean_ms = latstats_mean(&rp->lat);
@@ -534,6 +488,22 @@ void rxpipe_get_stats(const struct rxpipe *rp, struct rxpipe_stats *out)
   out->quality_loss_pct = emodel_runs_loss_pct(&rp->quality);
   out->quality_burst_r = emodel_runs_burst_r(&rp->quality);
   out->frame_ms = rp->q_frame > 0 ? (double)rp->q_frame * 1000.0 / DL_RATE : NAN;
+  /* The E-model (ITU-T G.107, common/rx/emodel): the mouth-to-ear delay is
+   * the frame (packetization) + Opus' look-ahead + the network's one-way
+   * transit (rxpipe_set_transit; 0 until known, right on a LAN) + the mean
+   * latency from arrival to sink. Loss: the frames concealed inside the
+   * stream, with their burstiness. NaN until a frame was heard. */
+  out->r_factor = out->mos = NAN;
+  if (out->quality_frames > 0 && isfinite(out->latency_mean_ms) && isfinite(out->frame_ms)) {
+    double d = out->frame_ms + DL_OPUS_LOOKAHEAD_MS + (double)rp->transit_ns / 1e6 + out->latency_mean_ms;
+    out->r_factor = emodel_r(d, out->quality_loss_pct, out->quality_burst_r);
+    out->mos = emodel_mos(out->r_factor);
+  }
+}
+
+void rxpipe_set_transit(struct rxpipe *rp, int64_t transit_ns)
+{
+  rp->transit_ns = transit_ns > 0 ? transit_ns : 0;
 }
 
 struct playout *rxpipe_playout(struct rxpipe *rp)

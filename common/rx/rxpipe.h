@@ -1,8 +1,9 @@
-/* The receiver's pull pipeline without socket and sink: datagram -> RTP
- * parse and checks -> playout queue -> concealment choice -> Opus decode ->
- * PCM. Pure, single-threaded: in the receiver the playback thread owns it
- * (datagrams reach it through the SPSC ring with their arrival time); the
- * simulator and the benchmarks drive it directly with virtual time.
+/* The receiver's pull pipeline without socket and sink: parsed packet ->
+ * playout queue -> concealment choice -> Opus decode -> PCM. Pure,
+ * single-threaded: in the receiver the playback thread owns it (packets,
+ * parsed and admitted once on the loop thread, reach it through the SPSC
+ * ring as struct rtp_packet records); the simulator and the benchmarks
+ * drive it directly with virtual time.
  *
  * Drift compensation: between the decoded 48 kHz stage and the output sits
  * a speexdsp resampler whose ratio (within +-0.5 %) the latency controller
@@ -21,7 +22,6 @@
 struct rxpipe_config {
   struct playout_config playout;
   int channels;       /* output channels, 1 or 2 (the decoder up/downmixes) */
-  int pt;             /* accepted payload type; 0: lock to the first dynamic one seen */
   /* Time discipline (zeroes: a fixed target of playout.target_ns, no
    * resampling: the pipeline as it was before drift compensation). */
   int latency_auto;          /* 1: adaptive target, starting at playout.target_ns */
@@ -35,8 +35,6 @@ struct rxpipe_config {
 /* Everything the receiver reports (DESIGN.md "Statistics"); a plain copy. */
 struct rxpipe_stats {
   struct playout_stats po;
-  uint64_t invalid;          /* datagrams that failed parsing or checks, pt mismatch
-                                (includes po.invalid: RTP fine, payload not Opus) */
   double jitter_ms;          /* RFC 3550 A.8 interarrival jitter */
   double latency_target_ms;
   double latency_mean_ms;    /* arrival to sink, of played packets; NaN before any */
@@ -52,6 +50,7 @@ struct rxpipe_stats {
   double quality_loss_pct;   /* lost / frames * 100 */
   double quality_burst_r;    /* G.107 BurstR of those losses (1: random) */
   double frame_ms;           /* duration of the last packet played; NaN before */
+  double r_factor, mos;      /* ITU-T G.107 of the above; NaN before a frame was heard */
 };
 
 /* What happened to one frame taken out of the playout queue, for the
@@ -78,19 +77,18 @@ struct rxpipe_frame_info {
   int64_t arrival_ns;
 };
 typedef void (*rxpipe_frame_cb)(void *arg, const struct rxpipe_frame_info *fi);
-struct rxpipe;
-
-/* Called from rxpipe_read for every frame, in the caller's thread. */
-void rxpipe_set_frame_cb(struct rxpipe *rp, rxpipe_frame_cb cb, void *arg);
 
 struct rxpipe;
 
 int rxpipe_create(struct rxpipe **out, const struct rxpipe_config *cfg);
 void rxpipe_destroy(struct rxpipe *rp);   /* accepts NULL */
 
-/* One datagram as received, arrival_ns its CLOCK_MONOTONIC arrival time.
- * Returns the playout_put result, or PLAYOUT_INVALID (counted in invalid). */
-int rxpipe_put(struct rxpipe *rp, const uint8_t *dgram, size_t len, int64_t arrival_ns);
+/* Called from rxpipe_read for every frame, in the caller's thread. */
+void rxpipe_set_frame_cb(struct rxpipe *rp, rxpipe_frame_cb cb, void *arg);
+
+/* One packet, parsed once (rtp_packet_parse) and admitted; pkt->arrival_ns
+ * is its CLOCK_MONOTONIC arrival time. Returns the playout_put result. */
+int rxpipe_put(struct rxpipe *rp, const struct rtp_packet *pkt);
 
 /* Fills pcm with exactly `frames` frames (interleaved int16, `channels`
  * per frame). now_ns: when pcm[0] will be heard. Never waits: what is
@@ -111,6 +109,10 @@ void rxpipe_set_sink_queue(struct rxpipe *rp, int64_t now_ns, int64_t queue_ns);
  * restarts after DL_SINK_SETTLE_MS. Playout detects long gaps by itself;
  * this catches the short ones only the device knows of. */
 void rxpipe_sink_gap(struct rxpipe *rp);
+
+/* The network's one-way transit, for the E-model's mouth-to-ear delay
+ * (0 until told: a LAN). */
+void rxpipe_set_transit(struct rxpipe *rp, int64_t transit_ns);
 
 void rxpipe_get_stats(const struct rxpipe *rp, struct rxpipe_stats *out);
 

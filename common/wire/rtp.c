@@ -133,3 +133,54 @@ const char *rtp_strerror(int err)
   default: return "unknown error";
   }
 }
+
+int rtp_packet_parse(const uint8_t *buf, size_t len, int64_t arrival_ns, struct rtp_packet *out)
+{
+  struct rtp_header h;
+  const uint8_t *payload = NULL;
+  size_t plen = 0;
+  int r;
+
+  memset(out, 0, sizeof *out);
+  r = rtp_parse(buf, len, &h, &payload, &plen);
+  if (r != RTP_OK && r != RTP_ERR_EMPTY)
+    return r;
+  out->ssrc = h.ssrc;
+  out->ts = h.timestamp;
+  out->seq = h.seq;
+  out->pt = (uint8_t)h.payload_type;
+  out->marker = (uint8_t)h.marker;
+  out->arrival_ns = arrival_ns;
+  if (r != RTP_OK)
+    return r;
+  r = rtp_opus_samples(payload, plen);
+  if (r < 0)
+    return r;
+  out->samples = r;
+  out->payload = payload;
+  out->len = plen;
+  return RTP_OK;
+}
+
+int rtp_packet_store(const struct rtp_packet *pkt, uint8_t *slot, size_t cap)
+{
+  struct rtp_packet rec = *pkt;
+
+  if (cap < sizeof rec || cap - sizeof rec < pkt->len)
+    return -ENOBUFS;
+  rec.payload = NULL;   /* the reader points it at its own copy */
+  memcpy(slot, &rec, sizeof rec);
+  memcpy(slot + sizeof rec, pkt->payload, pkt->len);
+  return (int)(sizeof rec + pkt->len);
+}
+
+int rtp_packet_load(const uint8_t *slot, size_t len, struct rtp_packet *out)
+{
+  if (len < sizeof *out)
+    return -EINVAL;
+  memcpy(out, slot, sizeof *out);
+  if (len - sizeof *out != out->len)
+    return -EINVAL;
+  out->payload = slot + sizeof *out;
+  return 0;
+}

@@ -4,6 +4,7 @@
 #ifndef DL_RTP_H
 #define DL_RTP_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,19 +12,22 @@
 #define RTP_HEADER_LEN  12
 #define RTP_MAX_CSRC    15
 
-/* Parse results. Negative, distinct, and named so that a test table (and a
- * counter) can say exactly why a datagram was refused. */
+/* Parse results: RTP_OK, or a reason of the module's own range, below
+ * RTP_ERR_BASE so that no value collides with a negative errno; distinct
+ * and named so that a test table (and a counter) can say exactly why a
+ * datagram was refused. rtp_pack's one error is a real errno. */
+#define RTP_ERR_BASE (-1000)
 enum rtp_error {
   RTP_OK = 0,
-  RTP_ERR_SHORT = -1,      /* fewer than 12 bytes */
-  RTP_ERR_VERSION = -2,    /* version is not 2 */
-  RTP_ERR_CSRC = -3,       /* CSRC list runs past the end */
-  RTP_ERR_EXT = -4,        /* extension header or its length runs past the end */
-  RTP_ERR_PADDING = -5,    /* padding count 0, or past the payload */
-  RTP_ERR_EMPTY = -6,      /* no payload */
-  RTP_ERR_OPUS = -7,       /* payload is not a valid Opus packet */
-  RTP_ERR_TOO_LONG = -8,   /* Opus packet longer than 120 ms, or payload over DL_MAX_PAYLOAD */
-  RTP_ERR_NOBUFS = -9      /* pack: output buffer too small */
+  RTP_ERR_SHORT = RTP_ERR_BASE - 1,     /* fewer than 12 bytes */
+  RTP_ERR_VERSION = RTP_ERR_BASE - 2,   /* version is not 2 */
+  RTP_ERR_CSRC = RTP_ERR_BASE - 3,      /* CSRC list runs past the end */
+  RTP_ERR_EXT = RTP_ERR_BASE - 4,       /* extension header or its length runs past the end */
+  RTP_ERR_PADDING = RTP_ERR_BASE - 5,   /* padding count 0, or past the payload */
+  RTP_ERR_EMPTY = RTP_ERR_BASE - 6,     /* no payload */
+  RTP_ERR_OPUS = RTP_ERR_BASE - 7,      /* payload is not a valid Opus packet */
+  RTP_ERR_TOO_LONG = RTP_ERR_BASE - 8,  /* Opus packet longer than 120 ms, or payload over DL_MAX_PAYLOAD */
+  RTP_ERR_NOBUFS = -ENOBUFS             /* pack: output buffer too small */
 };
 
 struct rtp_header {
@@ -59,6 +63,39 @@ int rtp_opus_samples(const uint8_t *payload, size_t len);
 
 /* A short English text for an enum rtp_error ("too short", ...). */
 const char *rtp_strerror(int err);
+
+/* A received datagram, parsed and checked once, on the receiver's loop
+ * thread (rtp_packet_parse): the header fields the receive engine uses,
+ * the Opus payload and its duration, and when it arrived. Everything
+ * downstream (admission, the ring, playout, the delay estimator, the
+ * trace) reads this record and never parses again. payload points into
+ * the buffer that was parsed (or the ring slot it was stored in). */
+struct rtp_packet {
+  uint32_t ssrc;
+  uint32_t ts;
+  uint16_t seq;
+  uint8_t pt;
+  uint8_t marker;
+  int samples;               /* the Opus packet's duration, 48 kHz samples (> 0) */
+  size_t len;                /* payload bytes, 1..DL_MAX_PAYLOAD */
+  const uint8_t *payload;
+  int64_t arrival_ns;        /* CLOCK_MONOTONIC, stamped as it came off the socket */
+};
+
+/* rtp_parse, then rtp_opus_samples on the payload. Returns RTP_OK with out
+ * complete, or the first refusal. For RTP_ERR_EMPTY, RTP_ERR_OPUS and
+ * RTP_ERR_TOO_LONG the datagram is valid RTP and out's header fields (ssrc,
+ * ts, seq, pt, marker, arrival_ns) are filled, samples is 0: a caller that
+ * judges the source (SRTP without a key looks like this) may use them. */
+int rtp_packet_parse(const uint8_t *buf, size_t len, int64_t arrival_ns, struct rtp_packet *out);
+
+/* The record as flat bytes, for a ring slot: the struct, then the payload.
+ * Returns the bytes used, or -ENOBUFS when cap is too small. */
+int rtp_packet_store(const struct rtp_packet *pkt, uint8_t *slot, size_t cap);
+
+/* Reads a record rtp_packet_store wrote; out->payload points into slot.
+ * Returns 0, or -EINVAL when len does not hold what the record says. */
+int rtp_packet_load(const uint8_t *slot, size_t len, struct rtp_packet *out);
 
 /* Serial-number arithmetic (RFC 1982 style): a - b as a signed distance,
  * correct across wrap-around. */

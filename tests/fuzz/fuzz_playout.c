@@ -120,7 +120,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
           raw[i] = get8(&r);
         payload = raw;
       }
-      enum playout_put_result res = playout_put(p, &h, payload, len, t);
+      /* The record the loop thread's one parse makes (rtp_packet_parse);
+       * a payload that is not Opus gives samples <= 0, which playout must
+       * refuse. */
+      struct rtp_packet pkt = {
+        .ssrc = h.ssrc, .ts = h.timestamp, .seq = h.seq, .pt = 96,
+        .samples = rtp_opus_samples(payload, len), .len = len, .payload = payload, .arrival_ns = t,
+      };
+      enum playout_put_result res = playout_put(p, &pkt);
       if (res != PLAYOUT_QUEUED && res != PLAYOUT_LATE && res != PLAYOUT_DUPLICATE &&
           res != PLAYOUT_FULL && res != PLAYOUT_INVALID)
         abort();

@@ -51,5 +51,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (n < 0 || (size_t)n != size || memcmp(again, data, size) != 0)
       abort();
   }
+
+  /* The one parse the receiver does: it agrees with the two steps, and its
+   * record survives a ring slot byte for byte. */
+  struct rtp_packet pkt, back;
+  int prc = rtp_packet_parse(data, size, 7, &pkt);
+  int samples = rtp_opus_samples(payload, plen);
+  if (samples > 0) {
+    if (prc != RTP_OK || pkt.samples != samples || pkt.payload != payload || pkt.len != plen ||
+        pkt.seq != h.seq || pkt.ts != h.timestamp || pkt.ssrc != h.ssrc || pkt.arrival_ns != 7)
+      abort();
+    int n = rtp_packet_store(&pkt, again, sizeof again);
+    if (n <= 0 || rtp_packet_load(again, (size_t)n, &back) != 0 || back.len != pkt.len ||
+        memcmp(back.payload, pkt.payload, pkt.len) != 0 || back.seq != pkt.seq || back.ts != pkt.ts)
+      abort();
+  } else if (prc != samples || pkt.ssrc != h.ssrc) {
+    abort();
+  }
   return 0;
 }

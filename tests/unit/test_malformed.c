@@ -1,9 +1,10 @@
 /* The malformed-datagram table of issue 6 item 3: each bad datagram, what
- * refuses it (rtp_parse / rtp_opus_samples, dl_srtp_unprotect, or the
- * stream checks of rxpipe) with its exact code, and, sent in the middle of
- * a real stream (a noise-free 440 Hz sine, 100 packets of 20 ms, in virtual
- * time), that it is counted as invalid (or by SRTP) and the PCM that comes
- * out is identical, sample for sample, to a run without it.
+ * refuses it (rtp_packet_parse, dl_srtp_unprotect, admission, or the stream
+ * checks of playout) with its exact code, and, sent in the middle of a real
+ * stream (a noise-free 440 Hz sine, 100 packets of 20 ms, in virtual time)
+ * down the receiver's own path (unprotect, one parse, common/rx/admit,
+ * rxpipe), that it is counted as invalid (or rejected, or by SRTP) and the
+ * PCM that comes out is identical, sample for sample, to a run without it.
  *
  * Each case prints one line "malformed: NAME -> CODE (text)": the table for
  * the closing note. */
@@ -17,10 +18,12 @@
 #include <string.h>
 #include <math.h>
 #include <cmocka.h>
+#include <netinet/in.h>
 
 #include <opus/opus.h>
 
 #include "defaults.h"
+#include "rx/admit.h"
 #include "rx/rxpipe.h"
 #include "wire/rtp.h"
 #include "wire/srtp.h"
@@ -45,7 +48,17 @@ static struct dgram srtp_pk[NPK];  /* the same, protected */
 static uint8_t other[NPK][400];    /* Opus packets of another signal (noise) */
 static int other_len[NPK];
 static int16_t clean_pcm[OUT_FRAMES], clean_srtp_pcm[OUT_FRAMES];
-static struct rxpipe_stats clean_st, clean_srtp_st;
+
+/* What the receiver would report of a run. */
+struct counts {
+  struct rxpipe_stats rx;
+  struct admit_stats ad;
+  uint64_t invalid;        /* the stats key: admission's and playout's */
+};
+static struct counts clean_st, clean_srtp_st;
+
+/* The admission's verdict "rejected", as deliver returns it. */
+#define REJECTED 100
 static const uint8_t key[DL_SRTP_KEY_LEN] = {
   9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30
 };
@@ -113,59 +126,73 @@ static struct rxpipe_config cfg(void)
       .slots = DL_PLAYOUT_SLOTS,
     },
     .channels = 1,
-    .pt = 0,
   };
   return c;
 }
 
 /* What the receiver does with one datagram: with a key, unprotect first
- * (a failure is counted by the caller as auth_failed and never reaches
- * rxpipe); then rxpipe_put. */
+ * (a failure is counted as auth_failed and never reaches further); then
+ * one parse, admission (from one fixed source), and what passes goes into
+ * rxpipe, a held packet first. */
 struct rx {
   struct rxpipe *rp;
   struct dl_srtp *srtp;   /* NULL: plain RTP */
+  struct admit ad;
   uint64_t srtp_failed;
 };
 
+static const struct sockaddr_in source = {.sin_family = AF_INET, .sin_port = 0x8813};
+
+/* Returns the admission's refusal (PLAYOUT_INVALID, REJECTED), 0 for a
+ * held packet, or rxpipe_put's result. */
 static int deliver(struct rx *r, const uint8_t *d, size_t len, int64_t t, int *srtp_rc)
 {
+  uint8_t *copy = malloc(len ? len : 1);   /* exact size: ASan sees overreads */
+  struct rtp_packet pkt;
+  struct admit_result res;
+  int put = 0;
+
+  assert_non_null(copy);
+  memcpy(copy, d, len);
   *srtp_rc = 0;
   if (r->srtp != NULL) {
-    uint8_t *copy = malloc(len ? len : 1);   /* exact size: ASan sees overreads */
-    int put;
-    assert_non_null(copy);
-    memcpy(copy, d, len);
     *srtp_rc = dl_srtp_unprotect(r->srtp, copy, &len);
     if (*srtp_rc != 0) {
       r->srtp_failed++;
       free(copy);
       return 0;
     }
-    put = rxpipe_put(r->rp, copy, len, t);
-    free(copy);
-    return put;
   }
-  uint8_t *copy = malloc(len ? len : 1);
-  assert_non_null(copy);
-  memcpy(copy, d, len);
-  int put = rxpipe_put(r->rp, copy, len, t);
+  admit_packet(&r->ad, (const struct sockaddr *)&source, rtp_packet_parse(copy, len, t, &pkt), &pkt,
+               &res);
+  if (res.verdict == ADMIT_INVALID)
+    put = PLAYOUT_INVALID;
+  else if (res.verdict == ADMIT_REJECTED)
+    put = REJECTED;
+  if (res.verdict == ADMIT_PASS) {
+    if (res.release != NULL)
+      rxpipe_put(r->rp, res.release);
+    put = rxpipe_put(r->rp, &pkt);
+  }
   free(copy);
   return put;
 }
 
 /* Runs the whole stream, with `bad` (if not NULL) arriving 1 ns before
- * packet AT. Returns what the bad datagram got: its rxpipe_put result, and
- * in *srtp_rc what unprotect said. */
+ * packet AT. Returns what the bad datagram got (see deliver), and in
+ * *srtp_rc what unprotect said. */
 static int run(int keyed, const uint8_t *bad, size_t bad_len, int16_t *pcm,
-               struct rxpipe_stats *st, int *srtp_rc, uint64_t *srtp_failed)
+               struct counts *st, int *srtp_rc, uint64_t *srtp_failed)
 {
   struct rxpipe_config c = cfg();
+  struct admit_config ac = {.keyed = keyed, .restart_after_ns = DL_RESTART_AFTER_MS * MS};
   struct rx r = {0};
   int bad_put = 0, k = 0, rc;
   int64_t t0 = arrival(0);
 
   *srtp_rc = 0;
   assert_int_equal(rxpipe_create(&r.rp, &c), 0);
+  assert_int_equal(admit_init(&r.ad, &ac), 0);
   if (keyed)
     assert_int_equal(dl_srtp_create(&r.srtp, key, DL_SRTP_RECV), 0);
   for (int out = 0; out < OUT_FRAMES; out += BLOCK) {
@@ -180,7 +207,9 @@ static int run(int keyed, const uint8_t *bad, size_t bad_len, int16_t *pcm,
     }
     assert_int_equal(rxpipe_read(r.rp, now, pcm + out, BLOCK), BLOCK);
   }
-  rxpipe_get_stats(r.rp, st);
+  rxpipe_get_stats(r.rp, &st->rx);
+  admit_get_stats(&r.ad, &st->ad);
+  st->invalid = st->ad.invalid + st->rx.po.invalid;
   if (srtp_failed)
     *srtp_failed = r.srtp_failed;
   rxpipe_destroy(r.rp);
@@ -269,17 +298,11 @@ static size_t build(const struct bad_case *c, uint8_t *buf)
   return n;
 }
 
-/* rtp_parse's verdict, else rtp_opus_samples' (as the receiver checks). */
+/* The one parse's verdict (rtp_parse, else rtp_opus_samples'). */
 static int judge(const uint8_t *d, size_t len)
 {
-  struct rtp_header h;
-  const uint8_t *p;
-  size_t plen;
-  int rc = rtp_parse(d, len, &h, &p, &plen);
-  if (rc != RTP_OK)
-    return rc;
-  rc = rtp_opus_samples(p, plen);
-  return rc < 0 ? rc : RTP_OK;
+  struct rtp_packet pkt;
+  return rtp_packet_parse(d, len, 0, &pkt);
 }
 
 static int16_t pcm[OUT_FRAMES];
@@ -291,7 +314,7 @@ static void test_malformed__datagram_table__exact_code_and_audio_unchanged(void 
   assert_true(ncases >= 15);
   for (size_t i = 0; i < ncases; i++) {
     const struct bad_case *c = &table[i];
-    struct rxpipe_stats st;
+    struct counts st;
     int srtp_rc;
     size_t len = build(c, big);
     uint8_t *exact = malloc(len ? len : 1);
@@ -309,8 +332,8 @@ static void test_malformed__datagram_table__exact_code_and_audio_unchanged(void 
     if (put != PLAYOUT_INVALID)
       fail_msg("%s mid-stream: rxpipe_put gave %d, want %d", c->name, put, PLAYOUT_INVALID);
     assert_int_equal(st.invalid, clean_st.invalid + 1);
-    assert_int_equal(st.po.received, clean_st.po.received);
-    assert_int_equal(st.po.lost, clean_st.po.lost);
+    assert_int_equal(st.rx.po.received, clean_st.rx.po.received);
+    assert_int_equal(st.rx.po.lost, clean_st.rx.po.lost);
     if (memcmp(pcm, clean_pcm, sizeof pcm) != 0)
       fail_msg("%s mid-stream: the audio changed", c->name);
   }
@@ -359,7 +382,7 @@ static void test_malformed__srtp_cases__refused_before_decoder(void **state)
   cases[n++].want = DL_SRTP_ERR_HEADER;
 
   for (int i = 0; i < n; i++) {
-    struct rxpipe_stats st;
+    struct counts st;
     int srtp_rc;
     uint64_t failed;
     run(1, cases[i].buf, cases[i].len, pcm, &st, &srtp_rc, &failed);
@@ -369,7 +392,7 @@ static void test_malformed__srtp_cases__refused_before_decoder(void **state)
                dl_srtp_strerror(srtp_rc), cases[i].want, dl_srtp_strerror(cases[i].want));
     assert_int_equal(failed, 1);
     assert_int_equal(st.invalid, clean_srtp_st.invalid);
-    assert_int_equal(st.po.received, clean_srtp_st.po.received);
+    assert_int_equal(st.rx.po.received, clean_srtp_st.rx.po.received);
     if (memcmp(pcm, clean_srtp_pcm, sizeof pcm) != 0)
       fail_msg("%s mid-stream: the audio changed", cases[i].name);
   }
@@ -377,7 +400,7 @@ static void test_malformed__srtp_cases__refused_before_decoder(void **state)
   assert_memory_equal(clean_srtp_pcm, clean_pcm, sizeof clean_pcm);
 }
 
-/* ---- stream-level cases (rxpipe) ------------------------------------------ */
+/* ---- stream-level cases (admission, playout) ------------------------------ */
 
 /* A packet that parses and carries a valid Opus payload (of the noise
  * signal, so that playing it would change the audio), with the header of
@@ -399,36 +422,42 @@ static struct rtp_header header_of(int k)
   return h;
 }
 
-static void stream_case(const char *name, struct rtp_header h)
+/* want: PLAYOUT_INVALID (counted in invalid) or REJECTED (in rejected). */
+static void stream_case(const char *name, struct rtp_header h, int want)
 {
   uint8_t buf[1600];
-  struct rxpipe_stats st;
+  struct counts st;
   int srtp_rc;
   size_t len = forged(buf, &h);
   int put = run(0, buf, len, pcm, &st, &srtp_rc, NULL);
   int same = memcmp(pcm, clean_pcm, sizeof pcm) == 0;
-  int ok = put == PLAYOUT_INVALID && st.invalid == clean_st.invalid + 1 &&
-           st.po.received == clean_st.po.received && st.po.late == clean_st.po.late &&
-           st.po.lost == clean_st.po.lost && st.po.resyncs == clean_st.po.resyncs && same;
+  int counted = want == REJECTED
+                    ? st.ad.rejected == clean_st.ad.rejected + 1 && st.invalid == clean_st.invalid
+                    : st.invalid == clean_st.invalid + 1 && st.ad.rejected == clean_st.ad.rejected;
+  int ok = put == want && counted && st.rx.po.received == clean_st.rx.po.received &&
+           st.rx.po.late == clean_st.rx.po.late && st.rx.po.lost == clean_st.rx.po.lost &&
+           st.rx.po.resyncs == clean_st.rx.po.resyncs && same;
 
-  printf("malformed: %-48s -> %d (%s); invalid +%llu, late +%lld, resyncs +%lld, lost %+lld, audio %s\n",
+  printf("malformed: %-48s -> %d (%s); invalid +%llu, rejected +%llu, late +%lld, resyncs +%lld, lost %+lld, audio %s\n",
          name, put,
-         put == PLAYOUT_INVALID ? "invalid" : put == PLAYOUT_LATE ? "late"
+         put == PLAYOUT_INVALID ? "invalid" : put == REJECTED ? "rejected" : put == PLAYOUT_LATE ? "late"
          : put == PLAYOUT_QUEUED ? "queued" : put == PLAYOUT_DUPLICATE ? "duplicate" : "full",
          (unsigned long long)(st.invalid - clean_st.invalid),
-         (long long)(st.po.late - clean_st.po.late),
-         (long long)(st.po.resyncs - clean_st.po.resyncs),
-         (long long)(st.po.lost - clean_st.po.lost), same ? "unchanged" : "CHANGED");
+         (unsigned long long)(st.ad.rejected - clean_st.ad.rejected),
+         (long long)(st.rx.po.late - clean_st.rx.po.late),
+         (long long)(st.rx.po.resyncs - clean_st.rx.po.resyncs),
+         (long long)(st.rx.po.lost - clean_st.rx.po.lost), same ? "unchanged" : "CHANGED");
   if (!ok)
-    fail_msg("%s: want PLAYOUT_INVALID, counted once as invalid, audio unchanged", name);
+    fail_msg("%s: want %s, counted once, audio unchanged", name,
+             want == REJECTED ? "rejected" : "PLAYOUT_INVALID");
 }
 
-static void test_malformed__payload_type_change__invalid(void **state)
+static void test_malformed__payload_type_change__rejected(void **state)
 {
   (void)state;
   struct rtp_header h = header_of(AT + 3);
   h.payload_type = 97;
-  stream_case("payload type 96 -> 97 mid-stream", h);
+  stream_case("payload type 96 -> 97 mid-stream", h, REJECTED);
 }
 
 static void test_malformed__timestamp_far_future__invalid(void **state)
@@ -436,7 +465,7 @@ static void test_malformed__timestamp_far_future__invalid(void **state)
   (void)state;
   struct rtp_header h = header_of(AT + 3);
   h.timestamp += 10u * DL_RATE;   /* 10 s ahead */
-  stream_case("timestamp 10 s in the future", h);
+  stream_case("timestamp 10 s in the future", h, PLAYOUT_INVALID);
 }
 
 static void test_malformed__timestamp_far_past__invalid(void **state)
@@ -444,7 +473,7 @@ static void test_malformed__timestamp_far_past__invalid(void **state)
   (void)state;
   struct rtp_header h = header_of(AT + 3);
   h.timestamp -= 10u * DL_RATE;   /* 10 s behind */
-  stream_case("timestamp 10 s in the past", h);
+  stream_case("timestamp 10 s in the past", h, PLAYOUT_INVALID);
 }
 
 static void test_malformed__sequence_jump_5000__invalid(void **state)
@@ -452,7 +481,7 @@ static void test_malformed__sequence_jump_5000__invalid(void **state)
   (void)state;
   struct rtp_header h = header_of(AT + 3);
   h.seq = (uint16_t)(h.seq + 5000);
-  stream_case("sequence number jump of +5000 (RFC 3550 A.1: > 3000)", h);
+  stream_case("sequence number jump of +5000 (RFC 3550 A.1: > 3000)", h, PLAYOUT_INVALID);
 }
 
 int main(void)
@@ -460,7 +489,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_malformed__datagram_table__exact_code_and_audio_unchanged),
     cmocka_unit_test(test_malformed__srtp_cases__refused_before_decoder),
-    cmocka_unit_test(test_malformed__payload_type_change__invalid),
+    cmocka_unit_test(test_malformed__payload_type_change__rejected),
     cmocka_unit_test(test_malformed__timestamp_far_future__invalid),
     cmocka_unit_test(test_malformed__timestamp_far_past__invalid),
     cmocka_unit_test(test_malformed__sequence_jump_5000__invalid),

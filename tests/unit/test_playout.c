@@ -94,16 +94,14 @@ static void sim_stall(struct sim *s, int64_t stall_ns)
 
 static int put_one(struct playout *p, struct pk *k)
 {
-  struct rtp_header h = {0};
   uint8_t payload[3] = {toc_for(k->samples), (uint8_t)k->seq, (uint8_t)(k->seq >> 8)};
+  struct rtp_packet pkt = {
+    .ssrc = k->ssrc ? k->ssrc : 0x1234, .ts = k->ts, .seq = k->seq, .pt = 96,
+    .marker = (uint8_t)k->marker, .samples = rtp_opus_samples(payload, sizeof payload),
+    .len = sizeof payload, .payload = payload, .arrival_ns = k->arrival_ns,
+  };
 
-  h.version = 2;
-  h.payload_type = 96;
-  h.seq = k->seq;
-  h.timestamp = k->ts;
-  h.ssrc = k->ssrc ? k->ssrc : 0x1234;
-  h.marker = (unsigned)k->marker;
-  k->result = playout_put(p, &h, payload, sizeof payload, k->arrival_ns);
+  k->result = playout_put(p, &pkt);
   return k->result;
 }
 
@@ -943,22 +941,34 @@ static void test_playout_next__max_samples__splits_silence_only(void **state)
   playout_destroy(p);
 }
 
-static void test_playout_put__not_opus__invalid(void **state)
+/* Records come from rtp_packet_parse; one that could not have (no
+ * duration, no payload, or more than any packet holds) never reaches a
+ * slot. */
+static void test_playout_put__impossible_record__invalid(void **state)
 {
   (void)state;
   struct playout_config c = default_cfg();
   struct playout *p;
-  struct rtp_header h = {.version = 2, .payload_type = 96, .ssrc = 1};
-  const uint8_t bad[] = {0x03};   /* code 3 without a count byte */
+  static const uint8_t data[DL_MAX_PAYLOAD + 1] = {0xf8};
+  struct rtp_packet ok = {.ssrc = 1, .samples = 960, .len = 3, .payload = data}, bad;
 
   assert_int_equal(playout_create(&p, &c), 0);
-  assert_int_equal(playout_put(p, &h, bad, sizeof bad, 0), PLAYOUT_INVALID);
-  assert_int_equal(playout_put(p, &h, bad, 0, 0), PLAYOUT_INVALID);
+  bad = ok; bad.samples = 0;
+  assert_int_equal(playout_put(p, &bad), PLAYOUT_INVALID);
+  bad = ok; bad.samples = DL_MAX_PACKET_SAMPLES + 1;
+  assert_int_equal(playout_put(p, &bad), PLAYOUT_INVALID);
+  bad = ok; bad.len = 0;
+  assert_int_equal(playout_put(p, &bad), PLAYOUT_INVALID);
+  bad = ok; bad.len = DL_MAX_PAYLOAD + 1;
+  assert_int_equal(playout_put(p, &bad), PLAYOUT_INVALID);
+  bad = ok; bad.payload = NULL;
+  assert_int_equal(playout_put(p, &bad), PLAYOUT_INVALID);
   struct playout_stats st;
   playout_get_stats(p, &st);
-  assert_int_equal(st.invalid, 2);
+  assert_int_equal(st.invalid, 5);
   assert_int_equal(st.received, 0);
   assert_int_equal(playout_started(p), 0);
+  assert_int_equal(playout_put(p, &ok), PLAYOUT_QUEUED);
   playout_destroy(p);
   playout_destroy(NULL);
 }
@@ -1324,7 +1334,7 @@ int main(void)
     cmocka_unit_test(test_playout_put__first_two_swapped__start_moves_back),
     cmocka_unit_test(test_playout_set_target__new_stream__arms_there),
     cmocka_unit_test(test_playout_next__max_samples__splits_silence_only),
-    cmocka_unit_test(test_playout_put__not_opus__invalid),
+    cmocka_unit_test(test_playout_put__impossible_record__invalid),
     cmocka_unit_test(test_playout_next__contiguous_after_pull_gap__not_a_jump),
     cmocka_unit_test(test_playout_next__contiguous_with_loss_after_pull_gap__not_a_jump),
     cmocka_unit_test(test_playout_next__stall_beyond_max_latency__one_resync),

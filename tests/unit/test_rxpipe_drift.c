@@ -90,7 +90,9 @@ static void stream(struct rxpipe *rp, double secs, double tx_ppm, double sink_pp
       struct rtp_header h = {.payload_type = 96, .seq = (uint16_t)k,
                              .timestamp = 12345u + (uint32_t)k * 960u, .ssrc = 77};
       int n = rtp_pack(&h, pkt[k % NPKT], (size_t)pkt_len[k % NPKT], dg, sizeof dg);
-      rxpipe_put(rp, dg, (size_t)n, (int64_t)(next_arrival * 1e9));
+      struct rtp_packet p;
+      assert_int_equal(rtp_packet_parse(dg, (size_t)n, (int64_t)(next_arrival * 1e9), &p), RTP_OK);
+      rxpipe_put(rp, &p);
       k++;
       /* In order: jitter that never reorders (a monotone arrival). */
       double a = (k * step_tx) + 0.005 + j_ms * 1e-3 * rand() / RAND_MAX;
@@ -106,7 +108,7 @@ static struct rxpipe *make(int automatic, int resample, int64_t target_ns)
   struct rxpipe_config c = {
     .playout = {.target_ns = target_ns, .max_latency_ns = 500000000,
                 .silence_after_ns = 100000000, .late_resync_ns = 1000000000, .slots = 512},
-    .channels = 1, .pt = 96, .latency_auto = automatic, .resample = resample,
+    .channels = 1, .latency_auto = automatic, .resample = resample,
   };
   assert_int_equal(rxpipe_create(&rp, &c), 0);
   return rp;
