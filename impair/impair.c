@@ -20,8 +20,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,7 +32,9 @@
 #include "relay/impair.h"
 #include "shell/clock.h"
 #include "shell/linew.h"
+#include "shell/resolve.h"
 #include "shell/usage.h"
+#include "util/addr.h"
 #include "util/args.h"
 #include "util/json.h"
 
@@ -156,61 +156,13 @@ static void usage(FILE *f)
           IMPAIR_MAX_BLACKOUTS, DL_DEFAULT_STATS_INTERVAL_MS);
 }
 
-static int resolve(const char *host, const char *port, int passive, int family,
-                   struct sockaddr_storage *out)
-{
-  struct addrinfo hints, *res = NULL;
-  int err;
-
-  memset(&hints, 0, sizeof hints);
-  hints.ai_family = family;
-  hints.ai_socktype = SOCK_DGRAM;
-  hints.ai_flags = passive ? AI_PASSIVE : 0;
-  err = getaddrinfo(*host ? host : NULL, port, &hints, &res);
-  if (err != 0)
-    return err;
-  memcpy(out, res->ai_addr, res->ai_addrlen);
-  freeaddrinfo(res);
-  return 0;
-}
-
-static int port_of(const struct sockaddr_storage *a)
-{
-  if (a->ss_family == AF_INET6)
-    return ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
-  return ntohs(((const struct sockaddr_in *)a)->sin_port);
-}
-
-static void set_port(struct sockaddr_storage *a, int port)
-{
-  if (a->ss_family == AF_INET6)
-    ((struct sockaddr_in6 *)a)->sin6_port = htons((uint16_t)port);
-  else
-    ((struct sockaddr_in *)a)->sin_port = htons((uint16_t)port);
-}
-
-static socklen_t addr_len(const struct sockaddr_storage *a)
-{
-  return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-}
-
-static int same_host(const struct sockaddr *a, const struct sockaddr_storage *b)
-{
-  if (a->sa_family != b->ss_family)
-    return 0;
-  if (a->sa_family == AF_INET6)
-    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                  &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
-  return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-         ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-}
-
 /* Two datagram sockets on an even port and the odd one above it, any
  * address of the family. Returns 0 or a negative errno. */
 static int bind_out_pair(int family, int fds[2], int n)
 {
   for (int attempt = 0; attempt < 100; attempt++) {
     struct sockaddr_storage a;
+    struct sockaddr *sa = (struct sockaddr *)&a;
     socklen_t len = sizeof a;
     int ok = 1;
 
@@ -220,18 +172,17 @@ static int bind_out_pair(int family, int fds[2], int n)
     fds[0] = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fds[0] < 0)
       return -errno;
-    if (bind(fds[0], (struct sockaddr *)&a, addr_len(&a)) < 0 ||
-        getsockname(fds[0], (struct sockaddr *)&a, &len) < 0) {
+    if (bind(fds[0], sa, addr_len(sa)) < 0 || getsockname(fds[0], sa, &len) < 0) {
       int e = -errno;
       close(fds[0]);
       return e;
     }
     if (n == 1)
       return 0;
-    if (port_of(&a) % 2 == 0 && port_of(&a) < 65535) {
-      set_port(&a, port_of(&a) + 1);
+    if (addr_port(sa) % 2 == 0 && addr_port(sa) < 65535) {
+      addr_set_port(sa, addr_port(sa) + 1);
       fds[1] = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-      if (fds[1] < 0 || bind(fds[1], (struct sockaddr *)&a, addr_len(&a)) < 0)
+      if (fds[1] < 0 || bind(fds[1], sa, addr_len(sa)) < 0)
         ok = 0;
     } else {
       ok = 0;
@@ -385,8 +336,7 @@ static void listen_recv_cb(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
   (void)buf;
   if (n <= 0 || from == NULL || (flags & UV_UDP_PARTIAL) || R.stopping)
     return;
-  memcpy(&pr->peer, from, from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                      : sizeof(struct sockaddr_in));
+  addr_copy(&pr->peer, from);
   pr->have_peer = 1;
   relay_datagram(pr, pr->index == 0 ? FLOW_RTP : FLOW_RTCP, R.buf, (size_t)n);
 }
@@ -400,7 +350,7 @@ static void out_recv_cb(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
   if (n <= 0 || from == NULL || (flags & UV_UDP_PARTIAL) || R.stopping)
     return;
   /* Only the target's host may talk back through us. */
-  if (!same_host(from, &pr->target))
+  if (!addr_same(from, (const struct sockaddr *)&pr->target, 0))
     return;
   if (!pr->have_peer) {
     R.fs[fl].received++;
@@ -656,12 +606,12 @@ int main(int argc, char **argv)
   if (!no_rtcp && (lp == 65535 || tp == 65535))
     usage_error("ports: port+1 is needed for RTCP (or use --no-rtcp)");
 
-  if ((err = resolve(thost, tport, 0, AF_UNSPEC, &R.pairs[0].target)) != 0) {
-    fprintf(stderr, PROG ": %s: %s\n", thost, gai_strerror(err));
+  if ((err = resolve_udp(thost, tport, 0, AF_UNSPEC, &R.pairs[0].target)) != 0) {
+    fprintf(stderr, PROG ": %s: %s\n", thost, resolve_strerror(err));
     return 1;
   }
-  if ((err = resolve(lhost, lport, 1, R.pairs[0].target.ss_family, &laddr)) != 0) {
-    fprintf(stderr, PROG ": %s: %s\n", *lhost ? lhost : "listen address", gai_strerror(err));
+  if ((err = resolve_udp(lhost, lport, RESOLVE_PASSIVE, R.pairs[0].target.ss_family, &laddr)) != 0) {
+    fprintf(stderr, PROG ": %s: %s\n", *lhost ? lhost : "listen address", resolve_strerror(err));
     return 1;
   }
   if ((err = linew_create(&R.out, PROG, DL_LINEW_QUEUE_BYTES)) < 0) {
@@ -694,15 +644,15 @@ int main(int argc, char **argv)
     pr->index = i;
     if (i == 1) {
       pr->target = R.pairs[0].target;
-      set_port(&pr->target, (int)tp + 1);
-      set_port(&la, (int)lp + 1);
+      addr_set_port((struct sockaddr *)&pr->target, (int)tp + 1);
+      addr_set_port((struct sockaddr *)&la, (int)lp + 1);
     }
     uv_udp_init(R.loop, &pr->listen);
     uv_udp_init(R.loop, &pr->out);
     pr->listen.data = pr->out.data = pr;
     err = uv_udp_bind(&pr->listen, (const struct sockaddr *)&la, 0);
     if (err < 0) {
-      fprintf(stderr, PROG ": listen port %d: %s\n", port_of(&la), uv_strerror(err));
+      fprintf(stderr, PROG ": listen port %d: %s\n", addr_port((const struct sockaddr *)&la), uv_strerror(err));
       return 1;
     }
     err = uv_udp_open(&pr->out, fds[i]);
