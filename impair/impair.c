@@ -46,6 +46,7 @@ enum flow { FLOW_RTP, FLOW_RTCP, FLOW_RTP_BACK, FLOW_RTCP_BACK, FLOW_COUNT };
 static const char *flow_name[FLOW_COUNT] = {"rtp", "rtcp", "rtp_back", "rtcp_back"};
 
 struct pair {
+  struct relay *relay;
   uv_udp_t listen;            /* the sender side sends here */
   uv_udp_t out;               /* we send to the target from here */
   struct sockaddr_storage target;
@@ -87,10 +88,9 @@ struct relay {
   long stats_interval_ms;
   int verbose;
   int stopping;
+  uint64_t datagrams;         /* relayed so far: the trace's index */
   uint8_t buf[MAX_DGRAM];
 };
-
-static struct relay R;
 
 static void usage(FILE *f)
 {
@@ -196,64 +196,64 @@ static int bind_out_pair(int family, int fds[2], int n)
   return -EADDRINUSE;
 }
 
-static void arm_send_timer(void);
+static void arm_send_timer(struct relay *r);
 
 static void send_due(uv_poll_t *poll, int status, int events)
 {
+  struct relay *r = poll->data;
   int64_t now = clock_mono_ns();
   const struct impair_queue_item *it;
   uint64_t expirations;
-  (void)poll;
   (void)status;
   (void)events;
 
-  if (read(R.send_fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
+  if (read(r->send_fd, &expirations, sizeof expirations) < 0 && errno != EAGAIN)
     return;
   /* A copy due within 50 us goes now: closer than another wake-up. */
-  while ((it = impair_queue_peek(&R.queue)) != NULL && it->send_ns <= now + 50000) {
-    struct pkt *p = impair_queue_pop(&R.queue);
+  while ((it = impair_queue_peek(&r->queue)) != NULL && it->send_ns <= now + 50000) {
+    struct pkt *p = impair_queue_pop(&r->queue);
     struct pair *pr = p->pair;
     uv_buf_t b = uv_buf_init((char *)p->data, (unsigned)p->len);
     int back = p->flow == FLOW_RTP_BACK || p->flow == FLOW_RTCP_BACK;
     uv_udp_t *h = back ? &pr->listen : &pr->out;
     const struct sockaddr *to = (const struct sockaddr *)(back ? &pr->peer : &pr->target);
-    int r = uv_udp_try_send(h, &b, 1, to);
-    if (r < 0)
-      R.fs[p->flow].send_errors++;
+    int rc = uv_udp_try_send(h, &b, 1, to);
+    if (rc < 0)
+      r->fs[p->flow].send_errors++;
     else
-      R.fs[p->flow].sent++;
+      r->fs[p->flow].sent++;
     free(p);
   }
-  arm_send_timer();
+  arm_send_timer(r);
 }
 
 /* Arms the timerfd for the earliest queued copy (disarms it when empty).
  * An absolute time in the past fires at once. */
-static void arm_send_timer(void)
+static void arm_send_timer(struct relay *r)
 {
-  const struct impair_queue_item *it = impair_queue_peek(&R.queue);
+  const struct impair_queue_item *it = impair_queue_peek(&r->queue);
   struct itimerspec ts;
 
   memset(&ts, 0, sizeof ts);
-  if (it != NULL && !R.stopping) {
+  if (it != NULL && !r->stopping) {
     int64_t t = it->send_ns > 0 ? it->send_ns : 1;
     ts.it_value.tv_sec = (time_t)(t / 1000000000);
     ts.it_value.tv_nsec = (long)(t % 1000000000);
   }
-  timerfd_settime(R.send_fd, TFD_TIMER_ABSTIME, &ts, NULL);
+  timerfd_settime(r->send_fd, TFD_TIMER_ABSTIME, &ts, NULL);
 }
 
-static void trace_line(uint64_t n, enum flow fl, int64_t arr, size_t len,
+static void trace_line(struct relay *r, uint64_t n, enum flow fl, int64_t arr, size_t len,
                        const uint8_t *d, const struct impair_fate *f)
 {
   char seq[8] = "-", line[512];
   size_t len_line;
-  if (R.trace_id < 0)
+  if (r->trace_id < 0)
     return;
   if (len >= 12 && (d[0] >> 6) == 2)
     snprintf(seq, sizeof seq, "%u", (unsigned)((d[2] << 8) | d[3]));
   snprintf(line, sizeof line, "%" PRIu64 " %s %.3f %zu %s %s %d", n, flow_name[fl],
-           (double)(arr - R.start_ns) / 1e6, len, seq, impair_verdict_name(f->verdict), f->copies);
+           (double)(arr - r->start_ns) / 1e6, len, seq, impair_verdict_name(f->verdict), f->copies);
   len_line = strlen(line);
   for (int i = 0; i < f->copies && len_line < sizeof line; i++) {
     snprintf(line + len_line, sizeof line - len_line, " %.3f", (double)(f->send_ns[i] - arr) / 1e6);
@@ -261,26 +261,26 @@ static void trace_line(uint64_t n, enum flow fl, int64_t arr, size_t len,
   }
   if (len_line + 1 < sizeof line) {
     line[len_line++] = '\n';
-    linew_put(R.out, R.trace_id, line, len_line);
+    linew_put(r->out, r->trace_id, line, len_line);
   }
 }
 
-static int make_engines(int64_t start)
+static int make_engines(struct relay *r, int64_t start)
 {
   struct impair_config side;
 
   /* The side flows: fixed delay and blackouts, seeds of their own. */
   impair_config_default(&side);
-  side.delay_ms = R.cfg.delay_ms;
-  side.n_blackout = R.cfg.n_blackout;
-  memcpy(side.blackout, R.cfg.blackout, sizeof side.blackout);
+  side.delay_ms = r->cfg.delay_ms;
+  side.n_blackout = r->cfg.n_blackout;
+  memcpy(side.blackout, r->cfg.blackout, sizeof side.blackout);
   for (int f = 0; f < FLOW_COUNT; f++) {
     int err;
     if (f == FLOW_RTP) {
-      err = impair_create(&R.engine[f], &R.cfg, start);
+      err = impair_create(&r->engine[f], &r->cfg, start);
     } else {
-      side.seed = R.cfg.seed + (uint64_t)f;
-      err = impair_create(&R.engine[f], &side, start);
+      side.seed = r->cfg.seed + (uint64_t)f;
+      err = impair_create(&r->engine[f], &side, start);
     }
     if (err < 0)
       return err;
@@ -288,29 +288,29 @@ static int make_engines(int64_t start)
   return 0;
 }
 
-static void relay_datagram(struct pair *pr, enum flow fl, const uint8_t *d, size_t len)
+static void relay_datagram(struct relay *r, struct pair *pr, enum flow fl, const uint8_t *d,
+                           size_t len)
 {
   int64_t arr = clock_mono_ns();
   struct impair_fate f;
-  static uint64_t count;
 
-  if (!R.started) {
-    R.started = 1;
-    R.start_ns = arr;
-    if (make_engines(arr) < 0) {
+  if (!r->started) {
+    r->started = 1;
+    r->start_ns = arr;
+    if (make_engines(r, arr) < 0) {
       fprintf(stderr, PROG ": out of memory\n");
       exit(1);
     }
   }
-  R.fs[fl].received++;
-  R.fs[fl].bytes += len;
-  impair_decide(R.engine[fl], arr, len, &f);
-  trace_line(count++, fl, arr, len, d, &f);
+  r->fs[fl].received++;
+  r->fs[fl].bytes += len;
+  impair_decide(r->engine[fl], arr, len, &f);
+  trace_line(r, r->datagrams++, fl, arr, len, d, &f);
   for (int i = 0; i < f.copies; i++) {
     struct pkt *p = malloc(sizeof *p + len);
-    if (p == NULL || impair_queue_push(&R.queue, f.send_ns[i], p) < 0) {
+    if (p == NULL || impair_queue_push(&r->queue, f.send_ns[i], p) < 0) {
       free(p);
-      R.queue_overflow++;
+      r->queue_overflow++;
       continue;
     }
     p->pair = pr;
@@ -319,80 +319,83 @@ static void relay_datagram(struct pair *pr, enum flow fl, const uint8_t *d, size
     memcpy(p->data, d, len);
   }
   if (f.copies)
-    arm_send_timer();
+    arm_send_timer(r);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-  (void)h;
+  struct pair *pr = h->data;
+  struct relay *r = pr->relay;
   (void)suggested;
-  *buf = uv_buf_init((char *)R.buf, sizeof R.buf);
+  *buf = uv_buf_init((char *)r->buf, sizeof r->buf);
 }
 
 static void listen_recv_cb(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
                            const struct sockaddr *from, unsigned flags)
 {
   struct pair *pr = h->data;
+  struct relay *r = pr->relay;
   (void)buf;
-  if (n <= 0 || from == NULL || (flags & UV_UDP_PARTIAL) || R.stopping)
+  if (n <= 0 || from == NULL || (flags & UV_UDP_PARTIAL) || r->stopping)
     return;
   addr_copy(&pr->peer, from);
   pr->have_peer = 1;
-  relay_datagram(pr, pr->index == 0 ? FLOW_RTP : FLOW_RTCP, R.buf, (size_t)n);
+  relay_datagram(r, pr, pr->index == 0 ? FLOW_RTP : FLOW_RTCP, r->buf, (size_t)n);
 }
 
 static void out_recv_cb(uv_udp_t *h, ssize_t n, const uv_buf_t *buf,
                         const struct sockaddr *from, unsigned flags)
 {
   struct pair *pr = h->data;
+  struct relay *r = pr->relay;
   enum flow fl = pr->index == 0 ? FLOW_RTP_BACK : FLOW_RTCP_BACK;
   (void)buf;
-  if (n <= 0 || from == NULL || (flags & UV_UDP_PARTIAL) || R.stopping)
+  if (n <= 0 || from == NULL || (flags & UV_UDP_PARTIAL) || r->stopping)
     return;
   /* Only the target's host may talk back through us. */
   if (!addr_same(from, (const struct sockaddr *)&pr->target, 0))
     return;
   if (!pr->have_peer) {
-    R.fs[fl].received++;
-    R.fs[fl].no_peer++;
+    r->fs[fl].received++;
+    r->fs[fl].no_peer++;
     return;
   }
-  relay_datagram(pr, fl, R.buf, (size_t)n);
+  relay_datagram(r, pr, fl, r->buf, (size_t)n);
 }
 
-static void write_stats(int final)
+static void write_stats(struct relay *r, int final)
 {
   struct impair_stats st = {0};
   struct json j;
   char line[2048];
   const char *s;
-  uint64_t back_rx = R.fs[FLOW_RTP_BACK].received + R.fs[FLOW_RTCP_BACK].received;
-  uint64_t back_tx = R.fs[FLOW_RTP_BACK].sent + R.fs[FLOW_RTCP_BACK].sent;
+  uint64_t back_rx = r->fs[FLOW_RTP_BACK].received + r->fs[FLOW_RTCP_BACK].received;
+  uint64_t back_tx = r->fs[FLOW_RTP_BACK].sent + r->fs[FLOW_RTCP_BACK].sent;
 
-  if (R.stats_id < 0)
+  if (r->stats_id < 0)
     return;
-  if (R.engine[FLOW_RTP])
-    impair_get_stats(R.engine[FLOW_RTP], &st);
+  if (r->engine[FLOW_RTP])
+    impair_get_stats(r->engine[FLOW_RTP], &st);
   json_begin(&j, line, sizeof line);
-  json_num(&j, "t", (double)(clock_mono_ns() - R.launch_ns) / 1e9, 3);
-  json_u64(&j, "received", R.fs[FLOW_RTP].received);
-  json_u64(&j, "bytes", R.fs[FLOW_RTP].bytes);
+  json_num(&j, "t", (double)(clock_mono_ns() - r->launch_ns) / 1e9, 3);
+  json_u64(&j, "received", r->fs[FLOW_RTP].received);
+  json_u64(&j, "bytes", r->fs[FLOW_RTP].bytes);
   json_u64(&j, "lost", st.lost);
   json_u64(&j, "blackout", st.blackout);
   json_u64(&j, "queue_full", st.queue_full);
   json_u64(&j, "duplicated", st.duplicated);
   json_u64(&j, "reordered", st.reordered);
-  json_u64(&j, "sent", R.fs[FLOW_RTP].sent);
-  json_u64(&j, "send_errors", R.fs[FLOW_RTP].send_errors);
+  json_u64(&j, "sent", r->fs[FLOW_RTP].sent);
+  json_u64(&j, "send_errors", r->fs[FLOW_RTP].send_errors);
   json_num(&j, "loss_pct", st.packets ? 100.0 * (double)(st.lost + st.blackout + st.queue_full) /
                                             (double)st.packets : 0.0, 3);
-  json_u64(&j, "rtcp_received", R.fs[FLOW_RTCP].received);
-  json_u64(&j, "rtcp_sent", R.fs[FLOW_RTCP].sent);
+  json_u64(&j, "rtcp_received", r->fs[FLOW_RTCP].received);
+  json_u64(&j, "rtcp_sent", r->fs[FLOW_RTCP].sent);
   json_u64(&j, "back_received", back_rx);
   json_u64(&j, "back_sent", back_tx);
-  json_u64(&j, "back_no_peer", R.fs[FLOW_RTP_BACK].no_peer + R.fs[FLOW_RTCP_BACK].no_peer);
-  json_u64(&j, "queued", R.queue.len);
-  json_u64(&j, "queue_overflow", R.queue_overflow);
+  json_u64(&j, "back_no_peer", r->fs[FLOW_RTP_BACK].no_peer + r->fs[FLOW_RTCP_BACK].no_peer);
+  json_u64(&j, "queued", r->queue.len);
+  json_u64(&j, "queue_overflow", r->queue_overflow);
   if (final)
     json_bool(&j, "final", 1);
   s = json_end(&j);
@@ -403,16 +406,15 @@ static void write_stats(int final)
     text[len++] = '\n';
     /* The final line waits for room: nothing is relayed any more. */
     if (final)
-      linew_put_wait(R.out, R.stats_id, text, len);
+      linew_put_wait(r->out, r->stats_id, text, len);
     else
-      linew_put(R.out, R.stats_id, text, len);
+      linew_put(r->out, r->stats_id, text, len);
   }
 }
 
 static void stats_cb(uv_timer_t *t)
 {
-  (void)t;
-  write_stats(0);
+  write_stats(t->data, 0);
 }
 
 static void close_cb(uv_handle_t *h)
@@ -420,39 +422,37 @@ static void close_cb(uv_handle_t *h)
   (void)h;
 }
 
-static void stop(void)
+static void stop(struct relay *r)
 {
-  if (R.stopping)
+  if (r->stopping)
     return;
-  R.stopping = 1;
-  write_stats(1);
-  uv_poll_stop(&R.send_poll);
-  uv_timer_stop(&R.stats_timer);
-  uv_timer_stop(&R.stop_timer);
-  uv_signal_stop(&R.sigint);
-  uv_signal_stop(&R.sigterm);
-  uv_close((uv_handle_t *)&R.send_poll, close_cb);
-  uv_close((uv_handle_t *)&R.stats_timer, close_cb);
-  uv_close((uv_handle_t *)&R.stop_timer, close_cb);
-  uv_close((uv_handle_t *)&R.sigint, close_cb);
-  uv_close((uv_handle_t *)&R.sigterm, close_cb);
-  for (int i = 0; i < R.npairs; i++) {
-    uv_close((uv_handle_t *)&R.pairs[i].listen, close_cb);
-    uv_close((uv_handle_t *)&R.pairs[i].out, close_cb);
+  r->stopping = 1;
+  write_stats(r, 1);
+  uv_poll_stop(&r->send_poll);
+  uv_timer_stop(&r->stats_timer);
+  uv_timer_stop(&r->stop_timer);
+  uv_signal_stop(&r->sigint);
+  uv_signal_stop(&r->sigterm);
+  uv_close((uv_handle_t *)&r->send_poll, close_cb);
+  uv_close((uv_handle_t *)&r->stats_timer, close_cb);
+  uv_close((uv_handle_t *)&r->stop_timer, close_cb);
+  uv_close((uv_handle_t *)&r->sigint, close_cb);
+  uv_close((uv_handle_t *)&r->sigterm, close_cb);
+  for (int i = 0; i < r->npairs; i++) {
+    uv_close((uv_handle_t *)&r->pairs[i].listen, close_cb);
+    uv_close((uv_handle_t *)&r->pairs[i].out, close_cb);
   }
 }
 
 static void signal_cb(uv_signal_t *s, int signum)
 {
-  (void)s;
   (void)signum;
-  stop();
+  stop(s->data);
 }
 
 static void stop_timer_cb(uv_timer_t *t)
 {
-  (void)t;
-  stop();
+  stop(t->data);
 }
 
 static int parse_blackout(const char *s, struct impair_blackout *b)
@@ -475,9 +475,9 @@ static int parse_blackout(const char *s, struct impair_blackout *b)
   return 0;
 }
 
-/* Adds name ("-": stderr) to R.out; returns the stream's id. Exits on
+/* Adds name ("-": stderr) to r->out; returns the stream's id. Exits on
  * failure. */
-static int open_out(const char *name, const char *what, int *err_id)
+static int open_out(struct relay *r, const char *name, const char *what, int *err_id)
 {
   char label[300];
   FILE *f;
@@ -485,7 +485,7 @@ static int open_out(const char *name, const char *what, int *err_id)
 
   if (strcmp(name, "-") == 0) {
     if (*err_id < 0)
-      *err_id = linew_add(R.out, stderr, "stderr");
+      *err_id = linew_add(r->out, stderr, "stderr");
     return *err_id;
   }
   f = fopen(name, "w");
@@ -494,7 +494,7 @@ static int open_out(const char *name, const char *what, int *err_id)
     exit(1);
   }
   snprintf(label, sizeof label, "%s %s", what, name);
-  id = linew_add(R.out, f, label);
+  id = linew_add(r->out, f, label);
   if (id < 0) {
     fprintf(stderr, PROG ": %s %s: %s\n", what, name, strerror(-id));
     exit(1);
@@ -540,45 +540,46 @@ int main(int argc, char **argv)
   char lhost[256], lport[16], thost[256], tport[16];
   struct sockaddr_storage laddr;
   long lp, tp;
+  struct relay r;
 
   usage_prog = PROG;
   usage_hint = " (see --help)";
-  memset(&R, 0, sizeof R);
-  impair_config_default(&R.cfg);
-  R.stats_interval_ms = DL_DEFAULT_STATS_INTERVAL_MS;
-  R.verbose = 1;
+  memset(&r, 0, sizeof r);
+  impair_config_default(&r.cfg);
+  r.stats_interval_ms = DL_DEFAULT_STATS_INTERVAL_MS;
+  r.verbose = 1;
   opterr = 0;   /* one line of our own per error */
   while ((c = getopt_long(argc, argv, ":vqhV", opts, NULL)) != -1) {
     switch (c) {
-    case OPT_LOSS: R.cfg.loss_pct = usage_double("--loss", optarg, 0, 100, ""); break;
-    case OPT_BURST: R.cfg.burst_len = usage_double("--burst", optarg, 1, 1e6, ""); break;
-    case OPT_DELAY: R.cfg.delay_ms = usage_double("--delay", optarg, 0, 60000, ""); break;
-    case OPT_JITTER: R.cfg.jitter_ms = usage_double("--jitter", optarg, 0, 60000, ""); break;
+    case OPT_LOSS: r.cfg.loss_pct = usage_double("--loss", optarg, 0, 100, ""); break;
+    case OPT_BURST: r.cfg.burst_len = usage_double("--burst", optarg, 1, 1e6, ""); break;
+    case OPT_DELAY: r.cfg.delay_ms = usage_double("--delay", optarg, 0, 60000, ""); break;
+    case OPT_JITTER: r.cfg.jitter_ms = usage_double("--jitter", optarg, 0, 60000, ""); break;
     case OPT_DIST:
-      if (impair_dist_parse(optarg, &R.cfg.dist) < 0)
+      if (impair_dist_parse(optarg, &r.cfg.dist) < 0)
         usage_error("--jitter-dist: expected normal, pareto or uniform, got \"%s\"", optarg);
       break;
-    case OPT_KEEP: R.cfg.keep_order = 1; break;
-    case OPT_REORDER: R.cfg.reorder_pct = usage_double("--reorder", optarg, 0, 100, ""); break;
-    case OPT_DUP: R.cfg.duplicate_pct = usage_double("--duplicate", optarg, 0, 100, ""); break;
-    case OPT_RATE: R.cfg.rate_kbit = usage_double("--rate", optarg, 1, 1e7, ""); break;
-    case OPT_QUEUE: R.cfg.queue_ms = usage_double("--queue", optarg, 0, 60000, ""); break;
+    case OPT_KEEP: r.cfg.keep_order = 1; break;
+    case OPT_REORDER: r.cfg.reorder_pct = usage_double("--reorder", optarg, 0, 100, ""); break;
+    case OPT_DUP: r.cfg.duplicate_pct = usage_double("--duplicate", optarg, 0, 100, ""); break;
+    case OPT_RATE: r.cfg.rate_kbit = usage_double("--rate", optarg, 1, 1e7, ""); break;
+    case OPT_QUEUE: r.cfg.queue_ms = usage_double("--queue", optarg, 0, 60000, ""); break;
     case OPT_BLACKOUT:
-      if (R.cfg.n_blackout >= IMPAIR_MAX_BLACKOUTS)
+      if (r.cfg.n_blackout >= IMPAIR_MAX_BLACKOUTS)
         usage_error("--blackout: at most %d", IMPAIR_MAX_BLACKOUTS);
-      if (parse_blackout(optarg, &R.cfg.blackout[R.cfg.n_blackout++]) < 0)
+      if (parse_blackout(optarg, &r.cfg.blackout[r.cfg.n_blackout++]) < 0)
         usage_error("--blackout: expected START_S:LEN_S, got \"%s\"", optarg);
       break;
-    case OPT_SEED: R.cfg.seed = (uint64_t)usage_long("--seed", optarg, 0, 2147483647L, ""); break;
+    case OPT_SEED: r.cfg.seed = (uint64_t)usage_long("--seed", optarg, 0, 2147483647L, ""); break;
     case OPT_TRACE: trace_name = optarg; break;
     case OPT_DURATION: duration = usage_double("--duration", optarg, 0.001, 1e7, ""); break;
     case OPT_STATS: stats_name = optarg; break;
     case OPT_STATS_INTERVAL:
-      R.stats_interval_ms = (long)usage_double("--stats-interval", optarg, 10, 3600000, "");
+      r.stats_interval_ms = (long)usage_double("--stats-interval", optarg, 10, 3600000, "");
       break;
     case OPT_NO_RTCP: no_rtcp = 1; break;
-    case 'v': R.verbose = 2; break;
-    case 'q': R.verbose = 0; break;
+    case 'v': r.verbose = 2; break;
+    case 'q': r.verbose = 0; break;
     case 'h': usage(stdout); return 0;
     case 'V': printf("impair %s\n", DL_VERSION); return 0;
     case ':':
@@ -593,62 +594,63 @@ int main(int argc, char **argv)
     usage_error("LISTEN_PORT: expected [HOST:]PORT, got \"%s\"", argv[optind]);
   if (args_hostport(argv[optind + 1], 0, thost, sizeof thost, tport, sizeof tport) < 0)
     usage_error("TARGET: expected HOST:PORT, got \"%s\"", argv[optind + 1]);
-  if (R.cfg.burst_len != 0 && impair_config_check(&R.cfg) < 0)
+  if (r.cfg.burst_len != 0 && impair_config_check(&r.cfg) < 0)
     usage_error("--burst %g: no Gilbert model loses %g %% in bursts that short"
-                " (it needs loss / (100 - loss) <= burst)", R.cfg.burst_len, R.cfg.loss_pct);
-  if (impair_config_check(&R.cfg) < 0)
+                " (it needs loss / (100 - loss) <= burst)", r.cfg.burst_len, r.cfg.loss_pct);
+  if (impair_config_check(&r.cfg) < 0)
     usage_error("invalid combination of options");
-  if (R.cfg.reorder_pct > 0 && R.cfg.delay_ms <= 0 && R.verbose)
+  if (r.cfg.reorder_pct > 0 && r.cfg.delay_ms <= 0 && r.verbose)
     fprintf(stderr, PROG ": warning: --reorder has no effect without --delay\n");
   args_long(lport, 1, 65535, &lp);
   args_long(tport, 1, 65535, &tp);
-  R.npairs = no_rtcp ? 1 : 2;
+  r.npairs = no_rtcp ? 1 : 2;
   if (!no_rtcp && (lp == 65535 || tp == 65535))
     usage_error("ports: port+1 is needed for RTCP (or use --no-rtcp)");
 
-  if ((err = resolve_udp(thost, tport, 0, AF_UNSPEC, &R.pairs[0].target)) != 0) {
+  if ((err = resolve_udp(thost, tport, 0, AF_UNSPEC, &r.pairs[0].target)) != 0) {
     fprintf(stderr, PROG ": %s: %s\n", thost, resolve_strerror(err));
     return 1;
   }
-  if ((err = resolve_udp(lhost, lport, RESOLVE_PASSIVE, R.pairs[0].target.ss_family, &laddr)) != 0) {
+  if ((err = resolve_udp(lhost, lport, RESOLVE_PASSIVE, r.pairs[0].target.ss_family, &laddr)) != 0) {
     fprintf(stderr, PROG ": %s: %s\n", *lhost ? lhost : "listen address", resolve_strerror(err));
     return 1;
   }
-  if ((err = linew_create(&R.out, PROG, DL_LINEW_QUEUE_BYTES)) < 0) {
+  if ((err = linew_create(&r.out, PROG, DL_LINEW_QUEUE_BYTES)) < 0) {
     fprintf(stderr, PROG ": output queue: %s\n", strerror(-err));
     return 1;
   }
   int err_id = -1;
-  R.trace_id = trace_name ? open_out(trace_name, "--trace", &err_id) : -1;
-  R.stats_id = stats_name ? open_out(stats_name, "--stats", &err_id) : -1;
-  if (R.trace_id >= 0)
-    linew_printf(R.out, R.trace_id, "# index flow arrival_ms bytes rtp_seq fate copies delay_ms...\n");
-  if ((err = linew_start(R.out)) < 0) {
+  r.trace_id = trace_name ? open_out(&r, trace_name, "--trace", &err_id) : -1;
+  r.stats_id = stats_name ? open_out(&r, stats_name, "--stats", &err_id) : -1;
+  if (r.trace_id >= 0)
+    linew_printf(r.out, r.trace_id, "# index flow arrival_ms bytes rtp_seq fate copies delay_ms...\n");
+  if ((err = linew_start(r.out)) < 0) {
     fprintf(stderr, PROG ": writer thread: %s\n", strerror(-err));
     return 1;
   }
 
-  R.loop = uv_default_loop();
-  if (impair_queue_init(&R.queue, QUEUE_CAP) < 0) {
+  r.loop = uv_default_loop();
+  if (impair_queue_init(&r.queue, QUEUE_CAP) < 0) {
     fprintf(stderr, PROG ": out of memory\n");
     return 1;
   }
   int fds[2];
-  if ((err = bind_out_pair(R.pairs[0].target.ss_family, fds, R.npairs)) < 0) {
+  if ((err = bind_out_pair(r.pairs[0].target.ss_family, fds, r.npairs)) < 0) {
     fprintf(stderr, PROG ": outbound sockets: %s\n", strerror(-err));
     return 1;
   }
-  for (int i = 0; i < R.npairs; i++) {
-    struct pair *pr = &R.pairs[i];
+  for (int i = 0; i < r.npairs; i++) {
+    struct pair *pr = &r.pairs[i];
     struct sockaddr_storage la = laddr;
+    pr->relay = &r;
     pr->index = i;
     if (i == 1) {
-      pr->target = R.pairs[0].target;
+      pr->target = r.pairs[0].target;
       addr_set_port((struct sockaddr *)&pr->target, (int)tp + 1);
       addr_set_port((struct sockaddr *)&la, (int)lp + 1);
     }
-    uv_udp_init(R.loop, &pr->listen);
-    uv_udp_init(R.loop, &pr->out);
+    uv_udp_init(r.loop, &pr->listen);
+    uv_udp_init(r.loop, &pr->out);
     pr->listen.data = pr->out.data = pr;
     err = uv_udp_bind(&pr->listen, (const struct sockaddr *)&la, 0);
     if (err < 0) {
@@ -663,40 +665,42 @@ int main(int argc, char **argv)
     uv_udp_recv_start(&pr->listen, alloc_cb, listen_recv_cb);
     uv_udp_recv_start(&pr->out, alloc_cb, out_recv_cb);
   }
-  R.launch_ns = clock_mono_ns();
-  R.send_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (R.send_fd < 0) {
+  r.launch_ns = clock_mono_ns();
+  r.send_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (r.send_fd < 0) {
     fprintf(stderr, PROG ": timerfd_create: %s\n", strerror(errno));
     return 1;
   }
-  uv_poll_init(R.loop, &R.send_poll, R.send_fd);
-  uv_poll_start(&R.send_poll, UV_READABLE, send_due);
-  uv_timer_init(R.loop, &R.stats_timer);
-  uv_timer_init(R.loop, &R.stop_timer);
-  uv_signal_init(R.loop, &R.sigint);
-  uv_signal_init(R.loop, &R.sigterm);
-  uv_signal_start(&R.sigint, signal_cb, SIGINT);
-  uv_signal_start(&R.sigterm, signal_cb, SIGTERM);
-  if (R.stats_id >= 0)
-    uv_timer_start(&R.stats_timer, stats_cb, (uint64_t)R.stats_interval_ms,
-                   (uint64_t)R.stats_interval_ms);
+  uv_poll_init(r.loop, &r.send_poll, r.send_fd);
+  r.send_poll.data = r.stats_timer.data = r.stop_timer.data = &r;
+  r.sigint.data = r.sigterm.data = &r;
+  uv_poll_start(&r.send_poll, UV_READABLE, send_due);
+  uv_timer_init(r.loop, &r.stats_timer);
+  uv_timer_init(r.loop, &r.stop_timer);
+  uv_signal_init(r.loop, &r.sigint);
+  uv_signal_init(r.loop, &r.sigterm);
+  uv_signal_start(&r.sigint, signal_cb, SIGINT);
+  uv_signal_start(&r.sigterm, signal_cb, SIGTERM);
+  if (r.stats_id >= 0)
+    uv_timer_start(&r.stats_timer, stats_cb, (uint64_t)r.stats_interval_ms,
+                   (uint64_t)r.stats_interval_ms);
   if (duration > 0)
-    uv_timer_start(&R.stop_timer, stop_timer_cb, (uint64_t)llround(duration * 1000), 0);
-  if (R.verbose >= 2)
+    uv_timer_start(&r.stop_timer, stop_timer_cb, (uint64_t)llround(duration * 1000), 0);
+  if (r.verbose >= 2)
     fprintf(stderr, PROG ": %d -> %s:%ld%s, seed %" PRIu64 "\n", (int)lp, thost, tp,
-            no_rtcp ? "" : " (and +1 for RTCP)", R.cfg.seed);
+            no_rtcp ? "" : " (and +1 for RTCP)", r.cfg.seed);
 
-  uv_run(R.loop, UV_RUN_DEFAULT);
+  uv_run(r.loop, UV_RUN_DEFAULT);
 
-  while (impair_queue_peek(&R.queue))
-    free(impair_queue_pop(&R.queue));
-  impair_queue_destroy(&R.queue);
+  while (impair_queue_peek(&r.queue))
+    free(impair_queue_pop(&r.queue));
+  impair_queue_destroy(&r.queue);
   for (int f = 0; f < FLOW_COUNT; f++)
-    impair_destroy(R.engine[f]);
+    impair_destroy(r.engine[f]);
   /* The final stats line was queued last (stop()); all of it goes out,
    * then the files are closed. */
-  err = linew_destroy(R.out);
-  uv_loop_close(R.loop);
-  close(R.send_fd);
+  err = linew_destroy(r.out);
+  uv_loop_close(r.loop);
+  close(r.send_fd);
   return err < 0 ? 1 : 0;
 }
