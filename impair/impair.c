@@ -46,7 +46,7 @@ enum flow { FLOW_RTP, FLOW_RTCP, FLOW_RTP_BACK, FLOW_RTCP_BACK, FLOW_COUNT };
 static const char *flow_name[FLOW_COUNT] = {"rtp", "rtcp", "rtp_back", "rtcp_back"};
 
 struct pair {
-  struct relay *relay;
+  struct relay *relay;        /* its relay: the sockets' callbacks reach it so */
   uv_udp_t listen;            /* the sender side sends here */
   uv_udp_t out;               /* we send to the target from here */
   struct sockaddr_storage target;
@@ -66,8 +66,26 @@ struct pkt {
   uint8_t data[];
 };
 
+/* What the command line asks for. */
+struct options {
+  struct impair_config cfg;
+  const char *trace_name, *stats_name;   /* NULL: none; "-": stderr */
+  double duration_s;                     /* 0: until SIGINT or SIGTERM */
+  long stats_interval_ms;
+  int verbose;                           /* 0 -q, 1, 2 -v */
+  int no_rtcp;
+  char lhost[256], lport[16];            /* lhost "": any address */
+  char thost[256], tport[16];
+  long lp, tp;                           /* the ports, as numbers */
+};
+
+/* Everything the relay has: main owns it, every function is passed it,
+ * and the callbacks reach it through their handle's data (a pair's
+ * sockets through the pair). */
 struct relay {
-  uv_loop_t *loop;
+  struct options o;
+  uv_loop_t loop;
+  int loop_open;              /* uv_loop_init done: relay_destroy closes it */
   struct pair pairs[2];
   int npairs;
   uv_poll_t send_poll;        /* on send_fd, a timerfd */
@@ -75,7 +93,6 @@ struct relay {
   uv_timer_t stats_timer;
   uv_timer_t stop_timer;
   uv_signal_t sigint, sigterm;
-  struct impair_config cfg;
   struct impair *engine[FLOW_COUNT];
   struct impair_queue queue;
   struct flow_stats fs[FLOW_COUNT];
@@ -85,8 +102,6 @@ struct relay {
   uint64_t queue_overflow;
   struct linew *out;          /* --trace and --stats lines */
   int trace_id, stats_id;     /* its streams; -1: none */
-  long stats_interval_ms;
-  int verbose;
   int stopping;
   uint64_t datagrams;         /* relayed so far: the trace's index */
   uint8_t buf[MAX_DGRAM];
@@ -271,15 +286,15 @@ static int make_engines(struct relay *r, int64_t start)
 
   /* The side flows: fixed delay and blackouts, seeds of their own. */
   impair_config_default(&side);
-  side.delay_ms = r->cfg.delay_ms;
-  side.n_blackout = r->cfg.n_blackout;
-  memcpy(side.blackout, r->cfg.blackout, sizeof side.blackout);
+  side.delay_ms = r->o.cfg.delay_ms;
+  side.n_blackout = r->o.cfg.n_blackout;
+  memcpy(side.blackout, r->o.cfg.blackout, sizeof side.blackout);
   for (int f = 0; f < FLOW_COUNT; f++) {
     int err;
     if (f == FLOW_RTP) {
-      err = impair_create(&r->engine[f], &r->cfg, start);
+      err = impair_create(&r->engine[f], &r->o.cfg, start);
     } else {
-      side.seed = r->cfg.seed + (uint64_t)f;
+      side.seed = r->o.cfg.seed + (uint64_t)f;
       err = impair_create(&r->engine[f], &side, start);
     }
     if (err < 0)
@@ -417,9 +432,13 @@ static void stats_cb(uv_timer_t *t)
   write_stats(t->data, 0);
 }
 
-static void close_cb(uv_handle_t *h)
+/* Closes a handle that is not closing yet: stop() and relay_destroy() close
+ * whatever was set up, however far that got, so that uv_run returns. */
+static void close_walk_cb(uv_handle_t *h, void *arg)
 {
-  (void)h;
+  (void)arg;
+  if (!uv_is_closing(h))
+    uv_close(h, NULL);
 }
 
 static void stop(struct relay *r)
@@ -428,20 +447,7 @@ static void stop(struct relay *r)
     return;
   r->stopping = 1;
   write_stats(r, 1);
-  uv_poll_stop(&r->send_poll);
-  uv_timer_stop(&r->stats_timer);
-  uv_timer_stop(&r->stop_timer);
-  uv_signal_stop(&r->sigint);
-  uv_signal_stop(&r->sigterm);
-  uv_close((uv_handle_t *)&r->send_poll, close_cb);
-  uv_close((uv_handle_t *)&r->stats_timer, close_cb);
-  uv_close((uv_handle_t *)&r->stop_timer, close_cb);
-  uv_close((uv_handle_t *)&r->sigint, close_cb);
-  uv_close((uv_handle_t *)&r->sigterm, close_cb);
-  for (int i = 0; i < r->npairs; i++) {
-    uv_close((uv_handle_t *)&r->pairs[i].listen, close_cb);
-    uv_close((uv_handle_t *)&r->pairs[i].out, close_cb);
-  }
+  uv_walk(&r->loop, close_walk_cb, NULL);
 }
 
 static void signal_cb(uv_signal_t *s, int signum)
@@ -475,8 +481,142 @@ static int parse_blackout(const char *s, struct impair_blackout *b)
   return 0;
 }
 
-/* Adds name ("-": stderr) to r->out; returns the stream's id. Exits on
- * failure. */
+enum {
+  OPT_LOSS = 256, OPT_BURST, OPT_DELAY, OPT_JITTER, OPT_DIST, OPT_KEEP, OPT_REORDER,
+  OPT_DUP, OPT_RATE, OPT_QUEUE, OPT_BLACKOUT, OPT_SEED, OPT_TRACE, OPT_DURATION,
+  OPT_STATS, OPT_STATS_INTERVAL, OPT_NO_RTCP
+};
+
+static const struct option long_opts[] = {
+  {"loss", required_argument, NULL, OPT_LOSS},
+  {"burst", required_argument, NULL, OPT_BURST},
+  {"delay", required_argument, NULL, OPT_DELAY},
+  {"jitter", required_argument, NULL, OPT_JITTER},
+  {"jitter-dist", required_argument, NULL, OPT_DIST},
+  {"keep-order", no_argument, NULL, OPT_KEEP},
+  {"reorder", required_argument, NULL, OPT_REORDER},
+  {"duplicate", required_argument, NULL, OPT_DUP},
+  {"rate", required_argument, NULL, OPT_RATE},
+  {"queue", required_argument, NULL, OPT_QUEUE},
+  {"blackout", required_argument, NULL, OPT_BLACKOUT},
+  {"seed", required_argument, NULL, OPT_SEED},
+  {"trace", required_argument, NULL, OPT_TRACE},
+  {"duration", required_argument, NULL, OPT_DURATION},
+  {"stats", required_argument, NULL, OPT_STATS},
+  {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
+  {"no-rtcp", no_argument, NULL, OPT_NO_RTCP},
+  {"verbose", no_argument, NULL, 'v'},
+  {"quiet", no_argument, NULL, 'q'},
+  {"help", no_argument, NULL, 'h'},
+  {"version", no_argument, NULL, 'V'},
+  {NULL, 0, NULL, 0}
+};
+
+/* One flag c (getopt_long's answer) into o; a bad value is a usage error
+ * (exit 2). Returns 1 when the flag was --help or --version (said on
+ * stdout: nothing is left to do), else 0. */
+static int parse_flag(struct options *o, int c, char **argv)
+{
+  struct impair_config *cfg = &o->cfg;
+
+  switch (c) {
+  case OPT_LOSS: cfg->loss_pct = usage_double("--loss", optarg, 0, 100, ""); break;
+  case OPT_BURST: cfg->burst_len = usage_double("--burst", optarg, 1, 1e6, ""); break;
+  case OPT_DELAY: cfg->delay_ms = usage_double("--delay", optarg, 0, 60000, ""); break;
+  case OPT_JITTER: cfg->jitter_ms = usage_double("--jitter", optarg, 0, 60000, ""); break;
+  case OPT_DIST:
+    if (impair_dist_parse(optarg, &cfg->dist) < 0)
+      usage_error("--jitter-dist: expected normal, pareto or uniform, got \"%s\"", optarg);
+    break;
+  case OPT_KEEP: cfg->keep_order = 1; break;
+  case OPT_REORDER: cfg->reorder_pct = usage_double("--reorder", optarg, 0, 100, ""); break;
+  case OPT_DUP: cfg->duplicate_pct = usage_double("--duplicate", optarg, 0, 100, ""); break;
+  case OPT_RATE: cfg->rate_kbit = usage_double("--rate", optarg, 1, 1e7, ""); break;
+  case OPT_QUEUE: cfg->queue_ms = usage_double("--queue", optarg, 0, 60000, ""); break;
+  case OPT_BLACKOUT:
+    if (cfg->n_blackout >= IMPAIR_MAX_BLACKOUTS)
+      usage_error("--blackout: at most %d", IMPAIR_MAX_BLACKOUTS);
+    if (parse_blackout(optarg, &cfg->blackout[cfg->n_blackout++]) < 0)
+      usage_error("--blackout: expected START_S:LEN_S, got \"%s\"", optarg);
+    break;
+  case OPT_SEED: cfg->seed = (uint64_t)usage_long("--seed", optarg, 0, 2147483647L, ""); break;
+  case OPT_TRACE: o->trace_name = optarg; break;
+  case OPT_DURATION: o->duration_s = usage_double("--duration", optarg, 0.001, 1e7, ""); break;
+  case OPT_STATS: o->stats_name = optarg; break;
+  case OPT_STATS_INTERVAL:
+    o->stats_interval_ms = (long)usage_double("--stats-interval", optarg, 10, 3600000, "");
+    break;
+  case OPT_NO_RTCP: o->no_rtcp = 1; break;
+  case 'v': o->verbose = 2; break;
+  case 'q': o->verbose = 0; break;
+  case 'h': usage(stdout); return 1;
+  case 'V': printf("impair %s\n", DL_VERSION); return 1;
+  case ':': usage_error("%s: needs a value", argv[optind - 1]);
+  default: usage_error("unknown option \"%s\"", argv[optind - 1]);
+  }
+  return 0;
+}
+
+/* The command line into o; a usage error exits 2. Returns 1 when --help or
+ * --version has said all there is to say, else 0. */
+static int parse_options(struct options *o, int argc, char **argv)
+{
+  int c;
+
+  usage_prog = PROG;
+  usage_hint = " (see --help)";
+  memset(o, 0, sizeof *o);
+  impair_config_default(&o->cfg);
+  o->stats_interval_ms = DL_DEFAULT_STATS_INTERVAL_MS;
+  o->verbose = 1;
+  opterr = 0;   /* one line of our own per error */
+  while ((c = getopt_long(argc, argv, ":vqhV", long_opts, NULL)) != -1)
+    if (parse_flag(o, c, argv))
+      return 1;
+  if (argc - optind != 2)
+    usage_error("expected LISTEN_PORT and TARGET_HOST:PORT");
+  if (args_hostport(argv[optind], 1, o->lhost, sizeof o->lhost, o->lport, sizeof o->lport) < 0)
+    usage_error("LISTEN_PORT: expected [HOST:]PORT, got \"%s\"", argv[optind]);
+  if (args_hostport(argv[optind + 1], 0, o->thost, sizeof o->thost, o->tport, sizeof o->tport) < 0)
+    usage_error("TARGET: expected HOST:PORT, got \"%s\"", argv[optind + 1]);
+  if (o->cfg.burst_len != 0 && impair_config_check(&o->cfg) < 0)
+    usage_error("--burst %g: no Gilbert model loses %g %% in bursts that short"
+                " (it needs loss / (100 - loss) <= burst)", o->cfg.burst_len, o->cfg.loss_pct);
+  if (impair_config_check(&o->cfg) < 0)
+    usage_error("invalid combination of options");
+  if (o->cfg.reorder_pct > 0 && o->cfg.delay_ms <= 0 && o->verbose)
+    fprintf(stderr, PROG ": warning: --reorder has no effect without --delay\n");
+  /* args_hostport has checked both ports: 1..65535. */
+  args_long(o->lport, 1, 65535, &o->lp);
+  args_long(o->tport, 1, 65535, &o->tp);
+  if (!o->no_rtcp && (o->lp == 65535 || o->tp == 65535))
+    usage_error("ports: port+1 is needed for RTCP (or use --no-rtcp)");
+  return 0;
+}
+
+/* The target (pairs[0].target) and the address to listen on, of the
+ * target's family. Returns 0 or -EINVAL (said on stderr). */
+static int relay_resolve(struct relay *r, struct sockaddr_storage *laddr)
+{
+  const struct options *o = &r->o;
+  int err;
+
+  if ((err = resolve_udp(o->thost, o->tport, 0, AF_UNSPEC, &r->pairs[0].target)) != 0) {
+    fprintf(stderr, PROG ": %s: %s\n", o->thost, resolve_strerror(err));
+    return -EINVAL;
+  }
+  err = resolve_udp(o->lhost, o->lport, RESOLVE_PASSIVE, r->pairs[0].target.ss_family, laddr);
+  if (err != 0) {
+    fprintf(stderr, PROG ": %s: %s\n", *o->lhost ? o->lhost : "listen address",
+            resolve_strerror(err));
+    return -EINVAL;
+  }
+  return 0;
+}
+
+/* Adds name ("-": stderr, shared by --trace and --stats through *err_id)
+ * to r->out. Returns the stream's id, or a negative errno (said on
+ * stderr). */
 static int open_out(struct relay *r, const char *name, const char *what, int *err_id)
 {
   char label[300];
@@ -484,223 +624,198 @@ static int open_out(struct relay *r, const char *name, const char *what, int *er
   int id;
 
   if (strcmp(name, "-") == 0) {
-    if (*err_id < 0)
-      *err_id = linew_add(r->out, stderr, "stderr");
+    if (*err_id < 0 && (*err_id = linew_add(r->out, stderr, "stderr")) < 0)
+      fprintf(stderr, PROG ": %s -: %s\n", what, strerror(-*err_id));
     return *err_id;
   }
   f = fopen(name, "w");
   if (f == NULL) {
-    fprintf(stderr, PROG ": %s %s: %s\n", what, name, strerror(errno));
-    exit(1);
+    id = -errno;
+    fprintf(stderr, PROG ": %s %s: %s\n", what, name, strerror(-id));
+    return id;
   }
   snprintf(label, sizeof label, "%s %s", what, name);
   id = linew_add(r->out, f, label);
   if (id < 0) {
+    fclose(f);
     fprintf(stderr, PROG ": %s %s: %s\n", what, name, strerror(-id));
-    exit(1);
   }
   return id;
 }
 
-enum {
-  OPT_LOSS = 256, OPT_BURST, OPT_DELAY, OPT_JITTER, OPT_DIST, OPT_KEEP, OPT_REORDER,
-  OPT_DUP, OPT_RATE, OPT_QUEUE, OPT_BLACKOUT, OPT_SEED, OPT_TRACE, OPT_DURATION,
-  OPT_STATS, OPT_STATS_INTERVAL, OPT_NO_RTCP
-};
+/* The line writer and its --trace and --stats streams, started. Returns 0
+ * or a negative errno (said on stderr). */
+static int relay_open_outputs(struct relay *r)
+{
+  int err, err_id = -1;
+
+  if ((err = linew_create(&r->out, PROG, DL_LINEW_QUEUE_BYTES)) < 0) {
+    fprintf(stderr, PROG ": output queue: %s\n", strerror(-err));
+    return err;
+  }
+  if (r->o.trace_name && (r->trace_id = open_out(r, r->o.trace_name, "--trace", &err_id)) < 0)
+    return r->trace_id;
+  if (r->o.stats_name && (r->stats_id = open_out(r, r->o.stats_name, "--stats", &err_id)) < 0)
+    return r->stats_id;
+  if (r->trace_id >= 0)
+    linew_printf(r->out, r->trace_id, "# index flow arrival_ms bytes rtp_seq fate copies delay_ms...\n");
+  if ((err = linew_start(r->out)) < 0) {
+    fprintf(stderr, PROG ": writer thread: %s\n", strerror(-err));
+    return err;
+  }
+  return 0;
+}
+
+/* Pair i's sockets: the listening one bound to laddr (port +i), the
+ * outbound one from fd, which it takes over (closed on failure). Returns 0
+ * or a negative errno (said on stderr). */
+static int pair_open(struct relay *r, int i, const struct sockaddr_storage *laddr, int fd)
+{
+  struct pair *pr = &r->pairs[i];
+  struct sockaddr_storage la = *laddr;
+  int err;
+
+  pr->relay = r;
+  pr->index = i;
+  if (i == 1) {
+    pr->target = r->pairs[0].target;
+    addr_set_port((struct sockaddr *)&pr->target, (int)r->o.tp + 1);
+    addr_set_port((struct sockaddr *)&la, (int)r->o.lp + 1);
+  }
+  uv_udp_init(&r->loop, &pr->listen);
+  uv_udp_init(&r->loop, &pr->out);
+  pr->listen.data = pr->out.data = pr;
+  if ((err = uv_udp_bind(&pr->listen, (const struct sockaddr *)&la, 0)) < 0) {
+    fprintf(stderr, PROG ": listen port %d: %s\n", addr_port((const struct sockaddr *)&la),
+            uv_strerror(err));
+    close(fd);
+    return err;
+  }
+  if ((err = uv_udp_open(&pr->out, fd)) < 0) {
+    fprintf(stderr, PROG ": outbound socket: %s\n", uv_strerror(err));
+    close(fd);
+    return err;
+  }
+  uv_udp_recv_start(&pr->listen, alloc_cb, listen_recv_cb);
+  uv_udp_recv_start(&pr->out, alloc_cb, out_recv_cb);
+  return 0;
+}
+
+/* The queue of copies waiting for their time. The engines that decide
+ * those times are made on the first datagram (make_engines): blackouts
+ * count from it. Returns 0 or -ENOMEM (said on stderr). */
+static int relay_open_queue(struct relay *r)
+{
+  int err = impair_queue_init(&r->queue, QUEUE_CAP);
+
+  if (err < 0)
+    fprintf(stderr, PROG ": out of memory\n");
+  return err;
+}
+
+/* The loop and every pair's sockets. Returns 0 or a negative errno (said
+ * on stderr). */
+static int relay_open_sockets(struct relay *r, const struct sockaddr_storage *laddr)
+{
+  int fds[2] = {-1, -1}, err;
+
+  if ((err = uv_loop_init(&r->loop)) < 0) {
+    fprintf(stderr, PROG ": libuv: %s\n", uv_strerror(err));
+    return err;
+  }
+  r->loop_open = 1;
+  r->npairs = r->o.no_rtcp ? 1 : 2;
+  if ((err = bind_out_pair(r->pairs[0].target.ss_family, fds, r->npairs)) < 0) {
+    fprintf(stderr, PROG ": outbound sockets: %s\n", strerror(-err));
+    return err;
+  }
+  for (int i = 0; i < r->npairs; i++) {
+    if ((err = pair_open(r, i, laddr, fds[i])) < 0) {
+      /* The sockets of the pairs not reached yet are still ours. */
+      for (int k = i + 1; k < r->npairs; k++)
+        close(fds[k]);
+      return err;
+    }
+  }
+  return 0;
+}
+
+/* The send timer, the stats and stop timers and the signals, started;
+ * with -v, says what is relayed where. Returns 0 or a negative errno
+ * (said on stderr). */
+static int relay_start(struct relay *r)
+{
+  int err;
+
+  r->launch_ns = clock_mono_ns();
+  r->send_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (r->send_fd < 0) {
+    err = -errno;
+    fprintf(stderr, PROG ": timerfd_create: %s\n", strerror(-err));
+    return err;
+  }
+  uv_poll_init(&r->loop, &r->send_poll, r->send_fd);
+  uv_timer_init(&r->loop, &r->stats_timer);
+  uv_timer_init(&r->loop, &r->stop_timer);
+  uv_signal_init(&r->loop, &r->sigint);
+  uv_signal_init(&r->loop, &r->sigterm);
+  r->send_poll.data = r->stats_timer.data = r->stop_timer.data = r;
+  r->sigint.data = r->sigterm.data = r;
+  uv_poll_start(&r->send_poll, UV_READABLE, send_due);
+  uv_signal_start(&r->sigint, signal_cb, SIGINT);
+  uv_signal_start(&r->sigterm, signal_cb, SIGTERM);
+  if (r->stats_id >= 0)
+    uv_timer_start(&r->stats_timer, stats_cb, (uint64_t)r->o.stats_interval_ms,
+                   (uint64_t)r->o.stats_interval_ms);
+  if (r->o.duration_s > 0)
+    uv_timer_start(&r->stop_timer, stop_timer_cb, (uint64_t)llround(r->o.duration_s * 1000), 0);
+  if (r->o.verbose >= 2)
+    fprintf(stderr, PROG ": %d -> %s:%ld%s, seed %" PRIu64 "\n", (int)r->o.lp, r->o.thost,
+            r->o.tp, r->o.no_rtcp ? "" : " (and +1 for RTCP)", r->o.cfg.seed);
+  return 0;
+}
+
+/* Undoes whatever of the set-up was done (stop() has closed the handles of
+ * a finished run; a failed set-up leaves some open). Returns 0, or
+ * linew_destroy's error: a --trace or --stats line was not written. */
+static int relay_destroy(struct relay *r)
+{
+  if (r->loop_open) {
+    uv_walk(&r->loop, close_walk_cb, NULL);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&r->loop);
+  }
+  if (r->send_fd >= 0)
+    close(r->send_fd);
+  while (impair_queue_peek(&r->queue))
+    free(impair_queue_pop(&r->queue));
+  impair_queue_destroy(&r->queue);
+  for (int f = 0; f < FLOW_COUNT; f++)
+    impair_destroy(r->engine[f]);
+  /* The final stats line was queued last (stop()); all of it goes out,
+   * then the files are closed. */
+  return linew_destroy(r->out);
+}
 
 int main(int argc, char **argv)
 {
-  static const struct option opts[] = {
-    {"loss", required_argument, NULL, OPT_LOSS},
-    {"burst", required_argument, NULL, OPT_BURST},
-    {"delay", required_argument, NULL, OPT_DELAY},
-    {"jitter", required_argument, NULL, OPT_JITTER},
-    {"jitter-dist", required_argument, NULL, OPT_DIST},
-    {"keep-order", no_argument, NULL, OPT_KEEP},
-    {"reorder", required_argument, NULL, OPT_REORDER},
-    {"duplicate", required_argument, NULL, OPT_DUP},
-    {"rate", required_argument, NULL, OPT_RATE},
-    {"queue", required_argument, NULL, OPT_QUEUE},
-    {"blackout", required_argument, NULL, OPT_BLACKOUT},
-    {"seed", required_argument, NULL, OPT_SEED},
-    {"trace", required_argument, NULL, OPT_TRACE},
-    {"duration", required_argument, NULL, OPT_DURATION},
-    {"stats", required_argument, NULL, OPT_STATS},
-    {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
-    {"no-rtcp", no_argument, NULL, OPT_NO_RTCP},
-    {"verbose", no_argument, NULL, 'v'},
-    {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0}
-  };
-  double duration = 0;
-  int no_rtcp = 0, c, err;
-  const char *trace_name = NULL, *stats_name = NULL;
-  char lhost[256], lport[16], thost[256], tport[16];
-  struct sockaddr_storage laddr;
-  long lp, tp;
   struct relay r;
+  struct sockaddr_storage laddr;
+  int rc = 1;
 
-  usage_prog = PROG;
-  usage_hint = " (see --help)";
   memset(&r, 0, sizeof r);
-  impair_config_default(&r.cfg);
-  r.stats_interval_ms = DL_DEFAULT_STATS_INTERVAL_MS;
-  r.verbose = 1;
-  opterr = 0;   /* one line of our own per error */
-  while ((c = getopt_long(argc, argv, ":vqhV", opts, NULL)) != -1) {
-    switch (c) {
-    case OPT_LOSS: r.cfg.loss_pct = usage_double("--loss", optarg, 0, 100, ""); break;
-    case OPT_BURST: r.cfg.burst_len = usage_double("--burst", optarg, 1, 1e6, ""); break;
-    case OPT_DELAY: r.cfg.delay_ms = usage_double("--delay", optarg, 0, 60000, ""); break;
-    case OPT_JITTER: r.cfg.jitter_ms = usage_double("--jitter", optarg, 0, 60000, ""); break;
-    case OPT_DIST:
-      if (impair_dist_parse(optarg, &r.cfg.dist) < 0)
-        usage_error("--jitter-dist: expected normal, pareto or uniform, got \"%s\"", optarg);
-      break;
-    case OPT_KEEP: r.cfg.keep_order = 1; break;
-    case OPT_REORDER: r.cfg.reorder_pct = usage_double("--reorder", optarg, 0, 100, ""); break;
-    case OPT_DUP: r.cfg.duplicate_pct = usage_double("--duplicate", optarg, 0, 100, ""); break;
-    case OPT_RATE: r.cfg.rate_kbit = usage_double("--rate", optarg, 1, 1e7, ""); break;
-    case OPT_QUEUE: r.cfg.queue_ms = usage_double("--queue", optarg, 0, 60000, ""); break;
-    case OPT_BLACKOUT:
-      if (r.cfg.n_blackout >= IMPAIR_MAX_BLACKOUTS)
-        usage_error("--blackout: at most %d", IMPAIR_MAX_BLACKOUTS);
-      if (parse_blackout(optarg, &r.cfg.blackout[r.cfg.n_blackout++]) < 0)
-        usage_error("--blackout: expected START_S:LEN_S, got \"%s\"", optarg);
-      break;
-    case OPT_SEED: r.cfg.seed = (uint64_t)usage_long("--seed", optarg, 0, 2147483647L, ""); break;
-    case OPT_TRACE: trace_name = optarg; break;
-    case OPT_DURATION: duration = usage_double("--duration", optarg, 0.001, 1e7, ""); break;
-    case OPT_STATS: stats_name = optarg; break;
-    case OPT_STATS_INTERVAL:
-      r.stats_interval_ms = (long)usage_double("--stats-interval", optarg, 10, 3600000, "");
-      break;
-    case OPT_NO_RTCP: no_rtcp = 1; break;
-    case 'v': r.verbose = 2; break;
-    case 'q': r.verbose = 0; break;
-    case 'h': usage(stdout); return 0;
-    case 'V': printf("impair %s\n", DL_VERSION); return 0;
-    case ':':
-      usage_error("%s: needs a value", argv[optind - 1]);
-    default:
-      usage_error("unknown option \"%s\"", argv[optind - 1]);
-    }
-  }
-  if (argc - optind != 2)
-    usage_error("expected LISTEN_PORT and TARGET_HOST:PORT");
-  if (args_hostport(argv[optind], 1, lhost, sizeof lhost, lport, sizeof lport) < 0)
-    usage_error("LISTEN_PORT: expected [HOST:]PORT, got \"%s\"", argv[optind]);
-  if (args_hostport(argv[optind + 1], 0, thost, sizeof thost, tport, sizeof tport) < 0)
-    usage_error("TARGET: expected HOST:PORT, got \"%s\"", argv[optind + 1]);
-  if (r.cfg.burst_len != 0 && impair_config_check(&r.cfg) < 0)
-    usage_error("--burst %g: no Gilbert model loses %g %% in bursts that short"
-                " (it needs loss / (100 - loss) <= burst)", r.cfg.burst_len, r.cfg.loss_pct);
-  if (impair_config_check(&r.cfg) < 0)
-    usage_error("invalid combination of options");
-  if (r.cfg.reorder_pct > 0 && r.cfg.delay_ms <= 0 && r.verbose)
-    fprintf(stderr, PROG ": warning: --reorder has no effect without --delay\n");
-  args_long(lport, 1, 65535, &lp);
-  args_long(tport, 1, 65535, &tp);
-  r.npairs = no_rtcp ? 1 : 2;
-  if (!no_rtcp && (lp == 65535 || tp == 65535))
-    usage_error("ports: port+1 is needed for RTCP (or use --no-rtcp)");
+  r.send_fd = -1;
+  r.trace_id = r.stats_id = -1;
+  if (parse_options(&r.o, argc, argv))
+    return 0;
+  if (relay_resolve(&r, &laddr) < 0 || relay_open_outputs(&r) < 0 || relay_open_queue(&r) < 0 ||
+      relay_open_sockets(&r, &laddr) < 0 || relay_start(&r) < 0)
+    goto out;
+  uv_run(&r.loop, UV_RUN_DEFAULT);
+  rc = 0;
 
-  if ((err = resolve_udp(thost, tport, 0, AF_UNSPEC, &r.pairs[0].target)) != 0) {
-    fprintf(stderr, PROG ": %s: %s\n", thost, resolve_strerror(err));
-    return 1;
-  }
-  if ((err = resolve_udp(lhost, lport, RESOLVE_PASSIVE, r.pairs[0].target.ss_family, &laddr)) != 0) {
-    fprintf(stderr, PROG ": %s: %s\n", *lhost ? lhost : "listen address", resolve_strerror(err));
-    return 1;
-  }
-  if ((err = linew_create(&r.out, PROG, DL_LINEW_QUEUE_BYTES)) < 0) {
-    fprintf(stderr, PROG ": output queue: %s\n", strerror(-err));
-    return 1;
-  }
-  int err_id = -1;
-  r.trace_id = trace_name ? open_out(&r, trace_name, "--trace", &err_id) : -1;
-  r.stats_id = stats_name ? open_out(&r, stats_name, "--stats", &err_id) : -1;
-  if (r.trace_id >= 0)
-    linew_printf(r.out, r.trace_id, "# index flow arrival_ms bytes rtp_seq fate copies delay_ms...\n");
-  if ((err = linew_start(r.out)) < 0) {
-    fprintf(stderr, PROG ": writer thread: %s\n", strerror(-err));
-    return 1;
-  }
-
-  r.loop = uv_default_loop();
-  if (impair_queue_init(&r.queue, QUEUE_CAP) < 0) {
-    fprintf(stderr, PROG ": out of memory\n");
-    return 1;
-  }
-  int fds[2];
-  if ((err = bind_out_pair(r.pairs[0].target.ss_family, fds, r.npairs)) < 0) {
-    fprintf(stderr, PROG ": outbound sockets: %s\n", strerror(-err));
-    return 1;
-  }
-  for (int i = 0; i < r.npairs; i++) {
-    struct pair *pr = &r.pairs[i];
-    struct sockaddr_storage la = laddr;
-    pr->relay = &r;
-    pr->index = i;
-    if (i == 1) {
-      pr->target = r.pairs[0].target;
-      addr_set_port((struct sockaddr *)&pr->target, (int)tp + 1);
-      addr_set_port((struct sockaddr *)&la, (int)lp + 1);
-    }
-    uv_udp_init(r.loop, &pr->listen);
-    uv_udp_init(r.loop, &pr->out);
-    pr->listen.data = pr->out.data = pr;
-    err = uv_udp_bind(&pr->listen, (const struct sockaddr *)&la, 0);
-    if (err < 0) {
-      fprintf(stderr, PROG ": listen port %d: %s\n", addr_port((const struct sockaddr *)&la), uv_strerror(err));
-      return 1;
-    }
-    err = uv_udp_open(&pr->out, fds[i]);
-    if (err < 0) {
-      fprintf(stderr, PROG ": outbound socket: %s\n", uv_strerror(err));
-      return 1;
-    }
-    uv_udp_recv_start(&pr->listen, alloc_cb, listen_recv_cb);
-    uv_udp_recv_start(&pr->out, alloc_cb, out_recv_cb);
-  }
-  r.launch_ns = clock_mono_ns();
-  r.send_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (r.send_fd < 0) {
-    fprintf(stderr, PROG ": timerfd_create: %s\n", strerror(errno));
-    return 1;
-  }
-  uv_poll_init(r.loop, &r.send_poll, r.send_fd);
-  r.send_poll.data = r.stats_timer.data = r.stop_timer.data = &r;
-  r.sigint.data = r.sigterm.data = &r;
-  uv_poll_start(&r.send_poll, UV_READABLE, send_due);
-  uv_timer_init(r.loop, &r.stats_timer);
-  uv_timer_init(r.loop, &r.stop_timer);
-  uv_signal_init(r.loop, &r.sigint);
-  uv_signal_init(r.loop, &r.sigterm);
-  uv_signal_start(&r.sigint, signal_cb, SIGINT);
-  uv_signal_start(&r.sigterm, signal_cb, SIGTERM);
-  if (r.stats_id >= 0)
-    uv_timer_start(&r.stats_timer, stats_cb, (uint64_t)r.stats_interval_ms,
-                   (uint64_t)r.stats_interval_ms);
-  if (duration > 0)
-    uv_timer_start(&r.stop_timer, stop_timer_cb, (uint64_t)llround(duration * 1000), 0);
-  if (r.verbose >= 2)
-    fprintf(stderr, PROG ": %d -> %s:%ld%s, seed %" PRIu64 "\n", (int)lp, thost, tp,
-            no_rtcp ? "" : " (and +1 for RTCP)", r.cfg.seed);
-
-  uv_run(r.loop, UV_RUN_DEFAULT);
-
-  while (impair_queue_peek(&r.queue))
-    free(impair_queue_pop(&r.queue));
-  impair_queue_destroy(&r.queue);
-  for (int f = 0; f < FLOW_COUNT; f++)
-    impair_destroy(r.engine[f]);
-  /* The final stats line was queued last (stop()); all of it goes out,
-   * then the files are closed. */
-  err = linew_destroy(r.out);
-  uv_loop_close(r.loop);
-  close(r.send_fd);
-  return err < 0 ? 1 : 0;
+out:
+  if (relay_destroy(&r) < 0)
+    rc = 1;
+  return rc;
 }
