@@ -10,12 +10,14 @@
  * The forward RTP stream gets every impairment (common/relay/impair decides);
  * RTCP and everything going back get the fixed --delay and the blackouts
  * only, each flow from an engine of its own, so the RTP stream's fates
- * depend on the seed alone. One thread: the libuv loop. A copy due at
- * send_ns waits in a time-ordered queue driven by a timerfd on absolute
- * CLOCK_MONOTONIC deadlines (the clock of uv_hrtime), polled by the loop:
- * a uv_timer only has millisecond resolution. The loop writes no file:
- * --trace and --stats lines go through shell/linew's writer thread, so a
- * stalled disk does not hold back the copies due meanwhile. */
+ * depend on the seed alone. The relaying runs on one thread, the libuv
+ * loop's, and all its state is one struct relay that main owns. A copy due
+ * at send_ns waits in a time-ordered queue driven by a timerfd on absolute
+ * CLOCK_MONOTONIC deadlines (clock_mono_ns's clock, which stamps the
+ * arrivals), polled by the loop: a uv_timer only has millisecond
+ * resolution. The loop writes no file: --trace and --stats lines go
+ * through shell/linew's writer thread, so a stalled disk does not hold
+ * back the copies due meanwhile. */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -171,8 +173,9 @@ static void usage(FILE *f)
           IMPAIR_MAX_BLACKOUTS, DL_DEFAULT_STATS_INTERVAL_MS);
 }
 
-/* Two datagram sockets on an even port and the odd one above it, any
- * address of the family. Returns 0 or a negative errno. */
+/* n (1 or 2) datagram sockets into fds, on any address of the family: one
+ * on a port the kernel picks, or two on an even port and the odd one above
+ * it. Returns 0 or a negative errno (-EADDRINUSE: no such pair found). */
 static int bind_out_pair(int family, int fds[2], int n)
 {
   for (int attempt = 0; attempt < 100; attempt++) {
