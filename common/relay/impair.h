@@ -3,7 +3,8 @@
  * a full rate queue, or passed, perhaps twice) and of the time each copy
  * leaves the relay. Pure: no I/O, no clock; the caller passes the arrival
  * time and later sends each copy at the time decided here. One engine per
- * direction; not thread-safe (one thread drives it).
+ * flow of datagrams (build/impair runs four: RTP and RTCP, each way); not
+ * thread-safe (one thread drives it).
  *
  * Semantics follow Linux netem where they overlap:
  *  - loss: independent with probability loss_pct, or (burst_len > 0) a
