@@ -417,17 +417,9 @@ static void write_stats(struct relay *r, int final)
   if (final)
     json_bool(&j, "final", 1);
   s = json_end(&j);
-  if (s) {
-    char text[sizeof line + 1];
-    size_t len = strlen(s);
-    memcpy(text, s, len);
-    text[len++] = '\n';
-    /* The final line waits for room: nothing is relayed any more. */
-    if (final)
-      linew_put_wait(r->out, r->stats_id, text, len);
-    else
-      linew_put(r->out, r->stats_id, text, len);
-  }
+  /* The final line waits for room: nothing is relayed any more. */
+  if (s)
+    linew_put_line(r->out, r->stats_id, s, final);
 }
 
 static void stats_cb(uv_timer_t *t)

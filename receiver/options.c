@@ -134,36 +134,111 @@ static void peer_parse(struct options *o)
     usage_error("--peer: expected HOST, HOST:PORT or [IPV6]:PORT, got \"%s\"", o->peer);
 }
 
+static const struct option longs[] = {
+  {"device", required_argument, NULL, 'd'},
+  {"device-buffer", required_argument, NULL, OPT_DEVICE_BUFFER},
+  {"output", required_argument, NULL, 'o'},
+  {"sink-skew-ppm", required_argument, NULL, OPT_SKEW},
+  {"latency", required_argument, NULL, OPT_LATENCY},
+  {"min-latency", required_argument, NULL, OPT_MIN_LATENCY},
+  {"max-latency", required_argument, NULL, OPT_MAX_LATENCY},
+  {"latency-quantile", required_argument, NULL, OPT_QUANTILE},
+  {"no-resample", no_argument, NULL, OPT_NO_RESAMPLE},
+  {"stall-at", required_argument, NULL, OPT_STALL_AT},
+  {"conceal", required_argument, NULL, OPT_CONCEAL},
+  {"pt", required_argument, NULL, OPT_PT},
+  {"duration", required_argument, NULL, OPT_DURATION},
+  {"idle-exit", required_argument, NULL, OPT_IDLE_EXIT},
+  {"stats", required_argument, NULL, OPT_STATS},
+  {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
+  {"key", required_argument, NULL, OPT_KEY},
+  {"gen-key", required_argument, NULL, OPT_GEN_KEY},
+  {"peer", required_argument, NULL, OPT_PEER},
+  {"restart-after", required_argument, NULL, OPT_RESTART_AFTER},
+  {"trace", required_argument, NULL, OPT_TRACE},
+  {"quiet", no_argument, NULL, 'q'},
+  {"verbose", no_argument, NULL, 'v'},
+  {"help", no_argument, NULL, 'h'},
+  {"version", no_argument, NULL, 'V'},
+  {NULL, 0, NULL, 0},
+};
+
+/* One flag with a value (getopt's c and optarg). device_set: -d was given.
+ * Returns 0, or -1 for a flag it does not know. */
+static int set_flag(struct options *o, int c, char *arg, int *device_set)
+{
+  switch (c) {
+  case 'd': o->device = arg; *device_set = 1; break;
+  case OPT_DEVICE_BUFFER:
+    o->device_buffer_ms = (int)usage_long("--device-buffer", arg, DL_ALSA_BUFFER_MIN_MS,
+                                          DL_ALSA_BUFFER_MAX_MS, "ms");
+    break;
+  case 'o': o->output = arg; break;
+  case OPT_SKEW:
+    o->skew_ppm = usage_double("--sink-skew-ppm", arg, -100000, 100000, "ppm");
+    o->skew_set = 1;
+    break;
+  case OPT_LATENCY:
+    if (strcmp(arg, "auto") == 0)
+      o->latency_ms = 0;
+    else
+      o->latency_ms = (int)usage_long("--latency", arg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms or auto");
+    break;
+  case OPT_MIN_LATENCY:
+    o->min_latency_ms = (int)usage_long("--min-latency", arg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms");
+    break;
+  case OPT_MAX_LATENCY:
+    o->max_latency_ms = (int)usage_long("--max-latency", arg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms");
+    break;
+  case OPT_QUANTILE:
+    o->latency_quantile = usage_double("--latency-quantile", arg, 0.5, 0.9999, "");
+    break;
+  case OPT_NO_RESAMPLE: o->no_resample = 1; break;
+  case OPT_STALL_AT: {
+    char *colon = strchr(arg, ':');
+    if (colon == NULL)
+      usage_error("--stall-at: expected SEC:MS, got \"%s\"", arg);
+    *colon = '\0';
+    o->stall_at_s = usage_double("--stall-at", arg, 0, 1e6, "s");
+    o->stall_ms = usage_double("--stall-at", colon + 1, 1, 60000, "ms");
+    break;
+  }
+  case OPT_CONCEAL:
+    if (strcmp(arg, "plc") == 0)
+      o->conceal_silence = 0;
+    else if (strcmp(arg, "silence") == 0)
+      o->conceal_silence = 1;
+    else
+      usage_error("--conceal: expected plc or silence, got \"%s\"", arg);
+    break;
+  case OPT_PT:
+    o->pt = (int)usage_long("--pt", arg, DL_MIN_DYNAMIC_PT, DL_MAX_DYNAMIC_PT, "");
+    break;
+  case OPT_DURATION:
+    o->duration_s = usage_double("--duration", arg, 0.001, 1e7, "s");
+    break;
+  case OPT_IDLE_EXIT:
+    o->idle_exit_s = usage_double("--idle-exit", arg, 0.001, 1e7, "s");
+    break;
+  case OPT_STATS: o->stats_path = arg; break;
+  case OPT_STATS_INTERVAL:
+    o->stats_interval_ms = (int)usage_long("--stats-interval", arg, 100, 3600000, "ms");
+    break;
+  case OPT_KEY: o->key_path = arg; break;
+  case OPT_GEN_KEY: o->gen_key_path = arg; break;
+  case OPT_PEER: o->peer = arg; break;
+  case OPT_RESTART_AFTER:
+    o->restart_after_ms = (int)usage_long("--restart-after", arg, 1, 600000, "ms");
+    break;
+  case OPT_TRACE: o->trace_path = arg; break;
+  default:
+    return -1;
+  }
+  return 0;
+}
+
 void options_parse(int argc, char **argv, struct options *o)
 {
-  static const struct option longs[] = {
-    {"device", required_argument, NULL, 'd'},
-    {"device-buffer", required_argument, NULL, OPT_DEVICE_BUFFER},
-    {"output", required_argument, NULL, 'o'},
-    {"sink-skew-ppm", required_argument, NULL, OPT_SKEW},
-    {"latency", required_argument, NULL, OPT_LATENCY},
-    {"min-latency", required_argument, NULL, OPT_MIN_LATENCY},
-    {"max-latency", required_argument, NULL, OPT_MAX_LATENCY},
-    {"latency-quantile", required_argument, NULL, OPT_QUANTILE},
-    {"no-resample", no_argument, NULL, OPT_NO_RESAMPLE},
-    {"stall-at", required_argument, NULL, OPT_STALL_AT},
-    {"conceal", required_argument, NULL, OPT_CONCEAL},
-    {"pt", required_argument, NULL, OPT_PT},
-    {"duration", required_argument, NULL, OPT_DURATION},
-    {"idle-exit", required_argument, NULL, OPT_IDLE_EXIT},
-    {"stats", required_argument, NULL, OPT_STATS},
-    {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
-    {"key", required_argument, NULL, OPT_KEY},
-    {"gen-key", required_argument, NULL, OPT_GEN_KEY},
-    {"peer", required_argument, NULL, OPT_PEER},
-    {"restart-after", required_argument, NULL, OPT_RESTART_AFTER},
-    {"trace", required_argument, NULL, OPT_TRACE},
-    {"quiet", no_argument, NULL, 'q'},
-    {"verbose", no_argument, NULL, 'v'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
-  };
   int c, device_set = 0;
 
   usage_prog = PROG;
@@ -178,70 +253,9 @@ void options_parse(int argc, char **argv, struct options *o)
 
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":d:o:qvhV", longs, NULL)) != -1) {
+    if (set_flag(o, c, optarg, &device_set) == 0)
+      continue;
     switch (c) {
-    case 'd': o->device = optarg; device_set = 1; break;
-    case OPT_DEVICE_BUFFER:
-      o->device_buffer_ms = (int)usage_long("--device-buffer", optarg, DL_ALSA_BUFFER_MIN_MS,
-                                            DL_ALSA_BUFFER_MAX_MS, "ms");
-      break;
-    case 'o': o->output = optarg; break;
-    case OPT_SKEW:
-      o->skew_ppm = usage_double("--sink-skew-ppm", optarg, -100000, 100000, "ppm");
-      o->skew_set = 1;
-      break;
-    case OPT_LATENCY:
-      if (strcmp(optarg, "auto") == 0)
-        o->latency_ms = 0;
-      else
-        o->latency_ms = (int)usage_long("--latency", optarg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms or auto");
-      break;
-    case OPT_MIN_LATENCY:
-      o->min_latency_ms = (int)usage_long("--min-latency", optarg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms");
-      break;
-    case OPT_MAX_LATENCY:
-      o->max_latency_ms = (int)usage_long("--max-latency", optarg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms");
-      break;
-    case OPT_QUANTILE:
-      o->latency_quantile = usage_double("--latency-quantile", optarg, 0.5, 0.9999, "");
-      break;
-    case OPT_NO_RESAMPLE: o->no_resample = 1; break;
-    case OPT_STALL_AT: {
-      char *colon = strchr(optarg, ':');
-      if (colon == NULL)
-        usage_error("--stall-at: expected SEC:MS, got \"%s\"", optarg);
-      *colon = '\0';
-      o->stall_at_s = usage_double("--stall-at", optarg, 0, 1e6, "s");
-      o->stall_ms = usage_double("--stall-at", colon + 1, 1, 60000, "ms");
-      break;
-    }
-    case OPT_CONCEAL:
-      if (strcmp(optarg, "plc") == 0)
-        o->conceal_silence = 0;
-      else if (strcmp(optarg, "silence") == 0)
-        o->conceal_silence = 1;
-      else
-        usage_error("--conceal: expected plc or silence, got \"%s\"", optarg);
-      break;
-    case OPT_PT:
-      o->pt = (int)usage_long("--pt", optarg, DL_MIN_DYNAMIC_PT, DL_MAX_DYNAMIC_PT, "");
-      break;
-    case OPT_DURATION:
-      o->duration_s = usage_double("--duration", optarg, 0.001, 1e7, "s");
-      break;
-    case OPT_IDLE_EXIT:
-      o->idle_exit_s = usage_double("--idle-exit", optarg, 0.001, 1e7, "s");
-      break;
-    case OPT_STATS: o->stats_path = optarg; break;
-    case OPT_STATS_INTERVAL:
-      o->stats_interval_ms = (int)usage_long("--stats-interval", optarg, 100, 3600000, "ms");
-      break;
-    case OPT_KEY: o->key_path = optarg; break;
-    case OPT_GEN_KEY: o->gen_key_path = optarg; break;
-    case OPT_PEER: o->peer = optarg; break;
-    case OPT_RESTART_AFTER:
-      o->restart_after_ms = (int)usage_long("--restart-after", optarg, 1, 600000, "ms");
-      break;
-    case OPT_TRACE: o->trace_path = optarg; break;
     case 'q': o->quiet = 1; break;
     case 'v': o->verbose = 1; break;
     case 'h': options_usage(stdout); exit(0);

@@ -151,7 +151,7 @@ void report_stats(struct report *r, const struct receiver_stats *s, int final)
 
   if (r->stats_id < 0)
     return;
-  json_begin(&j, line, sizeof line - 1);
+  json_begin(&j, line, sizeof line);
   json_num(&j, "t", s->t_s, 3);
   json_u64(&j, "received", rx->po.received);
   json_u64(&j, "lost", rx->po.lost);
@@ -205,16 +205,10 @@ void report_stats(struct report *r, const struct receiver_stats *s, int final)
   text = json_end(&j);
   if (text == NULL)
     return;
-  size_t n = strlen(text);
-  memmove(line, text, n);
-  line[n++] = '\n';
   if (r->stats_id == r->err_id)
     status_break(r);
   /* The final line must not be lost, and nothing is paced any more. */
-  if (final)
-    linew_put_wait(r->w, r->stats_id, line, n);
-  else
-    linew_put(r->w, r->stats_id, line, n);
+  linew_put_line(r->w, r->stats_id, text, final);
 }
 
 void report_status(struct report *r, const struct receiver_stats *s)

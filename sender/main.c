@@ -39,10 +39,12 @@
 #include "shell/clock.h"
 #include "shell/keyfile.h"
 #include "shell/linew.h"
+#include "shell/resolve.h"
 #include "shell/usage.h"
 #include "tx/audio_in.h"
 #include "tx/pacer.h"
 #include "tx/txpipe.h"
+#include "util/addr.h"
 #include "util/args.h"
 #include "util/json.h"
 #include "wire/rtp.h"
@@ -99,7 +101,7 @@ struct sender {
   struct txpipe *tp;
   struct pacer pacer;
   struct sockaddr_storage addr;
-  char addr_text[INET6_ADDRSTRLEN + 32];
+  char addr_text[ADDR_TEXT_MAX];
 
   /* The next packet, encoded (and with --key protected) ahead of its
    * deadline; libsrtp2 may write DL_SRTP_MAX_TRAILER past the RTP packet. */
@@ -120,6 +122,7 @@ struct sender {
   int send_error_said;
   int exit_code;
   int finished;
+  int loop_ok;                /* the loop was initialised: teardown closes its handles */
 };
 
 static void help(void)
@@ -211,35 +214,103 @@ static double want_double(const char *flag, const char *v, double min, double ma
   return out;
 }
 
+static const struct option longs[] = {
+  {"frame-ms", required_argument, NULL, 'f'},
+  {"bitrate", required_argument, NULL, 'b'},
+  {"channels", required_argument, NULL, 'c'},
+  {"complexity", required_argument, NULL, OPT_COMPLEXITY},
+  {"application", required_argument, NULL, OPT_APPLICATION},
+  {"fec", no_argument, NULL, OPT_FEC},
+  {"no-fec", no_argument, NULL, OPT_NO_FEC},
+  {"expect-loss", required_argument, NULL, OPT_EXPECT_LOSS},
+  {"dtx", no_argument, NULL, OPT_DTX},
+  {"pt", required_argument, NULL, OPT_PT},
+  {"ssrc", required_argument, NULL, OPT_SSRC},
+  {"loop", no_argument, NULL, OPT_LOOP},
+  {"duration", required_argument, NULL, OPT_DURATION},
+  {"sdp", required_argument, NULL, OPT_SDP},
+  {"clock-skew-ppm", required_argument, NULL, OPT_SKEW},
+  {"stats", required_argument, NULL, OPT_STATS},
+  {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
+  {"trace", required_argument, NULL, OPT_TRACE},
+  {"key", required_argument, NULL, OPT_KEY},
+  {"gen-key", required_argument, NULL, OPT_GEN_KEY},
+  {"quiet", no_argument, NULL, 'q'},
+  {"verbose", no_argument, NULL, 'v'},
+  {"help", no_argument, NULL, 'h'},
+  {"version", no_argument, NULL, 'V'},
+  {NULL, 0, NULL, 0},
+};
+
+/* One flag with a value (getopt's c and optarg). Returns 0, or -1 for a
+ * flag it does not know. */
+static int set_flag(struct opts *o, int c, char *arg)
+{
+  switch (c) {
+  case 'f':
+    if (args_frame_us(arg, &o->frame_us) < 0)
+      usage_error("--frame-ms: expected 2.5, 5, 10, 20, 40 or 60, got \"%s\"", arg);
+    break;
+  case 'b':
+    o->bitrate = (int)want_long("--bitrate", arg, DL_MIN_BITRATE, DL_MAX_BITRATE,
+                                "bit/s from 6000 to 510000");
+    break;
+  case 'c':
+    o->channels = (int)want_long("--channels", arg, 1, 2, "1 or 2");
+    break;
+  case OPT_COMPLEXITY:
+    o->complexity = (int)want_long("--complexity", arg, 0, 10, "0..10");
+    break;
+  case OPT_APPLICATION:
+    if (strcmp(arg, "voip") == 0)
+      o->application = OPUS_APPLICATION_VOIP;
+    else if (strcmp(arg, "audio") == 0)
+      o->application = OPUS_APPLICATION_AUDIO;
+    else if (strcmp(arg, "lowdelay") == 0)
+      o->application = OPUS_APPLICATION_RESTRICTED_LOWDELAY;
+    else
+      usage_error("--application: expected voip, audio or lowdelay, got \"%s\"", arg);
+    o->application_name = arg;
+    break;
+  case OPT_FEC: o->fec = 1; break;
+  case OPT_NO_FEC: o->fec = 0; break;
+  case OPT_EXPECT_LOSS:
+    o->expect_loss = (int)want_long("--expect-loss", arg, 0, 100, "a percentage 0..100");
+    break;
+  case OPT_DTX: o->dtx = 1; break;
+  case OPT_PT:
+    o->pt = (int)want_long("--pt", arg, DL_MIN_DYNAMIC_PT, DL_MAX_DYNAMIC_PT,
+                           "a dynamic payload type 96..127");
+    break;
+  case OPT_SSRC:
+    o->ssrc = (uint32_t)want_long("--ssrc", arg, 0, 4294967295L, "0..4294967295");
+    o->have_ssrc = 1;
+    break;
+  case OPT_LOOP: o->loop = 1; break;
+  case OPT_DURATION:
+    o->duration = want_double("--duration", arg, 0.001, 1e8, "seconds > 0");
+    break;
+  case OPT_SDP: o->sdp = arg; break;
+  case OPT_SKEW:
+    o->skew_ppm = want_double("--clock-skew-ppm", arg, -100000, 100000,
+                              "parts per million, -100000..100000");
+    break;
+  case OPT_STATS: o->stats = arg; break;
+  case OPT_STATS_INTERVAL:
+    o->stats_interval_ms = (int)want_long("--stats-interval", arg, DL_MIN_STATS_INTERVAL_MS,
+                                          3600000, "milliseconds, 10..3600000");
+    break;
+  case OPT_TRACE: o->trace = arg; break;
+  case OPT_KEY: o->key = arg; break;
+  case OPT_GEN_KEY: o->gen_key = arg; break;
+  default:
+    return -1;
+  }
+  return 0;
+}
+
 static void parse(int argc, char **argv, struct opts *o)
 {
-  static const struct option longs[] = {
-    {"frame-ms", required_argument, NULL, 'f'},
-    {"bitrate", required_argument, NULL, 'b'},
-    {"channels", required_argument, NULL, 'c'},
-    {"complexity", required_argument, NULL, OPT_COMPLEXITY},
-    {"application", required_argument, NULL, OPT_APPLICATION},
-    {"fec", no_argument, NULL, OPT_FEC},
-    {"no-fec", no_argument, NULL, OPT_NO_FEC},
-    {"expect-loss", required_argument, NULL, OPT_EXPECT_LOSS},
-    {"dtx", no_argument, NULL, OPT_DTX},
-    {"pt", required_argument, NULL, OPT_PT},
-    {"ssrc", required_argument, NULL, OPT_SSRC},
-    {"loop", no_argument, NULL, OPT_LOOP},
-    {"duration", required_argument, NULL, OPT_DURATION},
-    {"sdp", required_argument, NULL, OPT_SDP},
-    {"clock-skew-ppm", required_argument, NULL, OPT_SKEW},
-    {"stats", required_argument, NULL, OPT_STATS},
-    {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
-    {"trace", required_argument, NULL, OPT_TRACE},
-    {"key", required_argument, NULL, OPT_KEY},
-    {"gen-key", required_argument, NULL, OPT_GEN_KEY},
-    {"quiet", no_argument, NULL, 'q'},
-    {"verbose", no_argument, NULL, 'v'},
-    {"help", no_argument, NULL, 'h'},
-    {"version", no_argument, NULL, 'V'},
-    {NULL, 0, NULL, 0},
-  };
   int c;
 
   memset(o, 0, sizeof *o);
@@ -255,63 +326,9 @@ static void parse(int argc, char **argv, struct opts *o)
   usage_prog = PROG;   /* usage_hint stays "": the messages say "(see --help)" where it helps */
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":f:b:c:qvhV", longs, NULL)) != -1) {
+    if (set_flag(o, c, optarg) == 0)
+      continue;
     switch (c) {
-    case 'f':
-      if (args_frame_us(optarg, &o->frame_us) < 0)
-        usage_error("--frame-ms: expected 2.5, 5, 10, 20, 40 or 60, got \"%s\"", optarg);
-      break;
-    case 'b':
-      o->bitrate = (int)want_long("--bitrate", optarg, DL_MIN_BITRATE, DL_MAX_BITRATE,
-                                  "bit/s from 6000 to 510000");
-      break;
-    case 'c':
-      o->channels = (int)want_long("--channels", optarg, 1, 2, "1 or 2");
-      break;
-    case OPT_COMPLEXITY:
-      o->complexity = (int)want_long("--complexity", optarg, 0, 10, "0..10");
-      break;
-    case OPT_APPLICATION:
-      if (strcmp(optarg, "voip") == 0)
-        o->application = OPUS_APPLICATION_VOIP;
-      else if (strcmp(optarg, "audio") == 0)
-        o->application = OPUS_APPLICATION_AUDIO;
-      else if (strcmp(optarg, "lowdelay") == 0)
-        o->application = OPUS_APPLICATION_RESTRICTED_LOWDELAY;
-      else
-        usage_error("--application: expected voip, audio or lowdelay, got \"%s\"", optarg);
-      o->application_name = optarg;
-      break;
-    case OPT_FEC: o->fec = 1; break;
-    case OPT_NO_FEC: o->fec = 0; break;
-    case OPT_EXPECT_LOSS:
-      o->expect_loss = (int)want_long("--expect-loss", optarg, 0, 100, "a percentage 0..100");
-      break;
-    case OPT_DTX: o->dtx = 1; break;
-    case OPT_PT:
-      o->pt = (int)want_long("--pt", optarg, DL_MIN_DYNAMIC_PT, DL_MAX_DYNAMIC_PT,
-                             "a dynamic payload type 96..127");
-      break;
-    case OPT_SSRC:
-      o->ssrc = (uint32_t)want_long("--ssrc", optarg, 0, 4294967295L, "0..4294967295");
-      o->have_ssrc = 1;
-      break;
-    case OPT_LOOP: o->loop = 1; break;
-    case OPT_DURATION:
-      o->duration = want_double("--duration", optarg, 0.001, 1e8, "seconds > 0");
-      break;
-    case OPT_SDP: o->sdp = optarg; break;
-    case OPT_SKEW:
-      o->skew_ppm = want_double("--clock-skew-ppm", optarg, -100000, 100000,
-                                "parts per million, -100000..100000");
-      break;
-    case OPT_STATS: o->stats = optarg; break;
-    case OPT_STATS_INTERVAL:
-      o->stats_interval_ms = (int)want_long("--stats-interval", optarg, DL_MIN_STATS_INTERVAL_MS,
-                                            3600000, "milliseconds, 10..3600000");
-      break;
-    case OPT_TRACE: o->trace = optarg; break;
-    case OPT_KEY: o->key = optarg; break;
-    case OPT_GEN_KEY: o->gen_key = optarg; break;
     case 'q': o->quiet = 1; break;
     case 'v': o->verbose = 1; break;
     case 'h': help(); exit(0);
@@ -378,18 +395,10 @@ static void write_stats(struct sender *s, int final)
   if (final)
     json_bool(&j, "final", 1);
   const char *line = json_end(&j);
-  if (line != NULL) {
-    char text[sizeof buf + 1];
-    size_t len = strlen(line);
-    memcpy(text, line, len);
-    text[len++] = '\n';
-    /* The final line waits for room: it must not be lost, and nothing is
-     * paced any more. */
-    if (final)
-      linew_put_wait(s->out, s->stats_id, text, len);
-    else
-      linew_put(s->out, s->stats_id, text, len);
-  }
+  /* The final line waits for room: it must not be lost, and nothing is
+   * paced any more. */
+  if (line != NULL)
+    linew_put_line(s->out, s->stats_id, line, final);
 }
 
 static void status_line(struct sender *s, int last)
@@ -561,27 +570,13 @@ static void signal_cb(uv_signal_t *h, int signum)
 
 static int resolve(struct sender *s)
 {
-  struct addrinfo hints, *res = NULL;
-  char text[INET6_ADDRSTRLEN];
-  int rc;
+  int rc = resolve_udp(s->o.host, s->o.port, 0, AF_UNSPEC, &s->addr);
 
-  memset(&hints, 0, sizeof hints);
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_DGRAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  rc = getaddrinfo(s->o.host, s->o.port, &hints, &res);
   if (rc != 0) {
-    fprintf(stderr, PROG ": %s: cannot resolve: %s\n", s->o.host,
-            rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+    fprintf(stderr, PROG ": %s: cannot resolve: %s\n", s->o.host, resolve_strerror(rc));
     return -1;
   }
-  memcpy(&s->addr, res->ai_addr, res->ai_addrlen);
-  freeaddrinfo(res);
-  if (getnameinfo((struct sockaddr *)&s->addr, sizeof s->addr, text, sizeof text, NULL, 0,
-                  NI_NUMERICHOST) != 0)
-    snprintf(text, sizeof text, "?");
-  snprintf(s->addr_text, sizeof s->addr_text, "%s%s%s:%s", s->addr.ss_family == AF_INET6 ? "[" : "",
-           text, s->addr.ss_family == AF_INET6 ? "]" : "", s->o.port);
+  addr_text((const struct sockaddr *)&s->addr, s->addr_text, sizeof s->addr_text);
   return 0;
 }
 
@@ -690,21 +685,221 @@ static int open_outputs(struct sender *s)
   return 0;
 }
 
+/* The input (a file; live capture is not here yet), and the bitrate that
+ * follows from its channels. Returns 0 or -1 after one line. */
+static int open_input(struct sender *s)
+{
+  char why[256];
+  int rc;
+
+  if (strncmp(s->o.input, "alsa:", 5) == 0) {
+    fprintf(stderr, PROG ": %s: live ALSA capture is not supported yet\n", s->o.input);
+    return -1;
+  }
+  rc = audio_in_open(&s->in, s->o.input, s->o.channels, DL_RESAMPLE_QUALITY, why, sizeof why);
+  if (rc < 0) {
+    fprintf(stderr, PROG ": %s: %s\n", s->o.input, why);
+    return -1;
+  }
+  audio_in_get_info(s->in, &s->info);
+  if (s->info.downmixed && !s->o.quiet)
+    fprintf(stderr, PROG ": %s: %d channels, downmixed to stereo\n", s->o.input, s->info.in_channels);
+  if (s->o.bitrate == 0)
+    s->o.bitrate = s->info.channels == 2 ? DL_DEFAULT_BITRATE_STEREO : DL_DEFAULT_BITRATE_MONO;
+  return 0;
+}
+
+/* The encoder and packetizer (common/tx/txpipe), and with --key the SRTP
+ * session. Returns 0 or -1 after one line. */
+static int make_pipeline(struct sender *s, struct txpipe_config *tc)
+{
+  int rc, oerr;
+
+  s->frame_samples = (int)((int64_t)s->o.frame_us * DL_RATE / 1000000);
+  if (s->o.duration > 0) {
+    double f = ceil(s->o.duration * DL_RATE / s->frame_samples - 1e-9);
+    s->max_frames = f < 1 ? 1 : (uint64_t)f;
+  }
+  memset(tc, 0, sizeof *tc);
+  tc->channels = s->info.channels;
+  tc->frame_samples = s->frame_samples;
+  tc->bitrate = s->o.bitrate;
+  tc->complexity = s->o.complexity;
+  tc->application = s->o.application;
+  tc->fec = s->o.fec;
+  tc->loss_perc = s->o.expect_loss;
+  tc->dtx = s->o.dtx;
+  tc->pt = s->o.pt;
+  tc->ssrc = s->o.have_ssrc ? s->o.ssrc : random_u32();
+  /* RFC 3550: random initial sequence number and timestamp. */
+  tc->seq0 = (uint16_t)random_u32();
+  tc->ts0 = random_u32();
+  rc = txpipe_create(&s->tp, tc, &oerr);
+  if (rc < 0) {
+    fprintf(stderr, PROG ": Opus encoder: %s\n", oerr != OPUS_OK ? opus_strerror(oerr) : strerror(-rc));
+    return -1;
+  }
+  if (s->o.key != NULL && (rc = dl_srtp_create(&s->srtp, s->key, DL_SRTP_SEND)) < 0) {
+    fprintf(stderr, PROG ": SRTP: %s\n", dl_srtp_strerror(rc));
+    return -1;
+  }
+  return 0;
+}
+
+/* -v: what was set up. */
+static void say_setup(const struct sender *s, const struct txpipe_config *tc)
+{
+  fprintf(stderr, PROG ": input %s: %s, %d Hz, %d channel%s%s, %.3f s\n", s->o.input,
+          s->info.format, s->info.in_rate, s->info.in_channels, s->info.in_channels == 1 ? "" : "s",
+          s->info.resampled ? " (resampled to 48 kHz)" : "",
+          s->info.out_frames >= 0 ? (double)s->info.out_frames / DL_RATE : -1.0);
+  fprintf(stderr, PROG ": to %s, SSRC %" PRIu32 ", pt %d, seq %u, ts %" PRIu32 ", %s\n",
+          s->addr_text, tc->ssrc, tc->pt, tc->seq0, tc->ts0,
+          s->srtp != NULL ? "SRTP " DL_SRTP_SUITE : "plain RTP");
+  fprintf(stderr, PROG ": Opus %s, %d ch, %g ms frames, %d bit/s, complexity %d, FEC %s"
+          " (expect %d%% loss), DTX %s, skew %g ppm\n", s->o.application_name, tc->channels,
+          s->o.frame_us / 1000.0, tc->bitrate, tc->complexity, tc->fec ? "on" : "off",
+          tc->loss_perc, tc->dtx ? "on" : "off", s->o.skew_ppm);
+}
+
+/* The loop and its handles: the socket, the schedule's timerfd, the stats
+ * and status timers, the signals. Returns 0 or -1 after one line. */
+static int make_loop(struct sender *s)
+{
+  int rc;
+
+  if ((rc = uv_loop_init(&s->loop)) < 0) {
+    fprintf(stderr, PROG ": libuv: %s\n", uv_strerror(rc));
+    return -1;
+  }
+  s->loop_ok = 1;
+  if ((rc = uv_udp_init_ex(&s->loop, &s->udp, s->addr.ss_family)) < 0) {
+    fprintf(stderr, PROG ": UDP socket: %s\n", uv_strerror(rc));
+    return -1;
+  }
+  s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (s->tfd < 0) {
+    fprintf(stderr, PROG ": timerfd_create: %s\n", strerror(errno));
+    return -1;
+  }
+  if ((rc = uv_poll_init(&s->loop, &s->poll, s->tfd)) < 0) {
+    fprintf(stderr, PROG ": uv_poll_init: %s\n", uv_strerror(rc));
+    return -1;
+  }
+  s->poll.data = s;
+  uv_timer_init(&s->loop, &s->stats_timer);
+  uv_timer_init(&s->loop, &s->status_timer);
+  s->stats_timer.data = s->status_timer.data = s;
+  uv_signal_init(&s->loop, &s->sigint);
+  uv_signal_init(&s->loop, &s->sigterm);
+  s->sigint.data = s->sigterm.data = s;
+  uv_signal_start(&s->sigint, signal_cb, SIGINT);
+  uv_signal_start(&s->sigterm, signal_cb, SIGTERM);
+  return 0;
+}
+
+/* The first packet is encoded before t0, like every later one before its
+ * deadline; then the schedule starts. Returns 0 or -1 after one line. */
+static int start(struct sender *s)
+{
+  if (pacer_init(&s->pacer, 0, (int64_t)s->o.frame_us * 1000, s->o.skew_ppm) < 0) {
+    fprintf(stderr, PROG ": --clock-skew-ppm: out of range\n");
+    return -1;
+  }
+  s->exit_code = 0;
+  if (encode_next(s) != 0) {
+    if (s->exit_code == 0)
+      fprintf(stderr, PROG ": %s: no audio to send (the file is empty)\n", s->o.input);
+    s->exit_code = EXIT_RUNTIME;
+    return -1;
+  }
+  s->start_ns = clock_mono_ns() + (int64_t)DL_SENDER_START_LEAD_US * 1000;
+  s->last_stats_ns = s->start_ns;
+  pacer_init(&s->pacer, s->start_ns, (int64_t)s->o.frame_us * 1000, s->o.skew_ppm);
+  if (arm(s, s->start_ns) < 0) {
+    fprintf(stderr, PROG ": timerfd_settime: %s\n", strerror(errno));
+    s->exit_code = EXIT_RUNTIME;
+    return -1;
+  }
+  uv_poll_start(&s->poll, UV_READABLE, tick_cb);
+  if (s->stats_id >= 0)
+    uv_timer_start(&s->stats_timer, stats_cb, (uint64_t)s->o.stats_interval_ms,
+                   (uint64_t)s->o.stats_interval_ms);
+  /* The live line and JSON lines on the same terminal would garble each
+   * other: --stats - wins. */
+  s->status_on = !s->o.quiet && isatty(STDERR_FILENO) &&
+                 (s->o.stats == NULL || strcmp(s->o.stats, "-") != 0);
+  if (s->status_on)
+    uv_timer_start(&s->status_timer, status_cb, DL_STATUS_INTERVAL_MS, DL_STATUS_INTERVAL_MS);
+  return 0;
+}
+
+/* The pacing loop runs SCHED_FIFO where permitted (root or
+ * CAP_SYS_NICE/rtprio), as the receiver's playback thread does, so that a
+ * busy machine does not delay packets; the writer thread, started before,
+ * keeps the normal policy. Best effort: -v says which. Then it runs. */
+static void run(struct sender *s)
+{
+  struct sched_param sp = {.sched_priority = DL_SENDER_RT_PRIORITY};
+  int prc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+  int rc;
+
+  if (s->o.verbose)
+    fprintf(stderr, PROG ": pacing loop %s\n",
+            prc == 0 ? "at SCHED_FIFO priority " STR(DL_SENDER_RT_PRIORITY)
+                     : "with normal scheduling (SCHED_FIFO refused)");
+  uv_run(&s->loop, UV_RUN_DEFAULT);
+  status_line(s, 1);
+  /* Everything queued goes out before the final stats line, which goes
+   * out before the files are closed and the verbose summary. */
+  write_stats(s, 1);
+  rc = linew_destroy(s->out);
+  s->out = NULL;
+  if (rc < 0 && s->exit_code == 0)
+    s->exit_code = EXIT_RUNTIME;
+  if (s->o.verbose)
+    fprintf(stderr, PROG ": sent %" PRIu64 " packets, %" PRIu64 " late, max lateness %.3f ms\n",
+            s->sent, s->pacer.late, s->pacer.sent > 0 ? (double)s->pacer.max_late_ns / 1e6 : 0.0);
+}
+
+static void close_walk_cb(uv_handle_t *h, void *arg)
+{
+  (void)arg;
+  if (!uv_is_closing(h))
+    uv_close(h, NULL);
+}
+
+/* Whatever was set up, however far that got. Returns the exit status. */
+static int teardown(struct sender *s)
+{
+  if (s->loop_ok) {
+    uv_walk(&s->loop, close_walk_cb, NULL);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&s->loop);
+  }
+  if (s->tfd >= 0)
+    close(s->tfd);
+  /* Error paths: what was queued (a message, say) is still written. */
+  if (linew_destroy(s->out) < 0 && s->exit_code == 0)
+    s->exit_code = EXIT_RUNTIME;
+  txpipe_destroy(s->tp);
+  audio_in_close(s->in);
+  dl_srtp_destroy(s->srtp);
+  memset(s->key, 0, sizeof s->key);
+  return s->exit_code;
+}
+
 int main(int argc, char **argv)
 {
   static struct sender s;   /* large buffers: not on the stack */
   struct txpipe_config tc;
-  char why[256];
-  int rc, oerr;
-  int loop_ok = 0, udp_ok = 0, poll_ok = 0, timers_ok = 0, signals_ok = 0;
+  int rc;
 
   parse(argc, argv, &s.o);
   if (s.o.gen_key != NULL)
     return keyfile_generate(PROG, s.o.gen_key);
-  if (s.o.key != NULL) {
-    if ((rc = keyfile_read(PROG, s.o.key, s.key)) != 0)
-      return rc;
-  }
+  if (s.o.key != NULL && (rc = keyfile_read(PROG, s.o.key, s.key)) != 0)
+    return rc;
   s.tfd = -1;
   s.err_id = s.stats_id = s.trace_id = -1;
   s.exit_code = EXIT_RUNTIME;
@@ -713,188 +908,17 @@ int main(int argc, char **argv)
    * wake-ups; 1 us is enough batching for a 2.5 ms schedule. */
   prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
 
-  if (strncmp(s.o.input, "alsa:", 5) == 0) {
-    fprintf(stderr, PROG ": %s: live ALSA capture is not supported yet\n", s.o.input);
-    return EXIT_RUNTIME;
-  }
-  rc = audio_in_open(&s.in, s.o.input, s.o.channels, DL_RESAMPLE_QUALITY, why, sizeof why);
-  if (rc < 0) {
-    fprintf(stderr, PROG ": %s: %s\n", s.o.input, why);
-    return EXIT_RUNTIME;
-  }
-  audio_in_get_info(s.in, &s.info);
-  if (s.info.downmixed && !s.o.quiet)
-    fprintf(stderr, PROG ": %s: %d channels, downmixed to stereo\n", s.o.input, s.info.in_channels);
-  if (s.o.bitrate == 0)
-    s.o.bitrate = s.info.channels == 2 ? DL_DEFAULT_BITRATE_STEREO : DL_DEFAULT_BITRATE_MONO;
-  if (resolve(&s) < 0)
+  if (open_input(&s) < 0 || resolve(&s) < 0 || make_pipeline(&s, &tc) < 0)
     goto out;
-
-  s.frame_samples = (int)((int64_t)s.o.frame_us * DL_RATE / 1000000);
-  if (s.o.duration > 0) {
-    double f = ceil(s.o.duration * DL_RATE / s.frame_samples - 1e-9);
-    s.max_frames = f < 1 ? 1 : (uint64_t)f;
-  }
-  memset(&tc, 0, sizeof tc);
-  tc.channels = s.info.channels;
-  tc.frame_samples = s.frame_samples;
-  tc.bitrate = s.o.bitrate;
-  tc.complexity = s.o.complexity;
-  tc.application = s.o.application;
-  tc.fec = s.o.fec;
-  tc.loss_perc = s.o.expect_loss;
-  tc.dtx = s.o.dtx;
-  tc.pt = s.o.pt;
-  tc.ssrc = s.o.have_ssrc ? s.o.ssrc : random_u32();
-  /* RFC 3550: random initial sequence number and timestamp. */
-  tc.seq0 = (uint16_t)random_u32();
-  tc.ts0 = random_u32();
-  rc = txpipe_create(&s.tp, &tc, &oerr);
-  if (rc < 0) {
-    fprintf(stderr, PROG ": Opus encoder: %s\n",
-            oerr != OPUS_OK ? opus_strerror(oerr) : strerror(-rc));
-    goto out;
-  }
-  if (s.o.key != NULL && (rc = dl_srtp_create(&s.srtp, s.key, DL_SRTP_SEND)) < 0) {
-    fprintf(stderr, PROG ": SRTP: %s\n", dl_srtp_strerror(rc));
-    goto out;
-  }
-  if (s.o.verbose) {
-    fprintf(stderr, PROG ": input %s: %s, %d Hz, %d channel%s%s, %.3f s\n", s.o.input,
-            s.info.format, s.info.in_rate, s.info.in_channels, s.info.in_channels == 1 ? "" : "s",
-            s.info.resampled ? " (resampled to 48 kHz)" : "",
-            s.info.out_frames >= 0 ? (double)s.info.out_frames / DL_RATE : -1.0);
-    fprintf(stderr, PROG ": to %s, SSRC %" PRIu32 ", pt %d, seq %u, ts %" PRIu32 ", %s\n",
-            s.addr_text, tc.ssrc, tc.pt, tc.seq0, tc.ts0,
-            s.srtp != NULL ? "SRTP " DL_SRTP_SUITE : "plain RTP");
-    fprintf(stderr, PROG ": Opus %s, %d ch, %g ms frames, %d bit/s, complexity %d, FEC %s"
-            " (expect %d%% loss), DTX %s, skew %g ppm\n", s.o.application_name, tc.channels,
-            s.o.frame_us / 1000.0, tc.bitrate, tc.complexity, tc.fec ? "on" : "off",
-            tc.loss_perc, tc.dtx ? "on" : "off", s.o.skew_ppm);
-  }
+  if (s.o.verbose)
+    say_setup(&s, &tc);
   if (s.o.sdp != NULL && (rc = write_sdp(&s, tc.ssrc)) < 0) {
     fprintf(stderr, PROG ": --sdp %s: %s\n", s.o.sdp, strerror(-rc));
     goto out;
   }
-  if ((rc = open_outputs(&s)) < 0)
+  if (open_outputs(&s) < 0 || make_loop(&s) < 0 || start(&s) < 0)
     goto out;
-
-  if ((rc = uv_loop_init(&s.loop)) < 0) {
-    fprintf(stderr, PROG ": libuv: %s\n", uv_strerror(rc));
-    goto out;
-  }
-  loop_ok = 1;
-  if ((rc = uv_udp_init_ex(&s.loop, &s.udp, s.addr.ss_family)) < 0) {
-    fprintf(stderr, PROG ": UDP socket: %s\n", uv_strerror(rc));
-    goto out;
-  }
-  udp_ok = 1;
-  s.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-  if (s.tfd < 0) {
-    fprintf(stderr, PROG ": timerfd_create: %s\n", strerror(errno));
-    goto out;
-  }
-  if ((rc = uv_poll_init(&s.loop, &s.poll, s.tfd)) < 0) {
-    fprintf(stderr, PROG ": uv_poll_init: %s\n", uv_strerror(rc));
-    goto out;
-  }
-  poll_ok = 1;
-  s.poll.data = &s;
-  uv_timer_init(&s.loop, &s.stats_timer);
-  uv_timer_init(&s.loop, &s.status_timer);
-  s.stats_timer.data = s.status_timer.data = &s;
-  timers_ok = 1;
-  uv_signal_init(&s.loop, &s.sigint);
-  uv_signal_init(&s.loop, &s.sigterm);
-  s.sigint.data = s.sigterm.data = &s;
-  signals_ok = 1;
-  uv_signal_start(&s.sigint, signal_cb, SIGINT);
-  uv_signal_start(&s.sigterm, signal_cb, SIGTERM);
-
-  /* The first packet is encoded before t0, like every later one before
-   * its deadline. */
-  if (pacer_init(&s.pacer, 0, (int64_t)s.o.frame_us * 1000, s.o.skew_ppm) < 0) {
-    fprintf(stderr, PROG ": --clock-skew-ppm: out of range\n");
-    goto out;
-  }
-  s.exit_code = 0;
-  if (encode_next(&s) != 0) {
-    if (s.exit_code == 0)
-      fprintf(stderr, PROG ": %s: no audio to send (the file is empty)\n", s.o.input);
-    s.exit_code = EXIT_RUNTIME;
-    goto out;
-  }
-  s.start_ns = clock_mono_ns() + (int64_t)DL_SENDER_START_LEAD_US * 1000;
-  s.last_stats_ns = s.start_ns;
-  pacer_init(&s.pacer, s.start_ns, (int64_t)s.o.frame_us * 1000, s.o.skew_ppm);
-  if (arm(&s, s.start_ns) < 0) {
-    fprintf(stderr, PROG ": timerfd_settime: %s\n", strerror(errno));
-    s.exit_code = EXIT_RUNTIME;
-    goto out;
-  }
-  uv_poll_start(&s.poll, UV_READABLE, tick_cb);
-  if (s.stats_id >= 0)
-    uv_timer_start(&s.stats_timer, stats_cb, (uint64_t)s.o.stats_interval_ms,
-                   (uint64_t)s.o.stats_interval_ms);
-  /* The live line and JSON lines on the same terminal would garble each
-   * other: --stats - wins. */
-  s.status_on = !s.o.quiet && isatty(STDERR_FILENO) &&
-                (s.o.stats == NULL || strcmp(s.o.stats, "-") != 0);
-  if (s.status_on)
-    uv_timer_start(&s.status_timer, status_cb, DL_STATUS_INTERVAL_MS, DL_STATUS_INTERVAL_MS);
-
-  /* The pacing loop runs SCHED_FIFO where permitted (root or
-   * CAP_SYS_NICE/rtprio), as the receiver's playback thread does, so that a
-   * busy machine does not delay packets; the writer thread, started above,
-   * keeps the normal policy. Best effort: -v says which. */
-  {
-    struct sched_param sp = {.sched_priority = DL_SENDER_RT_PRIORITY};
-    int prc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
-    if (s.o.verbose)
-      fprintf(stderr, PROG ": pacing loop %s\n",
-              prc == 0 ? "at SCHED_FIFO priority " STR(DL_SENDER_RT_PRIORITY)
-                       : "with normal scheduling (SCHED_FIFO refused)");
-  }
-  uv_run(&s.loop, UV_RUN_DEFAULT);
-
-  status_line(&s, 1);
-  /* Everything queued goes out before the final stats line, which goes
-   * out before the files are closed and the verbose summary. */
-  write_stats(&s, 1);
-  rc = linew_destroy(s.out);
-  s.out = NULL;
-  if (rc < 0 && s.exit_code == 0)
-    s.exit_code = EXIT_RUNTIME;
-  if (s.o.verbose)
-    fprintf(stderr, PROG ": sent %" PRIu64 " packets, %" PRIu64 " late, max lateness %.3f ms\n",
-            s.sent, s.pacer.late,
-            s.pacer.sent > 0 ? (double)s.pacer.max_late_ns / 1e6 : 0.0);
-
+  run(&s);
 out:
-  if (signals_ok) {
-    uv_close((uv_handle_t *)&s.sigint, NULL);
-    uv_close((uv_handle_t *)&s.sigterm, NULL);
-  }
-  if (timers_ok) {
-    uv_close((uv_handle_t *)&s.stats_timer, NULL);
-    uv_close((uv_handle_t *)&s.status_timer, NULL);
-  }
-  if (poll_ok)
-    uv_close((uv_handle_t *)&s.poll, NULL);
-  if (udp_ok)
-    uv_close((uv_handle_t *)&s.udp, NULL);
-  if (loop_ok) {
-    uv_run(&s.loop, UV_RUN_DEFAULT);
-    uv_loop_close(&s.loop);
-  }
-  if (s.tfd >= 0)
-    close(s.tfd);
-  /* Error paths: what was queued (a message, say) is still written. */
-  if (linew_destroy(s.out) < 0 && s.exit_code == 0)
-    s.exit_code = EXIT_RUNTIME;
-  txpipe_destroy(s.tp);
-  audio_in_close(s.in);
-  dl_srtp_destroy(s.srtp);
-  memset(s.key, 0, sizeof s.key);
-  return s.exit_code;
+  return teardown(&s);
 }

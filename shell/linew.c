@@ -218,6 +218,18 @@ int linew_start(struct linew *w)
   return 0;
 }
 
+int linew_put_line(struct linew *w, int id, const char *text, int wait)
+{
+  char line[LINEW_MAX_LINE];
+  size_t len = strlen(text);
+
+  if (len + 1 > sizeof line)
+    return -EINVAL;
+  memcpy(line, text, len);
+  line[len++] = '\n';
+  return wait ? linew_put_wait(w, id, line, len) : linew_put(w, id, line, len);
+}
+
 unsigned long long linew_dropped(const struct linew *w, int id)
 {
   return id >= 0 && id < w->n ? (unsigned long long)w->st[id].dropped : 0;

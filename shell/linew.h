@@ -46,6 +46,12 @@ int linew_put(struct linew *w, int id, const char *line, size_t len);
 int linew_printf(struct linew *w, int id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Producer thread only. text is one line without its newline (a JSON
+ * stats line): it goes out with one. wait: as linew_put_wait (a final line,
+ * which must not be lost), else as linew_put. Returns as they do, or
+ * -EINVAL if too long. */
+int linew_put_line(struct linew *w, int id, const char *text, int wait);
+
 /* Producer thread only: lines of stream id dropped so far (ring full). */
 unsigned long long linew_dropped(const struct linew *w, int id);
 

@@ -159,6 +159,33 @@ static void test_linew_destroy__write_error__returned(void **state)
   assert_int_equal(linew_destroy(w), -ENOSPC);
 }
 
+/* A stats line goes out with its newline; a final one waits rather than
+ * being dropped from a full ring; one too long for a line is refused. */
+static void test_linew_put_line__newline_added__final_waits(void **state)
+{
+  (void)state;
+  char p[64], *text, big[LINEW_MAX_LINE + 1];
+  struct linew *w;
+  size_t len;
+  int id;
+
+  assert_int_equal(linew_create(&w, "test", 100), 0);   /* a 4096-byte ring */
+  id = linew_add(w, temp_out(p), "--stats x");
+  assert_int_equal(linew_start(w), 0);
+  for (int i = 0; i < 2000; i++)
+    assert_int_equal(linew_put_line(w, id, "{\"t\":1}", 1), 0);
+  memset(big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  assert_int_equal(linew_put_line(w, id, big, 0), -EINVAL);
+  assert_int_equal(linew_dropped(w, id), 0);
+  assert_int_equal(linew_destroy(w), 0);
+  text = slurp(p, &len);
+  assert_int_equal(len, 2000 * 8);
+  assert_memory_equal(text + len - 8, "{\"t\":1}\n", 8);
+  free(text);
+  unlink(p);
+}
+
 static void test_linew_put__bad_args__einval(void **state)
 {
   (void)state;
@@ -180,6 +207,7 @@ int main(void)
     cmocka_unit_test(test_linew_put__full__dropped_and_counted),
     cmocka_unit_test(test_linew_put_wait__small_ring__nothing_lost),
     cmocka_unit_test(test_linew_destroy__write_error__returned),
+    cmocka_unit_test(test_linew_put_line__newline_added__final_waits),
     cmocka_unit_test(test_linew_put__bad_args__einval),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
