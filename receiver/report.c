@@ -187,6 +187,14 @@ void report_stats(struct report *r, const struct receiver_stats *s, int final)
   /* ITU-T G.107 (rxpipe_get_stats): null until a frame was heard. */
   json_num(&j, "r_factor", rx->r_factor, 1);
   json_num(&j, "mos", rx->mos, 2);
+  /* Beyond DESIGN.md: the E-model's inputs, so that a script that knows
+   * more of the path (its one-way transit) can recompute R with
+   * tests/tools/emodel over the same common/rx/emodel. */
+  json_obj_begin(&j, "emodel");
+  json_num(&j, "delay_ms", rx->emodel_delay_ms, 2);
+  json_num(&j, "loss_pct", rx->quality_frames > 0 ? rx->quality_loss_pct : NAN, 3);
+  json_num(&j, "burst_r", rx->quality_frames > 0 ? rx->quality_burst_r : NAN, 3);
+  json_obj_end(&j);
   /* Beyond DESIGN.md: datagrams off the socket, ring overflows, resyncs;
    * sink_frames: 48 kHz frames written to the sink (a WAV's length);
    * frames_out: frames the playout engine produced, sink_frames plus the

@@ -493,10 +493,11 @@ void rxpipe_get_stats(const struct rxpipe *rp, struct rxpipe_stats *out)
    * transit (rxpipe_set_transit; 0 until known, right on a LAN) + the mean
    * latency from arrival to sink. Loss: the frames concealed inside the
    * stream, with their burstiness. NaN until a frame was heard. */
-  out->r_factor = out->mos = NAN;
+  out->emodel_delay_ms = out->r_factor = out->mos = NAN;
   if (out->quality_frames > 0 && isfinite(out->latency_mean_ms) && isfinite(out->frame_ms)) {
-    double d = out->frame_ms + DL_OPUS_LOOKAHEAD_MS + (double)rp->transit_ns / 1e6 + out->latency_mean_ms;
-    out->r_factor = emodel_r(d, out->quality_loss_pct, out->quality_burst_r);
+    out->emodel_delay_ms = out->frame_ms + DL_OPUS_LOOKAHEAD_MS + (double)rp->transit_ns / 1e6 +
+                           out->latency_mean_ms;
+    out->r_factor = emodel_r(out->emodel_delay_ms, out->quality_loss_pct, out->quality_burst_r);
     out->mos = emodel_mos(out->r_factor);
   }
 }

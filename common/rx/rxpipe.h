@@ -50,6 +50,8 @@ struct rxpipe_stats {
   double quality_loss_pct;   /* lost / frames * 100 */
   double quality_burst_r;    /* G.107 BurstR of those losses (1: random) */
   double frame_ms;           /* duration of the last packet played; NaN before */
+  double emodel_delay_ms;    /* the E-model's mouth-to-ear delay: frame + look-ahead +
+                                transit (rxpipe_set_transit) + latency_mean; NaN before */
   double r_factor, mos;      /* ITU-T G.107 of the above; NaN before a frame was heard */
 };
 
