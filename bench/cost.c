@@ -34,7 +34,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <opus/opus.h>
 #include <speex/speex_resampler.h>
@@ -42,38 +41,23 @@
 #include "defaults.h"
 #include "rx/rxpipe.h"
 #include "shell/clock.h"
+#include "spread.h"
 #include "tx/audio_in.h"
 #include "tx/txpipe.h"
-#include "util/args.h"
 #include "util/json.h"
 #include "wire/rtp.h"
+#include "workload.h"
 
 #define PROG "cost"
-#define TRANSIT_NS 5000000LL   /* constant network transit in the receiver pass */
 
 enum side { TX_OURS, TX_RAW, RX_OURS, RX_RAW, NSIDES };
 static const char *const side_name[NSIDES] = {"tx-ours", "tx-raw", "rx-ours", "rx-raw"};
 
 struct opts {
-  const char *input;
-  double seconds;
-  int runs;
-  int frame_samples;
-  int bitrate, complexity, fec, loss_perc;
+  struct workload_opts wl;   /* the audio, the encoder, runs, quiet */
   int side;                  /* -1: all, interleaved */
   int no_resample;           /* rx-ours without the drift resampler */
   int resampler_study;       /* --resampler: the drift resampler's options */
-  int quiet;
-};
-
-/* What every side works on, prepared once. */
-struct work {
-  const struct opts *o;
-  int frames;                /* frames in the pass */
-  int16_t *pcm;              /* frames * frame_samples, the audio of tx-ours */
-  uint8_t **dgram;           /* frames datagrams made by txpipe */
-  int *dlen;
-  int64_t *frame_ns;         /* per-frame times of the last pass */
 };
 
 struct pass {
@@ -82,72 +66,22 @@ struct pass {
   uint64_t check;            /* bytes made or samples played, to compare sides */
 };
 
-static double cpu_s(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static struct txpipe_config tx_config(const struct opts *o)
-{
-  struct txpipe_config c = {
-    .channels = 1,
-    .frame_samples = o->frame_samples,
-    .bitrate = o->bitrate,
-    .complexity = o->complexity,
-    .application = OPUS_APPLICATION_VOIP,
-    .fec = o->fec,
-    .loss_perc = o->loss_perc,
-    .dtx = 0,
-    .pt = DL_DEFAULT_PT,
-    .ssrc = 0x0c057c05u,
-    .seq0 = 65000,          /* wraps during the pass, as it would */
-    .ts0 = 0xfff00000u,
-  };
-  return c;
-}
-
-/* The same encoder settings as txpipe_create, on a bare encoder. */
-static OpusEncoder *raw_encoder(const struct opts *o)
-{
-  int err;
-  OpusEncoder *enc = opus_encoder_create(DL_RATE, 1, OPUS_APPLICATION_VOIP, &err);
-  if (enc == NULL)
-    return NULL;
-  opus_encoder_ctl(enc, OPUS_SET_BITRATE(o->bitrate));
-  opus_encoder_ctl(enc, OPUS_SET_COMPLEXITY(o->complexity));
-  opus_encoder_ctl(enc, OPUS_SET_INBAND_FEC(o->fec));
-  opus_encoder_ctl(enc, OPUS_SET_PACKET_LOSS_PERC(o->loss_perc));
-  opus_encoder_ctl(enc, OPUS_SET_DTX(0));
-  return enc;
-}
-
-static int open_input(const struct opts *o, struct audio_in **in)
-{
-  char why[256] = "";
-  int rc = audio_in_open(in, o->input, 1, DL_RESAMPLE_QUALITY, why, sizeof why);
-  if (rc < 0)
-    fprintf(stderr, PROG ": --input %s: %s\n", o->input, why[0] ? why : strerror(-rc));
-  return rc;
-}
-
 /* ---- the four passes; each returns 0 or a negative errno ---- */
 
-static int pass_tx_ours(struct work *w, struct pass *p)
+static int pass_tx_ours(struct workload *w, struct pass *p)
 {
-  struct txpipe_config c = tx_config(w->o);
+  struct txpipe_config c = workload_tx_config(w->o);
   struct txpipe *tp = NULL;
   struct audio_in *in = NULL;
   uint8_t buf[RTP_HEADER_LEN + DL_MAX_PAYLOAD];
   int rc;
 
   /* Opening the file and the encoder is set-up, not per-stream cost. */
-  if ((rc = open_input(w->o, &in)) < 0)
+  if ((rc = workload_open_input(PROG, w->o, &in)) < 0)
     return rc;
   if ((rc = txpipe_create(&tp, &c, NULL)) < 0)
     goto fail;
-  double c0 = cpu_s();
+  int64_t c0 = clock_thread_cpu_ns();
   for (int k = 0; k < w->frames; k++) {
     int64_t t0 = clock_thread_cpu_ns();
     int n = txpipe_pull(tp, in, 1, buf, sizeof buf);
@@ -158,7 +92,7 @@ static int pass_tx_ours(struct work *w, struct pass *p)
     }
     p->check += (uint64_t)n;
   }
-  p->cpu_s = cpu_s() - c0;
+  p->cpu_s = (double)(clock_thread_cpu_ns() - c0) / 1e9;
   rc = 0;
 fail:
   txpipe_destroy(tp);
@@ -166,15 +100,15 @@ fail:
   return rc;
 }
 
-static int pass_tx_raw(struct work *w, struct pass *p)
+static int pass_tx_raw(struct workload *w, struct pass *p)
 {
-  OpusEncoder *enc = raw_encoder(w->o);
+  OpusEncoder *enc = workload_encoder(w->o);
   uint8_t buf[DL_MAX_PAYLOAD];
   int fs = w->o->frame_samples;
 
   if (enc == NULL)
     return -ENOMEM;
-  double c0 = cpu_s();
+  int64_t c0 = clock_thread_cpu_ns();
   for (int k = 0; k < w->frames; k++) {
     int64_t t0 = clock_thread_cpu_ns();
     int n = opus_encode(enc, w->pcm + (size_t)k * fs, fs, buf, (opus_int32)sizeof buf);
@@ -185,28 +119,14 @@ static int pass_tx_raw(struct work *w, struct pass *p)
     }
     p->check += (uint64_t)n + RTP_HEADER_LEN;
   }
-  p->cpu_s = cpu_s() - c0;
+  p->cpu_s = (double)(clock_thread_cpu_ns() - c0) / 1e9;
   opus_encoder_destroy(enc);
   return 0;
 }
 
-static int pass_rx_ours(struct work *w, struct pass *p)
+static int pass_rx_ours(struct workload *w, int resample, struct pass *p)
 {
-  struct rxpipe_config c = {
-    .playout = {
-      .target_ns = (int64_t)DL_DEFAULT_LATENCY_MS * 1000000,
-      .max_latency_ns = (int64_t)DL_DEFAULT_MAX_LATENCY_MS * 1000000,
-      .silence_after_ns = (int64_t)DL_SILENCE_AFTER_MS * 1000000,
-      .late_resync_ns = (int64_t)DL_LATE_RESYNC_MS * 1000000,
-      .conceal_silence = 0,
-      .slots = DL_PLAYOUT_SLOTS,
-    },
-    .channels = 1,
-    /* The receiver's defaults: adaptive target, drift resampler on. */
-    .latency_auto = 1,
-    .min_latency_ns = (int64_t)DL_DEFAULT_MIN_LATENCY_MS * 1000000,
-    .resample = !w->o->no_resample,
-  };
+  struct rxpipe_config c = workload_rx_config(resample);
   struct rxpipe *rp = NULL;
   struct rxpipe_stats st;
   static int16_t pcm[DL_MAX_PACKET_SAMPLES];
@@ -219,13 +139,13 @@ static int pass_rx_ours(struct work *w, struct pass *p)
 
   if ((rc = rxpipe_create(&rp, &c)) < 0)
     return rc;
-  double c0 = cpu_s();
+  int64_t c0 = clock_thread_cpu_ns();
   /* Frame k is sent at k * frame and arrives TRANSIT later; the sink reads
    * a block at each multiple of block_ns. Frame k's time covers its put
    * and the blocks read until frame k + 1 arrives. */
   for (int k = 0; k < w->frames; k++) {
     int64_t t0 = clock_thread_cpu_ns();
-    int64_t arrival = (int64_t)k * frame_ns + TRANSIT_NS;
+    int64_t arrival = (int64_t)k * frame_ns + WORKLOAD_TRANSIT_NS;
     struct rtp_packet pkt;
     /* The receiver's one parse (its loop thread's) is part of its cost. */
     if (rtp_packet_parse(w->dgram[k], (size_t)w->dlen[k], arrival, &pkt) == RTP_OK)
@@ -237,32 +157,19 @@ static int pass_rx_ours(struct work *w, struct pass *p)
   /* Play out what is still queued: the latency's worth of blocks. */
   for (int64_t end = t + c.playout.target_ns + 2 * frame_ns; t < end; t += block_ns)
     rxpipe_read(rp, t, pcm, block);
-  p->cpu_s = cpu_s() - c0;
+  p->cpu_s = (double)(clock_thread_cpu_ns() - c0) / 1e9;
   rxpipe_get_stats(rp, &st);
   p->check = st.po.played;
   rxpipe_destroy(rp);
   return 0;
 }
 
-static int pass_rx_raw(struct work *w, struct pass *p)
+static int pass_rx_raw(struct workload *w, struct pass *p)
 {
-  int err;
-  OpusDecoder *dec = opus_decoder_create(DL_RATE, 1, &err);
-  static int16_t pcm[DL_MAX_PACKET_SAMPLES];
-  int fs = w->o->frame_samples;
-
-  if (dec == NULL)
-    return -ENOMEM;
-  double c0 = cpu_s();
-  for (int k = 0; k < w->frames; k++) {
-    int64_t t0 = clock_thread_cpu_ns();
-    int n = opus_decode(dec, w->dgram[k] + RTP_HEADER_LEN, w->dlen[k] - RTP_HEADER_LEN, pcm, fs, 0);
-    w->frame_ns[k] = clock_thread_cpu_ns() - t0;
-    if (n == fs)
-      p->check++;
-  }
-  p->cpu_s = cpu_s() - c0;
-  opus_decoder_destroy(dec);
+  int n = workload_decode(w, NULL, &p->cpu_s);
+  if (n < 0)
+    return n;
+  p->check = (uint64_t)n;
   return 0;
 }
 
@@ -273,21 +180,23 @@ static int cmp_i64(const void *a, const void *b)
 }
 
 /* The one function callgrind counts (--toggle-collect=measured). */
-__attribute__((noinline)) static int measured(struct work *w, int s, struct pass *p)
+__attribute__((noinline)) static int measured(struct workload *w, int s, int resample, struct pass *p)
 {
   switch (s) {
   case TX_OURS: return pass_tx_ours(w, p);
   case TX_RAW: return pass_tx_raw(w, p);
-  case RX_OURS: return pass_rx_ours(w, p);
+  case RX_OURS: return pass_rx_ours(w, resample, p);
   case RX_RAW: return pass_rx_raw(w, p);
   }
   return -EINVAL;
 }
 
-static int run_side(struct work *w, int s, struct pass *p)
+/* Side s once (resample: rx-ours's drift resampler on), with the
+ * per-frame quantiles of its times. */
+static int run_side(struct workload *w, int s, int resample, struct pass *p)
 {
   memset(p, 0, sizeof *p);
-  int rc = measured(w, s, p);
+  int rc = measured(w, s, resample, p);
   if (rc < 0)
     return rc;
   qsort(w->frame_ns, (size_t)w->frames, sizeof *w->frame_ns, cmp_i64);
@@ -296,125 +205,6 @@ static int run_side(struct work *w, int s, struct pass *p)
   p->max_us = (double)w->frame_ns[w->frames - 1] / 1e3;
   return 0;
 }
-
-/* ---- set-up: the audio and the packets every pass uses ---- */
-
-static int prepare(struct work *w, const struct opts *o)
-{
-  struct audio_in *in = NULL;
-  struct txpipe *tp = NULL;
-  struct txpipe_config c = tx_config(o);
-  uint8_t buf[RTP_HEADER_LEN + DL_MAX_PAYLOAD];
-  int fs = o->frame_samples;
-  int rc;
-
-  memset(w, 0, sizeof *w);
-  w->o = o;
-  w->frames = (int)ceil(o->seconds * DL_RATE / fs);
-  w->pcm = calloc((size_t)w->frames * (size_t)fs, sizeof *w->pcm);
-  w->dgram = calloc((size_t)w->frames, sizeof *w->dgram);
-  w->dlen = calloc((size_t)w->frames, sizeof *w->dlen);
-  w->frame_ns = calloc((size_t)w->frames, sizeof *w->frame_ns);
-  if (!w->pcm || !w->dgram || !w->dlen || !w->frame_ns)
-    return -ENOMEM;
-  /* The PCM the raw encoder gets: the file looped exactly as txpipe_pull
-   * loops it (a seamless rewind at the end of each pass). */
-  if ((rc = open_input(o, &in)) < 0)
-    return rc;
-  size_t need = (size_t)w->frames * (size_t)fs, got = 0;
-  while (got < need) {
-    int want = need - got > 65536 ? 65536 : (int)(need - got);
-    int n = audio_in_read(in, w->pcm + got, want);
-    if (n < 0) {
-      rc = n;
-      goto fail;
-    }
-    if (n == 0 && (rc = audio_in_rewind(in)) < 0)
-      goto fail;
-    if (n == 0 && got == 0) {
-      rc = -ENODATA;
-      goto fail;
-    }
-    got += (size_t)n;
-  }
-  /* The receiver's packets; a sender side run alone needs none (under
-   * callgrind this encoding is the slow part of the set-up). */
-  if (o->side == TX_OURS || o->side == TX_RAW) {
-    rc = 0;
-    goto fail;
-  }
-  if ((rc = txpipe_create(&tp, &c, NULL)) < 0)
-    goto fail;
-  for (int k = 0; k < w->frames; k++) {
-    int n = txpipe_encode(tp, w->pcm + (size_t)k * fs, buf, sizeof buf);
-    if (n <= 0) {
-      rc = n < 0 ? n : -EIO;
-      goto fail;
-    }
-    w->dgram[k] = malloc((size_t)n);
-    if (w->dgram[k] == NULL) {
-      rc = -ENOMEM;
-      goto fail;
-    }
-    memcpy(w->dgram[k], buf, (size_t)n);
-    w->dlen[k] = n;
-  }
-  rc = 0;
-fail:
-  txpipe_destroy(tp);
-  audio_in_close(in);
-  return rc;
-}
-
-static void release(struct work *w)
-{
-  if (w->dgram != NULL)
-    for (int k = 0; k < w->frames; k++)
-      free(w->dgram[k]);
-  free(w->dgram);
-  free(w->dlen);
-  free(w->pcm);
-  free(w->frame_ns);
-}
-
-/* ---- statistics over the repetitions ---- */
-
-struct spread {
-  double median, min, max;
-};
-
-static int cmp_d(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static struct spread spread_of(const double *v, int n)
-{
-  double *s = malloc((size_t)n * sizeof *s);
-  struct spread r = {NAN, NAN, NAN};
-  if (s == NULL || n == 0) {
-    free(s);
-    return r;
-  }
-  memcpy(s, v, (size_t)n * sizeof *s);
-  qsort(s, (size_t)n, sizeof *s, cmp_d);
-  r.median = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-  r.min = s[0];
-  r.max = s[n - 1];
-  free(s);
-  return r;
-}
-
-static void put_spread(struct json *j, const char *key, struct spread s, int decimals)
-{
-  json_obj_begin(j, key);
-  json_num(j, "median", s.median, decimals);
-  json_num(j, "min", s.min, decimals);
-  json_num(j, "max", s.max, decimals);
-  json_obj_end(j);
-}
-
 
 /* ---- --resampler: cost and fidelity of the drift resampler's options ----
  *
@@ -452,7 +242,7 @@ static double stretch(const int16_t *in, int n, int16_t *out, uint32_t num, int 
   speex_resampler_skip_zeros(rs);
   memset(out, 0, (size_t)n * sizeof *out);
   int ip = 0, op = 0;
-  double c0 = cpu_s();
+  int64_t c0 = clock_thread_cpu_ns();
   while (op < n && ip < n) {
     spx_uint32_t il = (spx_uint32_t)(n - ip), ol = (spx_uint32_t)(n - op < block ? n - op : block);
     speex_resampler_process_int(rs, 0, in + ip, &il, out + op, &ol);
@@ -461,7 +251,7 @@ static double stretch(const int16_t *in, int n, int16_t *out, uint32_t num, int 
     ip += (int)il;
     op += (int)ol;
   }
-  double c = cpu_s() - c0;
+  double c = (double)(clock_thread_cpu_ns() - c0) / 1e9;
   speex_resampler_destroy(rs);
   return c;
 }
@@ -543,21 +333,9 @@ static void ratio1_cb(void *arg, const struct rxpipe_frame_info *fi)
 
 /* The receiver's pipeline with its defaults, the sender's clock off by ppm:
  * the share of packets played while the controller's ratio is exactly 1. */
-static int ratio1_share(struct work *w, double ppm, double *share)
+static int ratio1_share(const struct workload *w, double ppm, double *share)
 {
-  struct rxpipe_config c = {
-    .playout = {
-      .target_ns = (int64_t)DL_DEFAULT_LATENCY_MS * 1000000,
-      .max_latency_ns = (int64_t)DL_DEFAULT_MAX_LATENCY_MS * 1000000,
-      .silence_after_ns = (int64_t)DL_SILENCE_AFTER_MS * 1000000,
-      .late_resync_ns = (int64_t)DL_LATE_RESYNC_MS * 1000000,
-      .slots = DL_PLAYOUT_SLOTS,
-    },
-    .channels = 1,
-    .latency_auto = 1,
-    .min_latency_ns = (int64_t)DL_DEFAULT_MIN_LATENCY_MS * 1000000,
-    .resample = 1,
-  };
+  struct rxpipe_config c = workload_rx_config(1);
   struct rxpipe *rp = NULL;
   struct ratio1_count cnt = {0, 0};
   static int16_t pcm[DL_MAX_PACKET_SAMPLES];
@@ -571,7 +349,7 @@ static int ratio1_share(struct work *w, double ppm, double *share)
     return rc;
   rxpipe_set_frame_cb(rp, ratio1_cb, &cnt);
   for (int k = 0; k < w->frames; k++) {
-    int64_t arrival = (int64_t)(k * frame_ns) + TRANSIT_NS;
+    int64_t arrival = (int64_t)(k * frame_ns) + WORKLOAD_TRANSIT_NS;
     struct rtp_packet pkt;
     if (rtp_packet_parse(w->dgram[k], (size_t)w->dlen[k], arrival, &pkt) == RTP_OK)
       rxpipe_put(rp, &pkt);
@@ -583,9 +361,9 @@ static int ratio1_share(struct work *w, double ppm, double *share)
   return 0;
 }
 
-static int resampler_study(struct work *w)
+static int resampler_study(struct workload *w)
 {
-  const struct opts *o = w->o;
+  const struct workload_opts *o = w->o;
   int fs = o->frame_samples, n = w->frames * fs;
   int block = DL_RATE / 1000 * DL_ALSA_PERIOD_US / 1000;
   int edge = DL_RATE / 10;   /* 100 ms at either end left out of the SNR */
@@ -601,9 +379,9 @@ static int resampler_study(struct work *w)
   float *tmp = calloc((size_t)n * 4, sizeof *tmp);
   double *cpu = calloc((size_t)o->runs, sizeof *cpu);
   char *buf = malloc(32768);
-  OpusDecoder *d = NULL;
   OpusEncoder *e = NULL;
-  int err, rc = -ENOMEM;
+  double decode_s;
+  int rc = -ENOMEM;
 
   if (!dec || !ref || !out || !noise || !nref || !tone || !tmp || !cpu || !buf || n <= 2 * edge + LP_TAPS)
     goto fail;
@@ -615,16 +393,13 @@ static int resampler_study(struct work *w)
     }
   }
   /* What the resampler sees: the packets decoded. */
-  d = opus_decoder_create(DL_RATE, 1, &err);
-  e = raw_encoder(o);
-  if (d == NULL || e == NULL)
+  e = workload_encoder(o);
+  if (e == NULL)
     goto fail;
-  for (int k = 0; k < w->frames; k++)
-    if (opus_decode(d, w->dgram[k] + RTP_HEADER_LEN, w->dlen[k] - RTP_HEADER_LEN, dec + (size_t)k * fs,
-                    fs, 0) != fs) {
-      rc = -EIO;
-      goto fail;
-    }
+  if ((rc = workload_decode(w, dec, &decode_s)) != w->frames) {
+    rc = rc < 0 ? rc : -EIO;
+    goto fail;
+  }
   opus_int32 la = 0;
   opus_encoder_ctl(e, OPUS_GET_LOOKAHEAD(&la));
 
@@ -667,10 +442,9 @@ static int resampler_study(struct work *w)
   }
   /* The decode itself, for scale: CPU ms per s of the raw decoder. */
   {
-    struct pass p;
-    if ((rc = run_side(w, RX_RAW, &p)) < 0)
+    if ((rc = workload_decode(w, NULL, &decode_s)) < 0)
       goto fail;
-    json_num(&j, "decode_ms_per_s", p.cpu_s * 1e3 * DL_RATE / n, 4);
+    json_num(&j, "decode_ms_per_s", decode_s * 1e3 * DL_RATE / n, 4);
   }
   json_obj_begin(&j, "rows");   /* keyed "p100_q3": ratio 1 + 100 ppm, quality 3 */
   for (int pi = 0; pi < 2; pi++) {
@@ -697,7 +471,7 @@ static int resampler_study(struct work *w)
       json_obj_begin(&j, key);
       json_num(&j, "ppm", (double)((int64_t)num - STUDY_DEN) * 1e6 / STUDY_DEN, 1);
       json_u64(&j, "quality", (uint64_t)qq);
-      put_spread(&j, "ms_per_s", (struct spread){c.median * 1e3 * DL_RATE / n,
+      spread_put(&j, "ms_per_s", (struct spread){c.median * 1e3 * DL_RATE / n,
                                                  c.min * 1e3 * DL_RATE / n,
                                                  c.max * 1e3 * DL_RATE / n}, 4);
       json_num(&j, "ms_per_s_at_1", c1.median * 1e3 * DL_RATE / n, 4);
@@ -754,8 +528,6 @@ static int resampler_study(struct work *w)
   printf("%s\n", text);
   rc = 0;
 fail:
-  if (d != NULL)
-    opus_decoder_destroy(d);
   if (e != NULL)
     opus_encoder_destroy(e);
   free(dec);
@@ -782,14 +554,9 @@ static void usage(FILE *f)
 "back (order alternating), the ratio is taken per pair, and every figure is\n"
 "reported as median, min and max over the repetitions, as one JSON object\n"
 "on stdout.\n"
-"\n"
-"  --input FILE       audio, looped to --seconds (default tests/data/speech.flac)\n"
-"  --seconds S        seconds of audio per pass, 1..3600 (default 60)\n"
-"  --runs N           repetitions, 1..1000 (default 7)\n"
-"  --frame-ms MS      2.5, 5, 10, 20, 40 or 60 (default %d)\n"
-"  --bitrate BPS      %d..%d (default %d)\n"
-"  --complexity N     0..10 (default %d)\n"
-"  --no-fec           no in-band FEC (default: FEC on, expected loss %d %%)\n"
+"\n");
+  workload_usage(f);
+  fprintf(f,
 "  --no-resample      rx-ours without the drift resampler (ratio held at 1),\n"
 "                     to see what the resampler costs\n"
 "  --resampler        instead of the pairs: the drift resampler's options,\n"
@@ -811,9 +578,7 @@ static void usage(FILE *f)
 "per second of audio), ratio (ours / raw, pair by pair), ours_p99_us and\n"
 "raw_p99_us, ours_max_us (per-frame thread CPU time); rx also\n"
 "streams_per_core (1000 / ours_ms_per_s: real-time streams one core decodes).\n"
-"Exit: 0, 1 on a run-time error, 2 on bad usage.\n",
-          DL_DEFAULT_FRAME_US / 1000, DL_MIN_BITRATE, DL_MAX_BITRATE, DL_DEFAULT_BITRATE_MONO,
-          DL_DEFAULT_COMPLEXITY, DL_DEFAULT_EXPECT_LOSS);
+"Exit: 0, 1 on a run-time error, 2 on bad usage.\n");
 }
 
 static int bad(const char *flag, const char *val, const char *why)
@@ -824,126 +589,86 @@ static int bad(const char *flag, const char *val, const char *why)
 
 static int parse(struct opts *o, int argc, char **argv)
 {
-  for (int i = 1; i < argc; i++) {
+  int took;
+  for (int i = 1; i < argc; i += took) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    long l;
+    took = 1;
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       usage(stdout);
       exit(0);
-    } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-      o->quiet = 1;
-      continue;
+    } else if ((took = workload_flag(PROG, &o->wl, a, v)) != 0) {
+      if (took < 0)
+        return 2;
     } else if (strcmp(a, "--resampler") == 0) {
       o->resampler_study = 1;
-      continue;
+      took = 1;
     } else if (strcmp(a, "--no-resample") == 0) {
       o->no_resample = 1;
-      continue;
-    } else if (strcmp(a, "--no-fec") == 0) {
-      o->fec = 0;
-      o->loss_perc = 0;
-      continue;
+      took = 1;
     } else if (strncmp(a, "--", 2) != 0) {
       fprintf(stderr, PROG ": unexpected argument \"%s\" (see --help)\n", a);
       return 2;
-    } else if (v == NULL && (strcmp(a, "--input") == 0 || strcmp(a, "--seconds") == 0 ||
-                             strcmp(a, "--runs") == 0 || strcmp(a, "--frame-ms") == 0 ||
-                             strcmp(a, "--bitrate") == 0 || strcmp(a, "--complexity") == 0 ||
-                             strcmp(a, "--side") == 0)) {
-      return bad(a, NULL, "needs a value");
-    }
-    if (strcmp(a, "--input") == 0) {
-      o->input = v;
-    } else if (strcmp(a, "--seconds") == 0) {
-      if (args_double(v, 1, 3600, &o->seconds) < 0)
-        return bad(a, v, "expected 1..3600 s");
-    } else if (strcmp(a, "--runs") == 0) {
-      if (args_long(v, 1, 1000, &l) < 0)
-        return bad(a, v, "expected 1..1000");
-      o->runs = (int)l;
-    } else if (strcmp(a, "--frame-ms") == 0) {
-      int us;
-      if (args_frame_us(v, &us) < 0)
-        return bad(a, v, "expected 2.5, 5, 10, 20, 40 or 60");
-      o->frame_samples = DL_RATE / 1000 * us / 1000;
-    } else if (strcmp(a, "--bitrate") == 0) {
-      if (args_long(v, DL_MIN_BITRATE, DL_MAX_BITRATE, &l) < 0)
-        return bad(a, v, "expected 6000..510000 bit/s");
-      o->bitrate = (int)l;
-    } else if (strcmp(a, "--complexity") == 0) {
-      if (args_long(v, 0, 10, &l) < 0)
-        return bad(a, v, "expected 0..10");
-      o->complexity = (int)l;
     } else if (strcmp(a, "--side") == 0) {
+      if (v == NULL)
+        return bad(a, NULL, "needs a value");
       o->side = -2;
       for (int s = 0; s < NSIDES; s++)
         if (strcmp(v, side_name[s]) == 0)
           o->side = s;
       if (o->side < 0)
         return bad(a, v, "expected tx-ours, tx-raw, rx-ours or rx-raw");
+      took = 2;
     } else {
       fprintf(stderr, PROG ": unknown option \"%s\" (see --help)\n", a);
       return 2;
     }
-    i++;
   }
   return 0;
 }
 
 int main(int argc, char **argv)
 {
-  struct opts o = {
-    .input = "tests/data/speech.flac",
-    .seconds = 60,
-    .runs = 7,
-    .frame_samples = DL_RATE / 1000 * DL_DEFAULT_FRAME_US / 1000,
-    .bitrate = DL_DEFAULT_BITRATE_MONO,
-    .complexity = DL_DEFAULT_COMPLEXITY,
-    .fec = 1,
-    .loss_perc = DL_DEFAULT_EXPECT_LOSS,
-    .side = -1,
-  };
-  struct work w;
+  struct opts o = {.side = -1};
+  struct workload w;
+  workload_defaults(&o.wl);
   int rc = parse(&o, argc, argv);
   if (rc != 0)
     return rc;
-  rc = prepare(&w, &o);
-  if (rc < 0) {
-    if (rc != -ENOENT && rc != -EPROTO && rc != -EACCES && rc != -EISDIR && rc != -ERANGE)
-      fprintf(stderr, PROG ": set-up: %s\n", strerror(-rc));
-    release(&w);
+  if (workload_prepare(&w, &o.wl, PROG, o.side != TX_OURS && o.side != TX_RAW) < 0) {
+    workload_release(&w);
     return 1;
   }
-  double audio_s = (double)w.frames * o.frame_samples / DL_RATE;
+  int resample = !o.no_resample;
+  double audio_s = (double)w.frames * o.wl.frame_samples / DL_RATE;
 
   if (o.resampler_study) {
     rc = resampler_study(&w);
     if (rc < 0)
       fprintf(stderr, PROG ": --resampler: %s\n", strerror(-rc));
-    release(&w);
+    workload_release(&w);
     return rc < 0 ? 1 : 0;
   }
   if (o.side >= 0) {
     struct pass p;
-    rc = run_side(&w, o.side, &p);
+    rc = run_side(&w, o.side, resample, &p);
     if (rc < 0) {
       fprintf(stderr, PROG ": %s: %s\n", side_name[o.side], strerror(-rc));
-      release(&w);
+      workload_release(&w);
       return 1;
     }
     printf("{\"side\":\"%s\",\"audio_s\":%.3f,\"cpu_ms_per_s\":%.4f,\"p99_us\":%.2f,\"check\":%llu}\n",
            side_name[o.side], audio_s, p.cpu_s * 1e3 / audio_s, p.p99_us,
            (unsigned long long)p.check);
-    release(&w);
+    workload_release(&w);
     return 0;
   }
 
   /* Per repetition and side pair: [0] ours, [1] raw. */
-  int n = o.runs;
+  int n = o.wl.runs;
   double *v = calloc((size_t)n * 12, sizeof *v);
   if (v == NULL) {
     fprintf(stderr, PROG ": out of memory\n");
-    release(&w);
+    workload_release(&w);
     return 1;
   }
   double *ms[2][2], *p99[2][2], *mx[2], *ratio[2];
@@ -958,7 +683,7 @@ int main(int argc, char **argv)
   /* One warm-up pass per side: page faults, caches, CPU frequency. */
   for (int s = 0; s < NSIDES; s++) {
     struct pass p;
-    if ((rc = run_side(&w, s, &p)) < 0) {
+    if ((rc = run_side(&w, s, resample, &p)) < 0) {
       fprintf(stderr, PROG ": %s: %s\n", side_name[s], strerror(-rc));
       goto out;
     }
@@ -968,7 +693,7 @@ int main(int argc, char **argv)
       struct pass p[2];
       for (int i = 0; i < 2; i++) {
         int which = (r % 2) ? 1 - i : i;   /* alternate which goes first */
-        if ((rc = run_side(&w, pr * 2 + which, &p[which])) < 0) {
+        if ((rc = run_side(&w, pr * 2 + which, resample, &p[which])) < 0) {
           fprintf(stderr, PROG ": %s: %s\n", side_name[pr * 2 + which], strerror(-rc));
           goto out;
         }
@@ -979,7 +704,7 @@ int main(int argc, char **argv)
       }
       mx[pr][r] = p[0].max_us;
       ratio[pr][r] = p[0].cpu_s / p[1].cpu_s;
-      if (!o.quiet)
+      if (!o.wl.quiet)
         fprintf(stderr, PROG ": run %d/%d %s: ours %.2f ms/s, raw %.2f ms/s, ratio %.3f, p99 %.0f/%.0f us\n",
                 r + 1, n, pr ? "rx" : "tx", ms[pr][0][r], ms[pr][1][r], ratio[pr][r],
                 p[0].p99_us, p[1].p99_us);
@@ -989,27 +714,27 @@ int main(int argc, char **argv)
   char buf[4096];
   struct json j;
   json_begin(&j, buf, sizeof buf);
-  json_str(&j, "input", o.input);
+  json_str(&j, "input", o.wl.input);
   json_num(&j, "audio_s", audio_s, 3);
   json_u64(&j, "runs", (uint64_t)n);
-  json_num(&j, "frame_ms", o.frame_samples * 1000.0 / DL_RATE, 1);
-  json_u64(&j, "bitrate", (uint64_t)o.bitrate);
-  json_u64(&j, "complexity", (uint64_t)o.complexity);
-  json_bool(&j, "fec", o.fec);
+  json_num(&j, "frame_ms", o.wl.frame_samples * 1000.0 / DL_RATE, 1);
+  json_u64(&j, "bitrate", (uint64_t)o.wl.bitrate);
+  json_u64(&j, "complexity", (uint64_t)o.wl.complexity);
+  json_bool(&j, "fec", o.wl.fec);
   json_bool(&j, "resample", !o.no_resample);
   for (int pr = 0; pr < 2; pr++) {
     json_obj_begin(&j, pr ? "rx" : "tx");
-    put_spread(&j, "ours_ms_per_s", spread_of(ms[pr][0], n), 4);
-    put_spread(&j, "raw_ms_per_s", spread_of(ms[pr][1], n), 4);
-    put_spread(&j, "ratio", spread_of(ratio[pr], n), 4);
-    put_spread(&j, "ours_p99_us", spread_of(p99[pr][0], n), 1);
-    put_spread(&j, "raw_p99_us", spread_of(p99[pr][1], n), 1);
-    put_spread(&j, "ours_max_us", spread_of(mx[pr], n), 1);
+    spread_put(&j, "ours_ms_per_s", spread_of(ms[pr][0], n), 4);
+    spread_put(&j, "raw_ms_per_s", spread_of(ms[pr][1], n), 4);
+    spread_put(&j, "ratio", spread_of(ratio[pr], n), 4);
+    spread_put(&j, "ours_p99_us", spread_of(p99[pr][0], n), 1);
+    spread_put(&j, "raw_p99_us", spread_of(p99[pr][1], n), 1);
+    spread_put(&j, "ours_max_us", spread_of(mx[pr], n), 1);
     if (pr == 1) {
       double spc[1000];
       for (int r = 0; r < n; r++)
         spc[r] = 1000.0 / ms[1][0][r];
-      put_spread(&j, "streams_per_core", spread_of(spc, n), 1);
+      spread_put(&j, "streams_per_core", spread_of(spc, n), 1);
     }
     json_obj_end(&j);
   }
@@ -1023,6 +748,6 @@ int main(int argc, char **argv)
   rc = 0;
 out:
   free(v);
-  release(&w);
+  workload_release(&w);
   return rc < 0 ? 1 : 0;
 }
