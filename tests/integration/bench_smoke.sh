@@ -10,7 +10,7 @@
 # timeout: 300
 . "$(dirname "$0")/../lib.sh"
 need python3
-for b in bench/cost bench/jbuf bench/sim sender receiver tools/rtpdump tools/encdec tools/wavcmp; do
+for b in bench/cost bench/resampler bench/jbuf bench/sim sender receiver tools/rtpdump tools/encdec tools/wavcmp; do
   [ -x "$BUILD/$b" ] || skip "$BUILD/$b not built"
 done
 
