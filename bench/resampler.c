@@ -176,165 +176,241 @@ static int ratio1_share(const struct workload *w, double ppm, double *share)
   return 0;
 }
 
-static int resampler_study(struct workload *w)
+/* The signals and buffers of the study, made once. */
+struct study {
+  struct workload *w;
+  int n;                     /* samples of speech */
+  int nn;                    /* samples of noise */
+  int tn;                    /* samples of a tone */
+  int block;                 /* output frames per pull, as the receiver's sink */
+  int edge;                  /* samples at either end left out of the SNR */
+  int16_t *dec;              /* the packets decoded: what the resampler sees */
+  int16_t *ref, *nref;       /* speech, noise at quality STUDY_REF_Q */
+  int16_t *noise, *tone, *out;
+  float *tmp;                /* snr_of's, 4 * n */
+  double *cpu;               /* one figure per run */
+};
+
+static void study_free(struct study *st)
 {
-  const struct workload_opts *o = w->o;
-  int fs = o->frame_samples, n = w->frames * fs;
-  int block = DL_RATE / 1000 * DL_ALSA_PERIOD_US / 1000;
-  int edge = DL_RATE / 10;   /* 100 ms at either end left out of the SNR */
-  static const double ppms[2] = {100, -100};
-  int16_t *dec = calloc((size_t)n, sizeof *dec), *ref = calloc((size_t)n, sizeof *ref);
-  int16_t *out = calloc((size_t)(n > DL_RATE ? n : DL_RATE), sizeof *out);   /* also a tone's */
+  free(st->dec);
+  free(st->ref);
+  free(st->out);
+  free(st->noise);
+  free(st->nref);
+  free(st->tone);
+  free(st->tmp);
+  free(st->cpu);
+}
+
+/* Allocates the buffers, makes the noise and decodes the packets. Returns
+ * 0 or a negative errno; study_free either way. */
+static int study_init(struct study *st, struct workload *w)
+{
+  int n = w->frames * w->o->frame_samples;
+  double decode_s;
+  int rc;
+
+  memset(st, 0, sizeof *st);
+  st->w = w;
+  st->n = n;
+  st->block = DL_RATE / 1000 * DL_ALSA_PERIOD_US / 1000;
+  st->edge = DL_RATE / 10;   /* 100 ms */
   /* White noise, for a signal with content up to 24 kHz (decoded speech
    * has little above Opus's coded band). Seeded: the numbers repeat. */
-  int nn = n < 10 * DL_RATE ? n : 10 * DL_RATE;
-  int16_t *noise = calloc((size_t)nn, sizeof *noise), *nref = calloc((size_t)nn, sizeof *nref);
-  int tn = DL_RATE / 2;   /* tones: half a second each */
-  int16_t *tone = calloc((size_t)tn, sizeof *tone);
-  float *tmp = calloc((size_t)n * 4, sizeof *tmp);
-  double *cpu = calloc((size_t)o->runs, sizeof *cpu);
-  char *buf = malloc(32768);
-  OpusEncoder *e = NULL;
-  double decode_s;
-  int rc = -ENOMEM;
+  st->nn = n < 10 * DL_RATE ? n : 10 * DL_RATE;
+  st->tn = DL_RATE / 2;   /* tones: half a second each */
+  st->dec = calloc((size_t)n, sizeof *st->dec);
+  st->ref = calloc((size_t)n, sizeof *st->ref);
+  st->out = calloc((size_t)(n > DL_RATE ? n : DL_RATE), sizeof *st->out);   /* also a tone's */
+  st->noise = calloc((size_t)st->nn, sizeof *st->noise);
+  st->nref = calloc((size_t)st->nn, sizeof *st->nref);
+  st->tone = calloc((size_t)st->tn, sizeof *st->tone);
+  st->tmp = calloc((size_t)n * 4, sizeof *st->tmp);
+  st->cpu = calloc((size_t)w->o->runs, sizeof *st->cpu);
+  if (!st->dec || !st->ref || !st->out || !st->noise || !st->nref || !st->tone || !st->tmp || !st->cpu ||
+      n <= 2 * st->edge + LP_TAPS)
+    return -ENOMEM;
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (int i = 0; i < st->nn; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    st->noise[i] = (int16_t)((int)(x >> 40 & 0x3fff) - 0x2000);   /* uniform, +-8192 */
+  }
+  if ((rc = workload_decode(w, st->dec, &decode_s)) != w->frames)
+    return rc < 0 ? rc : -EIO;
+  return 0;
+}
 
-  if (!dec || !ref || !out || !noise || !nref || !tone || !tmp || !cpu || !buf || n <= 2 * edge + LP_TAPS)
-    goto fail;
-  {
-    uint64_t x = 0x9e3779b97f4a7c15ull;
-    for (int i = 0; i < nn; i++) {
-      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-      noise[i] = (int16_t)((int)(x >> 40 & 0x3fff) - 0x2000);   /* uniform, +-8192 */
+/* Opus's coding noise: decoded sample i + lag is input sample i, the lag
+ * near the encoder's look-ahead (the decoder's phase is a few samples off
+ * it): the one with the least error, which is fairest to Opus. */
+static int put_opus_noise(struct study *st, struct json *j)
+{
+  OpusEncoder *e = workload_encoder(st->w->o);
+  const int16_t *pcm = st->w->pcm;
+  int n = st->n, edge = st->edge;
+  opus_int32 la = 0;
+
+  if (e == NULL)
+    return -ENOMEM;
+  opus_encoder_ctl(e, OPUS_GET_LOOKAHEAD(&la));
+  opus_encoder_destroy(e);
+  int best = (int)la;
+  double best_e = INFINITY;
+  for (int l = (int)la - 16; l <= (int)la + 16; l++) {
+    double se = 0;
+    for (int i = edge; i < n - l - edge; i++) {
+      double df = (double)st->dec[i + l] - pcm[i];
+      se += df * df;
+    }
+    if (se < best_e) {
+      best_e = se;
+      best = l;
     }
   }
-  /* What the resampler sees: the packets decoded. */
-  e = workload_encoder(o);
-  if (e == NULL)
-    goto fail;
-  if ((rc = workload_decode(w, dec, &decode_s)) != w->frames) {
-    rc = rc < 0 ? rc : -EIO;
-    goto fail;
-  }
-  opus_int32 la = 0;
-  opus_encoder_ctl(e, OPUS_GET_LOOKAHEAD(&la));
+  int m = n - best;
+  struct snr s = snr_of(pcm, st->dec + best, m, edge, m - edge, st->tmp);
+  json_obj_begin(j, "opus_noise");
+  json_u64(j, "lag", (uint64_t)best);
+  json_num(j, "full_db", s.full_db, 2);
+  json_num(j, "opus_band_db", s.opus_db, 2);
+  json_num(j, "speech_db", s.speech_db, 2);
+  json_obj_end(j);
+  return 0;
+}
 
+/* Gain (dB) of tones at ratio num / STUDY_DEN and quality q: the filter's
+ * pass band edge. */
+static int put_tone_gains(struct study *st, struct json *j, uint32_t num, int q)
+{
+  static const int tone_hz[4] = {12000, 16000, 18000, 20000};
+  for (int t = 0; t < 4; t++) {
+    double e_in = 0, e_out = 0;
+    for (int i = 0; i < st->tn; i++)
+      st->tone[i] = (int16_t)lrint(8000 * sin(2 * M_PI * tone_hz[t] * i / DL_RATE));
+    if (stretch(st->tone, st->tn, st->out, num, q, st->block) < 0)
+      return -ENOMEM;
+    for (int i = st->edge; i < st->tn - st->edge; i++) {
+      e_in += (double)st->tone[i] * st->tone[i];
+      e_out += (double)st->out[i] * st->out[i];
+    }
+    char tk[32];
+    snprintf(tk, sizeof tk, "gain_db_%dk", tone_hz[t] / 1000);
+    json_num(j, tk, 10 * log10(e_out / e_in), 2);
+  }
+  return 0;
+}
+
+/* The row of quality q at 1 + ppm (num / STUDY_DEN), keyed "p100_q3";
+ * st->ref and st->nref hold the reference resample at that ratio. */
+static int put_row(struct study *st, struct json *j, double ppm, uint32_t num, int q)
+{
+  int n = st->n, nn = st->nn, edge = st->edge, block = st->block, runs = st->w->o->runs;
+  double per_s = 1e3 * DL_RATE / n;   /* CPU s of the whole pass to ms per s of audio */
+
+  for (int r = 0; r < runs; r++)
+    if ((st->cpu[r] = stretch(st->dec, n, st->out, num, q, block)) < 0)
+      return -ENOMEM;
+  struct spread c = spread_of(st->cpu, runs);
+  struct snr s = snr_of(st->ref, st->out, n, edge, n - edge - block, st->tmp);
+  if (stretch(st->noise, nn, st->out, num, q, block) < 0)
+    return -ENOMEM;
+  struct snr sn = snr_of(st->nref, st->out, nn, edge, nn - edge - block, st->tmp);
+  /* The same quality at ratio exactly 1 (direct mode), for its cost. */
+  for (int r = 0; r < runs; r++)
+    st->cpu[r] = stretch(st->dec, n, st->out, STUDY_DEN, q, block);
+  struct spread c1 = spread_of(st->cpu, runs);
+  char key[32];
+  snprintf(key, sizeof key, "%c%.0f_q%d", ppm < 0 ? 'm' : 'p', fabs(ppm), q);
+  json_obj_begin(j, key);
+  json_num(j, "ppm", (double)((int64_t)num - STUDY_DEN) * 1e6 / STUDY_DEN, 1);
+  json_u64(j, "quality", (uint64_t)q);
+  spread_put(j, "ms_per_s", (struct spread){c.median * per_s, c.min * per_s, c.max * per_s}, 4);
+  json_num(j, "ms_per_s_at_1", c1.median * per_s, 4);
+  json_num(j, "snr_full_db", s.full_db, 2);
+  json_num(j, "snr_speech_db", s.speech_db, 2);
+  json_num(j, "snr_opus_band_db", s.opus_db, 2);
+  int rc = put_tone_gains(st, j, num, q);
+  if (rc < 0)
+    return rc;
+  json_num(j, "noise_snr_full_db", sn.full_db, 2);
+  json_num(j, "noise_snr_opus_band_db", sn.opus_db, 2);
+  json_num(j, "noise_snr_speech_db", sn.speech_db, 2);
+  json_obj_end(j);
+  if (!st->w->o->quiet)
+    fprintf(stderr, PROG ": q%d at %+.0f ppm: %.3f ms/s (at 1: %.3f), SNR %.1f dB speech, %.1f dB full; noise %.1f / %.1f / %.1f dB\n",
+            q, ppm, c.median * per_s, c1.median * per_s, s.speech_db, s.full_db, sn.speech_db, sn.opus_db,
+            sn.full_db);
+  return 0;
+}
+
+/* Qualities 0..STUDY_QMAX and the reference's own cost last, at 1 + and
+ * - 100 ppm. */
+static int put_rows(struct study *st, struct json *j)
+{
+  static const double ppms[2] = {100, -100};
+  json_obj_begin(j, "rows");
+  for (int pi = 0; pi < 2; pi++) {
+    uint32_t num = (uint32_t)lround((1 + ppms[pi] * 1e-6) * STUDY_DEN);
+    if (stretch(st->dec, st->n, st->ref, num, STUDY_REF_Q, st->block) < 0 ||
+        stretch(st->noise, st->nn, st->nref, num, STUDY_REF_Q, st->block) < 0)
+      return -ENOMEM;
+    for (int q = 0; q <= STUDY_QMAX + 1; q++) {
+      int rc = put_row(st, j, ppms[pi], num, q <= STUDY_QMAX ? q : STUDY_REF_Q);
+      if (rc < 0)
+        return rc;
+    }
+  }
+  json_obj_end(j);
+  return 0;
+}
+
+/* A bypass at ratio exactly 1: how often would it apply? */
+static int put_ratio1_shares(struct study *st, struct json *j)
+{
+  static const double drifts[3] = {0, 20, 100};
+  static const char *const keys[3] = {"drift_0ppm", "drift_20ppm", "drift_100ppm"};
+  json_obj_begin(j, "ratio_exactly_1_share");
+  for (int i = 0; i < 3; i++) {
+    double sh;
+    int rc = ratio1_share(st->w, drifts[i], &sh);
+    if (rc < 0)
+      return rc;
+    json_num(j, keys[i], sh, 4);
+  }
+  json_obj_end(j);
+  return 0;
+}
+
+/* The whole study as one JSON object on stdout. Returns 0 or a negative
+ * errno. */
+static int resampler_study(struct workload *w)
+{
+  static char buf[32768];
+  struct study st;
   struct json j;
-  json_begin(&j, buf, 32768);
-  json_str(&j, "input", o->input);
-  json_num(&j, "audio_s", (double)n / DL_RATE, 3);
-  json_u64(&j, "runs", (uint64_t)o->runs);
-  json_u64(&j, "block_frames", (uint64_t)block);
+  double decode_s;
+  int rc;
+
+  if ((rc = study_init(&st, w)) < 0)
+    goto fail;
+  json_begin(&j, buf, sizeof buf);
+  json_str(&j, "input", w->o->input);
+  json_num(&j, "audio_s", (double)st.n / DL_RATE, 3);
+  json_u64(&j, "runs", (uint64_t)w->o->runs);
+  json_u64(&j, "block_frames", (uint64_t)st.block);
   json_num(&j, "speech_band_hz", SPEECH_HZ, 0);
   json_num(&j, "opus_band_hz", OPUS_BAND_HZ, 0);
   json_u64(&j, "ref_quality", STUDY_REF_Q);
   json_u64(&j, "ratio_den", STUDY_DEN);
-  /* Opus's coding noise: decoded sample i + lag is input sample i, the lag
-   * near the encoder's look-ahead (the decoder's phase is a few samples off
-   * it): the one with the least error, which is fairest to Opus. */
-  {
-    int best = (int)la;
-    double best_e = INFINITY;
-    for (int l = (int)la - 16; l <= (int)la + 16; l++) {
-      double se = 0;
-      for (int i = edge; i < n - l - edge; i++) {
-        double df = (double)dec[i + l] - w->pcm[i];
-        se += df * df;
-      }
-      if (se < best_e) {
-        best_e = se;
-        best = l;
-      }
-    }
-    la = best;
-    int m = n - (int)la;
-    struct snr s = snr_of(w->pcm, dec + la, m, edge, m - edge, tmp);
-    json_obj_begin(&j, "opus_noise");
-    json_u64(&j, "lag", (uint64_t)la);
-    json_num(&j, "full_db", s.full_db, 2);
-    json_num(&j, "opus_band_db", s.opus_db, 2);
-    json_num(&j, "speech_db", s.speech_db, 2);
-    json_obj_end(&j);
-  }
+  if ((rc = put_opus_noise(&st, &j)) < 0)
+    goto fail;
   /* The decode itself, for scale: CPU ms per s of the raw decoder. */
-  {
-    if ((rc = workload_decode(w, NULL, &decode_s)) < 0)
-      goto fail;
-    json_num(&j, "decode_ms_per_s", decode_s * 1e3 * DL_RATE / n, 4);
-  }
-  json_obj_begin(&j, "rows");   /* keyed "p100_q3": ratio 1 + 100 ppm, quality 3 */
-  for (int pi = 0; pi < 2; pi++) {
-    uint32_t num = (uint32_t)lround((1 + ppms[pi] * 1e-6) * STUDY_DEN);
-    if (stretch(dec, n, ref, num, STUDY_REF_Q, block) < 0 ||
-        stretch(noise, nn, nref, num, STUDY_REF_Q, block) < 0)
-      goto fail;
-    for (int q = 0; q <= STUDY_QMAX + 1; q++) {
-      int qq = q <= STUDY_QMAX ? q : STUDY_REF_Q;   /* the reference's own cost last */
-      for (int r = 0; r < o->runs; r++)
-        if ((cpu[r] = stretch(dec, n, out, num, qq, block)) < 0)
-          goto fail;
-      struct spread c = spread_of(cpu, o->runs);
-      struct snr s = snr_of(ref, out, n, edge, n - edge - block, tmp);
-      if (stretch(noise, nn, out, num, qq, block) < 0)
-        goto fail;
-      struct snr sn = snr_of(nref, out, nn, edge, nn - edge - block, tmp);
-      /* The same quality at ratio exactly 1 (direct mode), for its cost. */
-      for (int r = 0; r < o->runs; r++)
-        cpu[r] = stretch(dec, n, out, STUDY_DEN, qq, block);
-      struct spread c1 = spread_of(cpu, o->runs);
-      char key[32];
-      snprintf(key, sizeof key, "%c%.0f_q%d", ppms[pi] < 0 ? 'm' : 'p', fabs(ppms[pi]), qq);
-      json_obj_begin(&j, key);
-      json_num(&j, "ppm", (double)((int64_t)num - STUDY_DEN) * 1e6 / STUDY_DEN, 1);
-      json_u64(&j, "quality", (uint64_t)qq);
-      spread_put(&j, "ms_per_s", (struct spread){c.median * 1e3 * DL_RATE / n,
-                                                 c.min * 1e3 * DL_RATE / n,
-                                                 c.max * 1e3 * DL_RATE / n}, 4);
-      json_num(&j, "ms_per_s_at_1", c1.median * 1e3 * DL_RATE / n, 4);
-      json_num(&j, "snr_full_db", s.full_db, 2);
-      json_num(&j, "snr_speech_db", s.speech_db, 2);
-      json_num(&j, "snr_opus_band_db", s.opus_db, 2);
-      /* Gain (dB) of tones, the filter's pass band edge. */
-      {
-        static const int tone_hz[4] = {12000, 16000, 18000, 20000};
-        for (int t = 0; t < 4; t++) {
-          double e_in = 0, e_out = 0;
-          for (int i = 0; i < tn; i++)
-            tone[i] = (int16_t)lrint(8000 * sin(2 * M_PI * tone_hz[t] * i / DL_RATE));
-          if (stretch(tone, tn, out, num, qq, block) < 0)
-            goto fail;
-          for (int i = edge; i < tn - edge; i++) {
-            e_in += (double)tone[i] * tone[i];
-            e_out += (double)out[i] * out[i];
-          }
-          char tk[32];
-          snprintf(tk, sizeof tk, "gain_db_%dk", tone_hz[t] / 1000);
-          json_num(&j, tk, 10 * log10(e_out / e_in), 2);
-        }
-      }
-      json_num(&j, "noise_snr_full_db", sn.full_db, 2);
-      json_num(&j, "noise_snr_opus_band_db", sn.opus_db, 2);
-      json_num(&j, "noise_snr_speech_db", sn.speech_db, 2);
-      json_obj_end(&j);
-      if (!o->quiet)
-        fprintf(stderr, PROG ": q%d at %+.0f ppm: %.3f ms/s (at 1: %.3f), SNR %.1f dB speech, %.1f dB full; noise %.1f / %.1f / %.1f dB\n",
-                qq, ppms[pi], c.median * 1e3 * DL_RATE / n, c1.median * 1e3 * DL_RATE / n,
-                s.speech_db, s.full_db, sn.speech_db, sn.opus_db, sn.full_db);
-    }
-  }
-  json_obj_end(&j);
-  /* A bypass at ratio exactly 1: how often would it apply? */
-  json_obj_begin(&j, "ratio_exactly_1_share");
-  {
-    static const double drifts[3] = {0, 20, 100};
-    static const char *const keys[3] = {"drift_0ppm", "drift_20ppm", "drift_100ppm"};
-    for (int i = 0; i < 3; i++) {
-      double sh;
-      if ((rc = ratio1_share(w, drifts[i], &sh)) < 0)
-        goto fail;
-      json_num(&j, keys[i], sh, 4);
-    }
-  }
-  json_obj_end(&j);
+  if ((rc = workload_decode(w, NULL, &decode_s)) < 0)
+    goto fail;
+  json_num(&j, "decode_ms_per_s", decode_s * 1e3 * DL_RATE / st.n, 4);
+  if ((rc = put_rows(&st, &j)) < 0 || (rc = put_ratio1_shares(&st, &j)) < 0)
+    goto fail;
   const char *text = json_end(&j);
   if (text == NULL) {
     rc = -EOVERFLOW;
@@ -343,20 +419,9 @@ static int resampler_study(struct workload *w)
   printf("%s\n", text);
   rc = 0;
 fail:
-  if (e != NULL)
-    opus_encoder_destroy(e);
-  free(dec);
-  free(ref);
-  free(out);
-  free(noise);
-  free(nref);
-  free(tone);
-  free(tmp);
-  free(cpu);
-  free(buf);
+  study_free(&st);
   return rc;
 }
-
 
 static void usage(FILE *f)
 {
