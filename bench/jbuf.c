@@ -343,7 +343,7 @@ static int parse_trace(struct opts *o, const char *s)
 {
   struct arrivals_config c = {.kind = o->kind, .p1 = o->p1, .p2 = o->p2};
   const char *path = NULL;
-  int rc = arrivals_parse(s, &c, &path);
+  int rc = arrivals_parse_trace(s, &c, &path);
   if (rc < 0)
     return rc;
   o->trace_spec = s;

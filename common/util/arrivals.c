@@ -8,6 +8,8 @@
 #include <string.h>
 #include <stdlib.h>
 
+#include "util/args.h"
+
 static uint64_t rng_next(struct arrivals *a)
 {
   uint64_t z = (a->rng += 0x9e3779b97f4a7c15ull);
@@ -26,8 +28,9 @@ static double rng_gauss(struct arrivals *a)
   return sqrt(-2 * log(rng_unit(a))) * cos(2 * M_PI * rng_unit(a));
 }
 
-int arrivals_parse(const char *s, struct arrivals_config *cfg, const char **path)
+int arrivals_parse_trace(const char *s, struct arrivals_config *cfg, const char **path)
 {
+  struct arrivals_config c = *cfg;   /* all or nothing: cfg changes on success only */
   char *end;
   const char *colon;
   size_t n;
@@ -45,36 +48,59 @@ int arrivals_parse(const char *s, struct arrivals_config *cfg, const char **path
   colon = strchr(s, ':');
   n = colon ? (size_t)(colon - s) : strlen(s);
   if (n == 6 && strncmp(s, "normal", 6) == 0) {
-    cfg->kind = ARRIVALS_NORMAL;
-    cfg->p1 = 10;
+    c.kind = ARRIVALS_NORMAL;
+    c.p1 = 10;
   } else if (n == 6 && strncmp(s, "pareto", 6) == 0) {
-    cfg->kind = ARRIVALS_PARETO;
-    cfg->p1 = 10;
-    cfg->p2 = 3;
+    c.kind = ARRIVALS_PARETO;
+    c.p1 = 10;
+    c.p2 = 3;
   } else if (n == 6 && strncmp(s, "spikes", 6) == 0) {
-    cfg->kind = ARRIVALS_SPIKES;
-    cfg->p1 = 30;
-    cfg->p2 = 150;
+    c.kind = ARRIVALS_SPIKES;
+    c.p1 = 30;
+    c.p2 = 150;
   } else if (n == 5 && strncmp(s, "route", 5) == 0) {
-    cfg->kind = ARRIVALS_ROUTE;
-    cfg->p1 = 60;
-    cfg->p2 = 20;
+    c.kind = ARRIVALS_ROUTE;
+    c.p1 = 60;
+    c.p2 = 20;
   } else {
     return -EINVAL;
   }
   if (colon) {
-    cfg->p1 = strtod(colon + 1, &end);
-    if (end == colon + 1 || !(cfg->p1 > 0))
+    c.p1 = strtod(colon + 1, &end);
+    if (end == colon + 1 || !(c.p1 > 0))
       return -EINVAL;
     if (*end == ':') {
       const char *b = end + 1;
-      cfg->p2 = strtod(b, &end);
-      if (end == b || !(cfg->p2 > 0))
+      c.p2 = strtod(b, &end);
+      if (end == b || !(c.p2 > 0))
         return -EINVAL;
     }
     if (*end)
       return -EINVAL;
   }
+  cfg->kind = c.kind;
+  cfg->p1 = c.p1;
+  cfg->p2 = c.p2;
+  return 0;
+}
+
+int arrivals_parse_loss(const char *s, struct arrivals_config *cfg)
+{
+  /* PCT is copied out to be read whole by args_double; a percentage
+   * needs far fewer characters than this. */
+  char pct[32];
+  const char *colon = strchr(s, ':');
+  size_t n = colon ? (size_t)(colon - s) : strlen(s);
+  double l, b = cfg->loss_burst;
+
+  if (n >= sizeof pct)
+    return -E2BIG;
+  memcpy(pct, s, n);
+  pct[n] = '\0';
+  if (args_double(pct, 0, 50, &l) < 0 || (colon && args_double(colon + 1, 1, 1000, &b) < 0))
+    return -EINVAL;
+  cfg->loss_pct = l;
+  cfg->loss_burst = b;
   return 0;
 }
 

@@ -45,9 +45,16 @@ struct arrivals {
  * spikes[:PERIOD[:HEIGHT]], route[:PERIOD[:STEP]] (ms, s as above; omitted
  * parameters take the defaults normal:10, pareto:10:3, spikes:30:150,
  * route:60:20) into cfg->kind, p1 and p2; nothing else in cfg is touched.
- * "file:PATH" sets ARRIVALS_TABLE and *path (the program reads the file).
- * Returns 0 or -EINVAL. */
-int arrivals_parse(const char *spec, struct arrivals_config *cfg, const char **path);
+ * "file:PATH" sets ARRIVALS_TABLE (p1, p2 kept) and *path (may be NULL) to
+ * PATH within spec: the program reads the file and hands its delays over
+ * as table_ms. Returns 0, or -EINVAL with cfg and *path untouched. */
+int arrivals_parse_trace(const char *spec, struct arrivals_config *cfg, const char **path);
+
+/* Parses a loss spec PCT[:BURST]: cfg->loss_pct = PCT (0..50 %) and, when
+ * given, cfg->loss_burst = BURST (1..1000 packets); nothing else in cfg is
+ * touched. Returns 0; -E2BIG when PCT is longer than 31 characters (no
+ * percentage is), -EINVAL for any other spec; cfg untouched on error. */
+int arrivals_parse_loss(const char *spec, struct arrivals_config *cfg);
 
 /* Starts the trace over: the same config gives the same delays. */
 void arrivals_init(struct arrivals *a, const struct arrivals_config *cfg);

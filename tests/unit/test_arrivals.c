@@ -1,5 +1,6 @@
 /* common/util/arrivals: the generated arrival traces that bench/sim and
- * bench/jbuf share. Seeded from DL_SEED (the generator's own seed). */
+ * bench/jbuf share, and the parsers of their --trace and --loss specs.
+ * Seeded from DL_SEED (the generator's own seed). */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
@@ -20,7 +21,7 @@ static void trace(const char *spec, double loss_pct, uint64_t s, double *out)
 {
   struct arrivals_config c = {.base_ms = 5, .loss_pct = loss_pct, .loss_burst = 2, .seed = s};
   struct arrivals a;
-  assert_int_equal(arrivals_parse(spec, &c, NULL), 0);
+  assert_int_equal(arrivals_parse_trace(spec, &c, NULL), 0);
   arrivals_init(&a, &c);
   for (size_t k = 0; k < N; k++)
     out[k] = arrivals_delay(&a, k, (double)k * 0.02);
@@ -107,7 +108,7 @@ static void test_arrivals_delay__table__replayed_then_lost(void **state)
   struct arrivals_config c = {0};
   const char *path = NULL;
   struct arrivals a;
-  assert_int_equal(arrivals_parse("file:x.txt", &c, &path), 0);
+  assert_int_equal(arrivals_parse_trace("file:x.txt", &c, &path), 0);
   assert_int_equal(c.kind, ARRIVALS_TABLE);
   assert_string_equal(path, "x.txt");
   c.table_ms = t;
@@ -119,21 +120,118 @@ static void test_arrivals_delay__table__replayed_then_lost(void **state)
   assert_true(isnan(arrivals_delay(&a, 3, 0.06)));   /* past the table: lost */
 }
 
-static void test_arrivals_parse__specs(void **state)
+/* Every field of a config alike (a parse that fails leaves cfg as it was). */
+static int same_cfg(const struct arrivals_config *a, const struct arrivals_config *b)
+{
+  return a->kind == b->kind && a->p1 == b->p1 && a->p2 == b->p2 && a->base_ms == b->base_ms &&
+         a->loss_pct == b->loss_pct && a->loss_burst == b->loss_burst &&
+         a->calm_after_s == b->calm_after_s && a->seed == b->seed && a->table_ms == b->table_ms &&
+         a->table_n == b->table_n;
+}
+
+static void test_arrivals_parse_trace__good_specs__kind_and_parameters(void **state)
 {
   (void)state;
-  struct arrivals_config c = {0};
-  assert_int_equal(arrivals_parse("pareto", &c, NULL), 0);
-  assert_int_equal(c.kind, ARRIVALS_PARETO);
-  assert_true(c.p1 == 10 && c.p2 == 3);
-  assert_int_equal(arrivals_parse("route:90:5", &c, NULL), 0);
-  assert_true(c.kind == ARRIVALS_ROUTE && c.p1 == 90 && c.p2 == 5);
-  assert_int_equal(arrivals_parse("normal:2.5", &c, NULL), 0);
-  assert_true(c.kind == ARRIVALS_NORMAL && c.p1 == 2.5);
-  static const char *const bad[] = {"", "file:", "normal:", "normal:0", "normal:-1", "normal:5x",
-                                    "pareto:10:", "spikes:1:2:3", "gauss:10", "normalx"};
-  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-    assert_int_equal(arrivals_parse(bad[i], &c, NULL), -EINVAL);
+  static const struct {
+    const char *spec;
+    enum arrivals_kind kind;
+    double p1, p2;
+  } good[] = {
+    {"constant", ARRIVALS_CONSTANT, 7, 8},   /* p1, p2 left as they were */
+    {"normal", ARRIVALS_NORMAL, 10, 8},
+    {"normal:2.5", ARRIVALS_NORMAL, 2.5, 8},
+    {"pareto", ARRIVALS_PARETO, 10, 3},
+    {"pareto:5", ARRIVALS_PARETO, 5, 3},
+    {"pareto:5:2", ARRIVALS_PARETO, 5, 2},
+    {"spikes", ARRIVALS_SPIKES, 30, 150},
+    {"spikes:10:50", ARRIVALS_SPIKES, 10, 50},
+    {"route", ARRIVALS_ROUTE, 60, 20},
+    {"route:90:5", ARRIVALS_ROUTE, 90, 5},
+  };
+  for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+    struct arrivals_config c = {.p1 = 7, .p2 = 8, .base_ms = 5, .loss_pct = 1, .seed = 9};
+    const char *path = "unset";
+    assert_int_equal(arrivals_parse_trace(good[i].spec, &c, &path), 0);
+    assert_int_equal(c.kind, good[i].kind);
+    assert_true(c.p1 == good[i].p1 && c.p2 == good[i].p2);
+    assert_true(c.base_ms == 5 && c.loss_pct == 1 && c.seed == 9);   /* nothing else touched */
+    assert_string_equal(path, "unset");                            /* a path only for file: */
+  }
+}
+
+static void test_arrivals_parse_trace__file__path_recorded_parameters_kept(void **state)
+{
+  (void)state;
+  struct arrivals_config c = {.kind = ARRIVALS_PARETO, .p1 = 7, .p2 = 8};
+  const char *path = NULL;
+  const char *spec = "file:dir/a:b.txt";
+  assert_int_equal(arrivals_parse_trace(spec, &c, &path), 0);
+  assert_int_equal(c.kind, ARRIVALS_TABLE);
+  assert_ptr_equal(path, spec + 5);   /* within the spec: nothing is copied or read */
+  assert_true(c.p1 == 7 && c.p2 == 8);
+  assert_int_equal(arrivals_parse_trace("file:x", &c, NULL), 0);   /* the path is optional */
+}
+
+static void test_arrivals_parse_trace__bad_specs__einval_untouched(void **state)
+{
+  (void)state;
+  static const char *const bad[] = {"", "file:", "file", "normal:", "normal:0", "normal:-1", "normal:5x",
+                                    "normal:nan", "pareto:10:", "pareto:10:0", "pareto::3", "spikes:1:2:3",
+                                    "gauss:10", "normalx", "Normal", "constant:1", " constant", "route:"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    struct arrivals_config c = {.kind = ARRIVALS_SPIKES, .p1 = 7, .p2 = 8}, before = c;
+    const char *path = "unset";
+    assert_int_equal(arrivals_parse_trace(bad[i], &c, &path), -EINVAL);
+    assert_true(same_cfg(&c, &before));
+    assert_string_equal(path, "unset");
+  }
+}
+
+static void test_arrivals_parse_loss__good_specs__rate_and_burst(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *spec;
+    double pct, burst;
+  } good[] = {
+    {"0", 0, 4},        /* no BURST: the burst is left as it was */
+    {"2.5", 2.5, 4},
+    {"3:2", 3, 2},
+    {"50:1000", 50, 1000},
+    {"0:1", 0, 1},
+    {"1.5:2.5", 1.5, 2.5},
+    {"0.00000000000000000000000000001", 1e-29, 4},   /* 31 characters: the longest PCT */
+  };
+  for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+    struct arrivals_config c = {.kind = ARRIVALS_NORMAL, .p1 = 7, .loss_burst = 4, .seed = 9};
+    assert_int_equal(arrivals_parse_loss(good[i].spec, &c), 0);
+    assert_true(c.loss_pct == good[i].pct);
+    assert_true(c.loss_burst == good[i].burst);
+    assert_true(c.kind == ARRIVALS_NORMAL && c.p1 == 7 && c.seed == 9);
+  }
+}
+
+static void test_arrivals_parse_loss__bad_specs__einval_untouched(void **state)
+{
+  (void)state;
+  static const char *const bad[] = {"", ":", ":3", "abc", "2x", "50.1", "-1", "nan", "inf", "2:", "2:0",
+                                    "2:0.5", "2:1001", "2:-1", "2:3:4", "2:nan", "2:3x", "60:2"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    struct arrivals_config c = {.loss_pct = 7, .loss_burst = 4}, before = c;
+    assert_int_equal(arrivals_parse_loss(bad[i], &c), -EINVAL);
+    assert_true(same_cfg(&c, &before));
+  }
+}
+
+static void test_arrivals_parse_loss__pct_over_31_chars__e2big(void **state)
+{
+  (void)state;
+  struct arrivals_config c = {.loss_pct = 7, .loss_burst = 4}, before = c;
+  /* 32 characters, a valid number: too long all the same (the programs
+   * say "expected PCT[:BURST]" for it, not the range). */
+  assert_int_equal(arrivals_parse_loss("0.000000000000000000000000000001:2", &c), -E2BIG);
+  assert_int_equal(arrivals_parse_loss("1234567890123456789012345678901234567890", &c), -E2BIG);
+  assert_true(same_cfg(&c, &before));
 }
 
 int main(void)
@@ -147,7 +245,12 @@ int main(void)
     cmocka_unit_test(test_arrivals_delay__loss__rate_and_bursts),
     cmocka_unit_test(test_arrivals_delay__spikes__stall_then_release),
     cmocka_unit_test(test_arrivals_delay__table__replayed_then_lost),
-    cmocka_unit_test(test_arrivals_parse__specs),
+    cmocka_unit_test(test_arrivals_parse_trace__good_specs__kind_and_parameters),
+    cmocka_unit_test(test_arrivals_parse_trace__file__path_recorded_parameters_kept),
+    cmocka_unit_test(test_arrivals_parse_trace__bad_specs__einval_untouched),
+    cmocka_unit_test(test_arrivals_parse_loss__good_specs__rate_and_burst),
+    cmocka_unit_test(test_arrivals_parse_loss__bad_specs__einval_untouched),
+    cmocka_unit_test(test_arrivals_parse_loss__pct_over_31_chars__e2big),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
