@@ -3,9 +3,9 @@
  * bench/RESULTS.md: the same traces go through our playout (bench/sim) and
  * through this.
  *
- * The traces: common/util/arrivals, the generator bench/sim uses too
- * (splitmix64 seeded by --seed; normal, Pareto, spikes and route-change
- * delays; Gilbert loss). Beyond that, --dump-trace FILE writes the delay
+ * The traces: common/util/arrivals, the generator bench/sim uses too, with
+ * the same flags (bench/gen.h) (splitmix64 seeded by --seed; normal,
+ * Pareto, spikes and route-change delays; Gilbert loss). Beyond that, --dump-trace FILE writes the delay
  * of every packet (ms, '-' when lost) and `sim --trace file:FILE` replays
  * exactly those delays; scripts/bench does that.
  *
@@ -45,8 +45,8 @@
 #include <speex/speex_jitter.h>
 
 #include "defaults.h"
+#include "gen.h"
 #include "rx/latstats.h"
-#include "tracefile.h"
 #include "util/args.h"
 #include "util/arrivals.h"
 #include "util/json.h"
@@ -55,53 +55,13 @@
 #define STEP 480   /* Mumble's 10 ms frame at 48 kHz */
 
 struct opts {
-  enum arrivals_kind kind;
-  const char *trace_spec;
-  double p1, p2;
-  const char *file;
-  double base_ms;
-  double loss_pct, loss_burst;
+  struct gen_opts gen;          /* the trace */
   double sender_ppm, sink_ppm;
   double duration_s;
   double frame_ms;
   int margin_steps;
-  uint64_t seed;
   const char *dump;
 };
-
-/* ---- the trace generator (as bench/sim's) ---- */
-
-struct gen {
-  struct arrivals a;
-  double *file_ms;    /* file: delay per packet, NaN = lost */
-  size_t file_n;
-};
-
-/* The trace: common/util/arrivals (the same generator as bench/sim), or a file's
- * delays handed to it as a table. */
-static int gen_init(struct gen *g, const struct opts *o)
-{
-  memset(g, 0, sizeof *g);
-  if (o->kind == ARRIVALS_TABLE) {
-    int rc = tracefile_read(o->file, &g->file_ms, &g->file_n);
-    if (rc < 0)
-      return rc;
-  }
-  struct arrivals_config c = {
-    .kind = o->kind, .p1 = o->p1, .p2 = o->p2, .base_ms = o->base_ms,
-    .loss_pct = o->loss_pct, .loss_burst = o->loss_burst,
-    .seed = o->seed, .table_ms = g->file_ms, .table_n = g->file_n,
-  };
-  arrivals_init(&g->a, &c);
-  return 0;
-}
-
-/* Delay in ms of packet k sent at time t (s), or NaN when lost. Called
- * once per packet, in order. */
-static double gen_delay(struct gen *g, size_t k, double t)
-{
-  return arrivals_delay(&g->a, k, t);
-}
 
 /* ---- the run ---- */
 
@@ -137,7 +97,7 @@ static JitterBuffer *mumble_jb(const struct opts *o)
 
 static int run(const struct opts *o, struct result *res)
 {
-  struct gen g;
+  struct gen g = {0};
   int samples = (int)lround(o->frame_ms * DL_RATE / 1000);
   double send_step = o->frame_ms / 1000 / (1 + o->sender_ppm * 1e-6);
   size_t n = (size_t)ceil(o->duration_s / send_step);
@@ -155,7 +115,7 @@ static int run(const struct opts *o, struct result *res)
     rc = -ENOMEM;
     goto fail;
   }
-  if ((rc = gen_init(&g, o)) < 0)
+  if ((rc = gen_init(&g, &o->gen)) < 0)
     goto fail;
   if (o->dump != NULL && (dump = fopen(o->dump, "w")) == NULL) {
     rc = -errno;
@@ -163,10 +123,10 @@ static int run(const struct opts *o, struct result *res)
   }
   if (dump != NULL)
     fprintf(dump, "# %s seed %llu sender %+g ppm: delay ms per packet, '-' lost\n",
-            o->trace_spec, (unsigned long long)o->seed, o->sender_ppm);
+            o->gen.spec, (unsigned long long)o->gen.cfg.seed, o->sender_ppm);
   for (size_t k = 0; k < n; k++) {
     double t = (double)k * send_step;
-    double d = gen_delay(&g, k, t);
+    double d = arrivals_delay(&g.a, k, t);
     res->sent++;
     if (dump != NULL) {
       if (isnan(d))
@@ -183,7 +143,7 @@ static int run(const struct opts *o, struct result *res)
     arr[na].k = (uint32_t)k;
     na++;
   }
-  free(g.file_ms);
+  gen_free(&g);   /* the delays are in arr now */
   if (dump != NULL && fclose(dump) != 0) {
     dump = NULL;
     rc = -errno;
@@ -290,6 +250,7 @@ static int run(const struct opts *o, struct result *res)
   res->stream_s = first_heard < 0 ? 0 : (double)(end_ns - first_heard) / 1e9;
   rc = 0;
 fail:
+  gen_free(&g);
   if (dump != NULL)
     fclose(dump);
   if (jb != NULL)
@@ -339,34 +300,13 @@ static int bad(const char *flag, const char *val, const char *why)
   return 2;
 }
 
-static int parse_trace(struct opts *o, const char *s)
-{
-  struct arrivals_config c = {.kind = o->kind, .p1 = o->p1, .p2 = o->p2};
-  const char *path = NULL;
-  int rc = arrivals_parse_trace(s, &c, &path);
-  if (rc < 0)
-    return rc;
-  o->trace_spec = s;
-  o->kind = c.kind;
-  o->p1 = c.p1;
-  o->p2 = c.p2;
-  if (path != NULL)
-    o->file = path;
-  return 0;
-}
-
 int main(int argc, char **argv)
 {
-  struct opts o = {
-    .kind = ARRIVALS_NORMAL, .trace_spec = "normal:10", .p1 = 10, .base_ms = 5, .loss_burst = 1,
-    .duration_s = 600, .frame_ms = 20, .margin_steps = 1, .seed = 1,
-  };
-  const char *env = getenv("DL_SEED");
+  struct opts o = {.duration_s = 600, .frame_ms = 20, .margin_steps = 1};
   static struct result r;
   int rc;
 
-  if (env != NULL)
-    o.seed = strtoull(env, NULL, 10);
+  gen_defaults(&o.gen, "normal:10");
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     long l;
@@ -380,23 +320,9 @@ int main(int argc, char **argv)
     }
     if (v == NULL)
       return bad(a, NULL, "needs a value");
-    if (strcmp(a, "--trace") == 0) {
-      if (parse_trace(&o, v) < 0)
-        return bad(a, v, "expected constant, normal:SD, pareto:SCALE:SHAPE, spikes:P:H, route:P:S or file:PATH");
-    } else if (strcmp(a, "--base-delay") == 0) {
-      if (args_double(v, 0, 10000, &o.base_ms) < 0)
-        return bad(a, v, "expected 0..10000 ms");
-    } else if (strcmp(a, "--loss") == 0) {
-      char pct[32];
-      const char *c = strchr(v, ':');
-      size_t n = c ? (size_t)(c - v) : strlen(v);
-      if (n >= sizeof pct)
-        return bad(a, v, "expected PCT[:BURST]");
-      memcpy(pct, v, n);
-      pct[n] = 0;
-      if (args_double(pct, 0, 50, &o.loss_pct) < 0 ||
-          (c && args_double(c + 1, 1, 1000, &o.loss_burst) < 0))
-        return bad(a, v, "expected PCT 0..50 and BURST 1..1000 packets");
+    if ((rc = gen_flag(PROG, &o.gen, a, v)) != 0) {
+      if (rc < 0)
+        return 2;
     } else if (strcmp(a, "--sender-skew-ppm") == 0) {
       if (args_double(v, -4000, 4000, &o.sender_ppm) < 0)
         return bad(a, v, "expected -4000..4000");
@@ -416,11 +342,6 @@ int main(int argc, char **argv)
       o.margin_steps = (int)l;
     } else if (strcmp(a, "--dump-trace") == 0) {
       o.dump = v;
-    } else if (strcmp(a, "--seed") == 0) {
-      char *end;
-      o.seed = strtoull(v, &end, 10);
-      if (!*v || *end)
-        return bad(a, v, "expected a whole number");
     } else {
       fprintf(stderr, PROG ": unknown option \"%s\" (see --help)\n", a);
       return 2;
@@ -430,8 +351,8 @@ int main(int argc, char **argv)
 
   rc = run(&o, &r);
   if (rc < 0) {
-    if (o.kind == ARRIVALS_TABLE && (rc == -ENOENT || rc == -EACCES || rc == -EINVAL))
-      fprintf(stderr, PROG ": --trace %s: %s\n", o.file, rc == -EINVAL ? "no delays in it" : strerror(-rc));
+    if (o.gen.cfg.kind == ARRIVALS_TABLE && (rc == -ENOENT || rc == -EACCES || rc == -EINVAL))
+      fprintf(stderr, PROG ": --trace %s: %s\n", o.gen.file, rc == -EINVAL ? "no delays in it" : strerror(-rc));
     else if (o.dump != NULL && (rc == -ENOENT || rc == -EACCES || rc == -EISDIR))
       fprintf(stderr, PROG ": --dump-trace %s: %s\n", o.dump, strerror(-rc));
     else
@@ -444,8 +365,8 @@ int main(int argc, char **argv)
   double stream_ms = r.stream_s * 1000;
   json_begin(&j, buf, sizeof buf);
   json_str(&j, "buffer", "speexdsp");
-  json_str(&j, "trace", o.trace_spec);
-  json_u64(&j, "seed", o.seed);
+  json_str(&j, "trace", o.gen.spec);
+  json_u64(&j, "seed", o.gen.cfg.seed);
   json_num(&j, "duration_s", o.duration_s, 1);
   json_num(&j, "frame_ms", o.frame_ms, 1);
   json_num(&j, "sender_skew_ppm", o.sender_ppm, 1);

@@ -25,9 +25,9 @@
 #include <opus/opus.h>
 
 #include "defaults.h"
+#include "gen.h"
 #include "rx/latstats.h"
 #include "rx/rxpipe.h"
-#include "tracefile.h"
 #include "util/args.h"
 #include "util/arrivals.h"
 #include "util/json.h"
@@ -37,18 +37,12 @@
 #define SSRC 0x5eed1234u
 
 struct opts {
-  enum arrivals_kind kind;
-  const char *trace_spec;
-  double p1, p2;                /* per kind: sd | scale, shape | period s, height/step ms */
-  const char *file;
-  double base_ms;
-  double loss_pct, loss_burst;
+  struct gen_opts gen;          /* the trace (--calm-after: cfg.calm_after_s) */
   double sender_ppm, sink_ppm;
   double duration_s;
   double settle_s;
   double frame_ms, block_ms;
   double latency_ms;            /* < 0: adaptive */
-  double calm_after_s;          /* > 0: the jitter stops then (calm after rough) */
   double initial_ms;
   double quantile, min_ms, max_ms;
   int no_resample;
@@ -57,41 +51,6 @@ struct opts {
   const char *csv;
   double csv_every_ms;
 };
-
-/* ---- the trace ---- */
-
-struct gen {
-  struct arrivals a;
-  double *file_ms;    /* file: delay per packet, NaN = lost */
-  size_t file_n;
-};
-
-/* The trace: common/util/arrivals (the same generator as bench/jbuf), or a file's
- * delays handed to it as a table. */
-static int gen_init(struct gen *g, const struct opts *o)
-{
-  memset(g, 0, sizeof *g);
-  if (o->kind == ARRIVALS_TABLE) {
-    int rc = tracefile_read(o->file, &g->file_ms, &g->file_n);
-    if (rc < 0)
-      return rc;
-  }
-  struct arrivals_config c = {
-    .kind = o->kind, .p1 = o->p1, .p2 = o->p2, .base_ms = o->base_ms,
-    .loss_pct = o->loss_pct, .loss_burst = o->loss_burst,
-    .calm_after_s = o->calm_after_s,
-    .seed = o->seed, .table_ms = g->file_ms, .table_n = g->file_n,
-  };
-  arrivals_init(&g->a, &c);
-  return 0;
-}
-
-/* Delay in ms of packet k sent at time t (s), or NaN when lost. Called
- * once per packet, in order. */
-static double gen_delay(struct gen *g, size_t k, double t)
-{
-  return arrivals_delay(&g->a, k, t);
-}
 
 /* ---- arrivals in order: a binary heap ---- */
 
@@ -249,6 +208,7 @@ static int run(const struct opts *o, const struct pool *pl, double fixed_ms, FIL
 {
   struct rxpipe *rp = NULL;
   struct gen g = {0};
+  double calm_after_s = o->gen.cfg.calm_after_s;   /* > 0: the jitter stops then */
   struct run_ctx ctx = {0};
   struct heap h = {0};
   struct latstats *err = calloc(1, sizeof *err);
@@ -266,7 +226,7 @@ static int run(const struct opts *o, const struct pool *pl, double fixed_ms, FIL
   latstats_reset(err);
   clock_gettime(CLOCK_MONOTONIC, &w0);
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);
-  rc = gen_init(&g, o);
+  rc = gen_init(&g, &o->gen);
   if (rc < 0)
     goto fail;
 
@@ -294,14 +254,14 @@ static int run(const struct opts *o, const struct pool *pl, double fixed_ms, FIL
   ctx.csv = csv;
   ctx.settle_ns = (int64_t)(o->settle_s * 1e9);
   ctx.end_ns = (int64_t)(o->duration_s * 1e9);
-  if (o->calm_after_s > 0 && o->calm_after_s < o->duration_s) {
-    ctx.calm_cap = (size_t)((o->duration_s - o->calm_after_s) * 10) + 16;
+  if (calm_after_s > 0 && calm_after_s < o->duration_s) {
+    ctx.calm_cap = (size_t)((o->duration_s - calm_after_s) * 10) + 16;
     ctx.calm = calloc(ctx.calm_cap, sizeof *ctx.calm);
     if (!ctx.calm) {
       rc = -ENOMEM;
       goto fail;
     }
-    ctx.calm_next_ns = (int64_t)(o->calm_after_s * 1e9);
+    ctx.calm_next_ns = (int64_t)(calm_after_s * 1e9);
   }
   res->calm_target_s = res->calm_latency_s = NAN;
   rxpipe_set_frame_cb(rp, frame_cb, &ctx);
@@ -320,8 +280,8 @@ static int run(const struct opts *o, const struct pool *pl, double fixed_ms, FIL
       break;
     int64_t t_ns = (int64_t)llround(t * 1e9);
     while (next_send <= t && next_send < o->duration_s &&
-           (o->kind != ARRIVALS_TABLE || k < g.file_n)) {
-      double d = gen_delay(&g, k, next_send);
+           (o->gen.cfg.kind != ARRIVALS_TABLE || k < g.file_n)) {
+      double d = arrivals_delay(&g.a, k, next_send);
       res->sent++;
       if (isnan(d)) {
         res->trace_lost++;
@@ -365,7 +325,7 @@ static int run(const struct opts *o, const struct pool *pl, double fixed_ms, FIL
     res->calm_target_s = res->calm_latency_s = 0;
     res->calm_from_ms = ctx.calm[0][1];
     for (size_t i = 0; i < ctx.calm_n; i++) {
-      double since = ctx.calm[i][0] - o->calm_after_s;
+      double since = ctx.calm[i][0] - calm_after_s;
       if (ctx.calm[i][1] > end_t + 2)
         res->calm_target_s = since;
       if (ctx.calm[i][2] > end_l + 2)
@@ -386,7 +346,7 @@ fail:
   rxpipe_destroy(rp);
   free(ctx.calm);
   free(h.a);
-  free(g.file_ms);
+  gen_free(&g);
   free(err);
   return rc;
 }
@@ -469,22 +429,6 @@ static int bad(const char *flag, const char *val, const char *why)
   return 2;
 }
 
-static int parse_trace(struct opts *o, const char *s)
-{
-  struct arrivals_config c = {.kind = o->kind, .p1 = o->p1, .p2 = o->p2};
-  const char *path = NULL;
-  int rc = arrivals_parse_trace(s, &c, &path);
-  if (rc < 0)
-    return rc;
-  o->trace_spec = s;
-  o->kind = c.kind;
-  o->p1 = c.p1;
-  o->p2 = c.p2;
-  if (path != NULL)
-    o->file = path;
-  return 0;
-}
-
 static void put_result(struct json *j, const struct opts *o, const struct result *r)
 {
   const struct rxpipe_stats *s = &r->st;
@@ -517,18 +461,15 @@ static void put_result(struct json *j, const struct opts *o, const struct result
 int main(int argc, char **argv)
 {
   struct opts o = {
-    .kind = ARRIVALS_CONSTANT, .trace_spec = "constant", .base_ms = 5, .loss_burst = 1,
     .duration_s = 600, .settle_s = 30, .frame_ms = 20, .block_ms = DL_ALSA_PERIOD_US / 1000.0,
     .latency_ms = -1, .initial_ms = DL_DEFAULT_LATENCY_MS, .quantile = DL_DEFAULT_LATENCY_QUANTILE,
-    .min_ms = DL_DEFAULT_MIN_LATENCY_MS, .max_ms = DL_DEFAULT_MAX_LATENCY_MS, .seed = 1,
+    .min_ms = DL_DEFAULT_MIN_LATENCY_MS, .max_ms = DL_DEFAULT_MAX_LATENCY_MS,
     .csv_every_ms = 100,
   };
-  const char *env = getenv("DL_SEED");
-  if (env)
-    o.seed = strtoull(env, NULL, 10);
+  gen_defaults(&o.gen, "constant");
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    int takes = 1;
+    int takes = 1, taken;
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       usage(stdout);
       return 0;
@@ -543,23 +484,9 @@ int main(int argc, char **argv)
         return bad(a, NULL, "needs a value");
       fprintf(stderr, "sim: unexpected argument \"%s\" (see --help)\n", a);
       return 2;
-    } else if (strcmp(a, "--trace") == 0) {
-      if (parse_trace(&o, v) < 0)
-        return bad(a, v, "expected constant, normal:SD, pareto:SCALE:SHAPE, spikes:P:H, route:P:S or file:PATH");
-    } else if (strcmp(a, "--base-delay") == 0) {
-      if (args_double(v, 0, 10000, &o.base_ms) < 0)
-        return bad(a, v, "expected 0..10000 ms");
-    } else if (strcmp(a, "--loss") == 0) {
-      char pct[32];
-      const char *c = strchr(v, ':');
-      size_t n = c ? (size_t)(c - v) : strlen(v);
-      if (n >= sizeof pct)
-        return bad(a, v, "expected PCT[:BURST]");
-      memcpy(pct, v, n);
-      pct[n] = 0;
-      if (args_double(pct, 0, 50, &o.loss_pct) < 0 ||
-          (c && args_double(c + 1, 1, 1000, &o.loss_burst) < 0))
-        return bad(a, v, "expected PCT 0..50 and BURST 1..1000 packets");
+    } else if ((taken = gen_flag("sim", &o.gen, a, v)) != 0) {
+      if (taken < 0)
+        return 2;
     } else if (strcmp(a, "--sender-skew-ppm") == 0) {
       if (args_double(v, -4000, 4000, &o.sender_ppm) < 0)
         return bad(a, v, "expected -4000..4000");
@@ -584,7 +511,7 @@ int main(int argc, char **argv)
       if (args_double(v, 1, DL_MAX_LATENCY_LIMIT_MS, &o.latency_ms) < 0)
         return bad(a, v, "expected 1..2000 ms");
     } else if (strcmp(a, "--calm-after") == 0) {
-      if (args_double(v, 0, 1e6, &o.calm_after_s) < 0)
+      if (args_double(v, 0, 1e6, &o.gen.cfg.calm_after_s) < 0)
         return bad(a, v, "expected 0..1000000 s");
     } else if (strcmp(a, "--initial-latency") == 0) {
       if (args_double(v, 1, DL_MAX_LATENCY_LIMIT_MS, &o.initial_ms) < 0)
@@ -603,11 +530,6 @@ int main(int argc, char **argv)
     } else if (strcmp(a, "--csv-every") == 0) {
       if (args_double(v, 0, 60000, &o.csv_every_ms) < 0)
         return bad(a, v, "expected 0..60000 ms");
-    } else if (strcmp(a, "--seed") == 0) {
-      char *end;
-      o.seed = strtoull(v, &end, 10);
-      if (!*v || *end)
-        return bad(a, v, "expected a whole number");
     } else {
       fprintf(stderr, "sim: unknown option \"%s\" (see --help)\n", a);
       return 2;
@@ -637,8 +559,8 @@ int main(int argc, char **argv)
   if (csv)
     fclose(csv);
   if (rc < 0) {
-    if (o.kind == ARRIVALS_TABLE)
-      fprintf(stderr, "sim: --trace file:%s: %s\n", o.file,
+    if (o.gen.cfg.kind == ARRIVALS_TABLE)
+      fprintf(stderr, "sim: --trace file:%s: %s\n", o.gen.file,
               rc == -EINVAL ? "no delays in it" : strerror(-rc));
     else
       fprintf(stderr, "sim: run: %s\n", strerror(-rc));
@@ -694,8 +616,8 @@ int main(int argc, char **argv)
   json_begin(&j, buf, sizeof buf);
   put_result(&j, &o, &r);
   json_obj_begin(&j, "sim");
-  json_str(&j, "trace", o.trace_spec);
-  json_u64(&j, "seed", o.seed);
+  json_str(&j, "trace", o.gen.spec);
+  json_u64(&j, "seed", o.gen.cfg.seed);
   json_num(&j, "duration_s", o.duration_s, 1);
   json_num(&j, "sender_skew_ppm", o.sender_ppm, 1);
   json_num(&j, "sink_skew_ppm", o.sink_ppm, 1);
@@ -713,8 +635,8 @@ int main(int argc, char **argv)
   json_num(&j, "target_end_ms", r.target_end_ms, 3);
   json_num(&j, "ratio_min", r.ratio_min, 7);
   json_num(&j, "ratio_max", r.ratio_max, 7);
-  if (o.calm_after_s > 0) {
-    json_num(&j, "calm_after_s", o.calm_after_s, 1);
+  if (o.gen.cfg.calm_after_s > 0) {
+    json_num(&j, "calm_after_s", o.gen.cfg.calm_after_s, 1);
     json_num(&j, "calm_from_ms", r.calm_from_ms, 3);
     json_num(&j, "calm_target_down_s", r.calm_target_s, 2);
     json_num(&j, "calm_latency_down_s", r.calm_latency_s, 2);

@@ -3,7 +3,7 @@
  * pipeline makes of it, prepared once before anything is measured; the
  * flags that choose them, and the bare libopus encoder and decoder and the
  * receiver's defaults that both programs measure against. Bench-only, a
- * header as bench/tracefile.h is; each function is used by both programs, so
+ * header as bench/gen.h is; each function is used by both programs, so
  * that neither keeps a copy of the other's set-up. */
 #ifndef DL_BENCH_WORKLOAD_H
 #define DL_BENCH_WORKLOAD_H
