@@ -46,7 +46,7 @@
  * interpolating mode) quality 1 (16 taps) stays 71..75 dB above a quality
  * 10 resample in the speech band and is flat to 16 kHz (-0.2 dB), at
  * under half of quality 3's cost (0.7..0.8 against 1.6 ms per s of audio,
- * a bare decode 1.7..2.1): bench/cost --resampler, bench/RESULTS.md.
+ * a bare decode 1.7..2.1): bench/resampler, bench/RESULTS.md.
  * Quality 0 rolls off -2 dB at 16 kHz; Opus's own coding noise is 10 dB. */
 #define RS_QUALITY 1
 /* Ratio resolution 1/65536 (15 ppm; the loop's integral evens it out).
