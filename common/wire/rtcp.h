@@ -245,8 +245,11 @@ struct rtcp_builder {
   int err;
 };
 
+/* Starts a compound in buf (cap bytes), which stays the caller's and must
+ * outlive b. NULL buf: every call says RTCP_ERR_NOBUFS. */
 void rtcp_builder_init(struct rtcp_builder *b, uint8_t *buf, size_t cap);
-/* Each returns 0 or the (sticky) error. */
+/* Each appends one packet (contents borrowed for the call) and returns 0
+ * or the (sticky) error. */
 int rtcp_builder_sr(struct rtcp_builder *b, const struct rtcp_sender_info *sr,
                     const struct rtcp_report_block *blocks, unsigned n);
 int rtcp_builder_rr(struct rtcp_builder *b, uint32_t ssrc, const struct rtcp_report_block *blocks,
