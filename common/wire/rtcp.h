@@ -15,11 +15,14 @@
  * skipped by their length. A reduced-size packet (RFC 5506: no SR/RR first)
  * is refused: it needs a=rtcp-rsize, which driftless never offers.
  *
- * Errors are enum rtcp_error, -1000 and below, so they never collide with
- * a negative errno (Linux's end at 133); rtcp_strerror names each. */
+ * Errors are enum rtcp_error: a refusal is RTCP_ERR_BASE (-1100) minus a
+ * small number, a range of its own (apart from errno values, which end at
+ * 133 on Linux, and from rtp's -1000s, since both parsers meet one muxed
+ * port); packing says -ENOBUFS or -EINVAL. rtcp_strerror names each. */
 #ifndef DL_RTCP_H
 #define DL_RTCP_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,31 +55,32 @@
  * signal or noise level, or RERL. */
 #define RTCP_XR_UNAVAILABLE 127
 
+#define RTCP_ERR_BASE (-1100)
 enum rtcp_error {
   RTCP_OK = 0,
-  RTCP_ERR_SHORT = -1000,          /* datagram shorter than 8 bytes */
-  RTCP_ERR_VERSION = -1001,        /* a packet's version is not 2 */
-  RTCP_ERR_FIRST_TYPE = -1002,     /* first packet is not SR or RR */
-  RTCP_ERR_LENGTH = -1003,         /* a packet's length runs past the datagram */
-  RTCP_ERR_LENGTH_SUM = -1004,     /* 1..3 bytes left after the last packet */
-  RTCP_ERR_PADDING_NOT_LAST = -1005, /* padding bit on a packet that is not the last */
-  RTCP_ERR_PADDING_COUNT = -1006,  /* padding count 0, not a multiple of 4, or into the header */
-  RTCP_ERR_REPORT_SHORT = -1007,   /* SR or RR shorter than its SSRC (and sender info) */
-  RTCP_ERR_REPORT_COUNT = -1008,   /* report blocks run past the packet */
-  RTCP_ERR_SDES_CHUNK = -1009,     /* SDES source count past the packet */
-  RTCP_ERR_SDES_ITEM = -1010,      /* an SDES item runs past the packet */
-  RTCP_ERR_SDES_END = -1011,       /* an SDES chunk's items have no null terminator */
-  RTCP_ERR_BYE_COUNT = -1012,      /* BYE SSRC list past the packet */
-  RTCP_ERR_BYE_REASON = -1013,     /* BYE reason runs past the packet */
-  RTCP_ERR_XR_SHORT = -1014,       /* XR without its SSRC */
-  RTCP_ERR_XR_BLOCK = -1015,       /* an XR block runs past the packet */
-  RTCP_ERR_XR_BLOCK_LENGTH = -1016, /* RRT not 2 words, DLRR not 3n, VoIP Metrics not 8 */
-  RTCP_ERR_NOBUFS = -1017,         /* pack: output buffer too small */
-  RTCP_ERR_ARG = -1018,            /* pack: a count or text over its limit, a NULL */
-  RTCP_ERR_ORDER = -1019,          /* builder: packets out of RFC 3550 6.1 order */
-  RTCP_ERR_NO_CNAME = -1020,       /* builder: no SDES CNAME for the reporting SSRC */
-  RTCP_ERR_NO_SR = -1021,          /* rtt: LSR 0, no SR received yet */
-  RTCP_ERR_RTT_NEGATIVE = -1022    /* rtt: the report claims more delay than elapsed */
+  RTCP_ERR_SHORT = RTCP_ERR_BASE - 1,            /* datagram shorter than 8 bytes */
+  RTCP_ERR_VERSION = RTCP_ERR_BASE - 2,          /* a packet's version is not 2 */
+  RTCP_ERR_FIRST_TYPE = RTCP_ERR_BASE - 3,       /* first packet is not SR or RR */
+  RTCP_ERR_LENGTH = RTCP_ERR_BASE - 4,           /* a packet's length runs past the datagram */
+  RTCP_ERR_LENGTH_SUM = RTCP_ERR_BASE - 5,       /* 1..3 bytes left after the last packet */
+  RTCP_ERR_PADDING_NOT_LAST = RTCP_ERR_BASE - 6, /* padding bit on a packet that is not the last */
+  RTCP_ERR_PADDING_COUNT = RTCP_ERR_BASE - 7,    /* padding count 0, not a multiple of 4, or into the header */
+  RTCP_ERR_REPORT_SHORT = RTCP_ERR_BASE - 8,     /* SR or RR shorter than its SSRC (and sender info) */
+  RTCP_ERR_REPORT_COUNT = RTCP_ERR_BASE - 9,     /* report blocks run past the packet */
+  RTCP_ERR_SDES_CHUNK = RTCP_ERR_BASE - 10,      /* SDES source count past the packet */
+  RTCP_ERR_SDES_ITEM = RTCP_ERR_BASE - 11,       /* an SDES item runs past the packet */
+  RTCP_ERR_SDES_END = RTCP_ERR_BASE - 12,        /* an SDES chunk's items have no null terminator */
+  RTCP_ERR_BYE_COUNT = RTCP_ERR_BASE - 13,       /* BYE SSRC list past the packet */
+  RTCP_ERR_BYE_REASON = RTCP_ERR_BASE - 14,      /* BYE reason runs past the packet */
+  RTCP_ERR_XR_SHORT = RTCP_ERR_BASE - 15,        /* XR without its SSRC */
+  RTCP_ERR_XR_BLOCK = RTCP_ERR_BASE - 16,        /* an XR block runs past the packet */
+  RTCP_ERR_XR_BLOCK_LENGTH = RTCP_ERR_BASE - 17, /* RRT not 2 words, DLRR not 3n, VoIP Metrics not 8 */
+  RTCP_ERR_ORDER = RTCP_ERR_BASE - 18,           /* builder: packets out of RFC 3550 6.1 order */
+  RTCP_ERR_NO_CNAME = RTCP_ERR_BASE - 19,        /* builder: no SDES CNAME for the reporting SSRC */
+  RTCP_ERR_NO_SR = RTCP_ERR_BASE - 20,           /* rtt: LSR 0, no SR received yet */
+  RTCP_ERR_RTT_NEGATIVE = RTCP_ERR_BASE - 21,    /* rtt: the report claims more delay than elapsed */
+  RTCP_ERR_NOBUFS = -ENOBUFS,                    /* pack: output buffer too small */
+  RTCP_ERR_ARG = -EINVAL                         /* pack: a count or text over its limit, a NULL */
 };
 
 /* A short English text for any enum rtcp_error ("report count past the

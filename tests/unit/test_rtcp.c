@@ -1532,19 +1532,24 @@ static void test_rtcp_parse__seeded_random_damage__known_result_no_overread(void
 static void test_rtcp_strerror__every_code__distinct_text(void **state)
 {
   (void)state;
-  int codes[RTCP_ERR_SHORT - RTCP_ERR_RTT_NEGATIVE + 2];
+  int codes[RTCP_ERR_SHORT - RTCP_ERR_RTT_NEGATIVE + 4];
   const size_t n = sizeof codes / sizeof codes[0];
   codes[0] = RTCP_OK;
-  for (size_t i = 1; i < n; i++)
-    codes[i] = RTCP_ERR_SHORT - (int)(i - 1);
+  codes[1] = RTCP_ERR_NOBUFS;
+  codes[2] = RTCP_ERR_ARG;
+  for (size_t i = 3; i < n; i++)
+    codes[i] = RTCP_ERR_SHORT - (int)(i - 3);
   for (size_t i = 0; i < n; i++) {
     assert_string_not_equal(rtcp_strerror(codes[i]), "unknown error");
     for (size_t j = 0; j < i; j++)
       assert_string_not_equal(rtcp_strerror(codes[i]), rtcp_strerror(codes[j]));
   }
   assert_string_equal(rtcp_strerror(-1), "unknown error");
-  assert_string_equal(rtcp_strerror(-999), "unknown error");
+  assert_string_equal(rtcp_strerror(RTCP_ERR_BASE), "unknown error");
   assert_string_equal(rtcp_strerror(RTCP_ERR_RTT_NEGATIVE - 1), "unknown error");
+  /* Apart from errno values and from rtp's range below -1000. */
+  for (size_t i = 3; i < n; i++)
+    assert_true(codes[i] < -1100 && codes[i] > -1200);
 }
 
 int main(void)
