@@ -116,4 +116,14 @@
 #define DL_ALSA_PRIME_MS          100
 #define DL_ALSA_PRIME_MAX_MS      3000
 
+/* RTCP (RFC 3550 6.2, 6.3; common/wire/rtcp, issue 13). The minimum report
+ * interval is halved before the first report; RTCP gets a share of the
+ * session bandwidth, and the senders a share of that when they are at most
+ * that share of the members. avg_rtcp_size counts IPv4 and UDP headers. */
+#define DL_RTCP_MIN_INTERVAL_MS   5000
+#define DL_RTCP_BW_PERMILLE       50     /* 5 % of the session bandwidth */
+#define DL_RTCP_SENDER_BW_PERMILLE 250   /* 25 % of the RTCP bandwidth */
+#define DL_RTCP_IP_UDP_OVERHEAD   28     /* bytes: IPv4 20 + UDP 8 */
+#define DL_RTCP_INITIAL_AVG_SIZE  128    /* bytes: SR + 1 block + SDES + XR + headers, the first guess */
+
 #endif /* DL_DEFAULTS_H */

@@ -476,13 +476,55 @@ int dl_srtp_unprotect(struct dl_srtp *s, uint8_t *buf, size_t *len)
   return rc;
 }
 
+int dl_srtp_protect_rtcp(struct dl_srtp *s, uint8_t *buf, size_t *len, size_t cap)
+{
+  int ilen;
+  int rc;
+
+  if (s == NULL || buf == NULL || len == NULL || s->dir != DL_SRTP_SEND)
+    return -EINVAL;
+  if (*len < DL_SRTCP_HEADER_LEN)
+    return DL_SRTP_ERR_SHORT;
+  if (cap < *len || cap - *len < DL_SRTCP_MAX_TRAILER || *len > INT_MAX - DL_SRTCP_MAX_TRAILER)
+    return DL_SRTP_ERR_NOBUFS;
+  ilen = (int)*len;
+  rc = map_status(srtp_protect_rtcp(s->ctx, buf, &ilen));
+  if (rc == 0)
+    *len = (size_t)ilen;
+  return rc;
+}
+
+int dl_srtp_unprotect_rtcp(struct dl_srtp *s, uint8_t *buf, size_t *len)
+{
+  srtp_err_status_t st;
+  int ilen;
+  int rc;
+
+  if (s == NULL || buf == NULL || len == NULL || s->dir != DL_SRTP_RECV)
+    return -EINVAL;
+  /* libsrtp2 reads the SSRC at bytes 4..7 and the trailer at the end. */
+  if (*len < DL_SRTCP_HEADER_LEN + DL_SRTCP_TRAILER_LEN)
+    return DL_SRTP_ERR_SHORT;
+  if (*len > INT_MAX)
+    return -EINVAL;
+  ilen = (int)*len;
+  st = srtp_unprotect_rtcp(s->ctx, buf, &ilen);
+  /* The E flag is inside what the tag covers, but libsrtp2 looks at it
+   * first: clear, on a session that always encrypts, it answers
+   * "cannot check". Such a packet is a forgery (or not SRTCP at all). */
+  rc = st == srtp_err_status_cant_check ? DL_SRTP_ERR_AUTH : map_status(st);
+  if (rc == 0)
+    *len = (size_t)ilen;
+  return rc;
+}
+
 const char *dl_srtp_strerror(int err)
 {
   switch (err) {
   case 0: return "ok";
   case DL_SRTP_ERR_AUTH: return "SRTP authentication failed";
   case DL_SRTP_ERR_REPLAY: return "SRTP replay (packet index seen before or too old)";
-  case DL_SRTP_ERR_SHORT: return "shorter than an RTP header and an SRTP tag";
+  case DL_SRTP_ERR_SHORT: return "shorter than an RTP (or RTCP) header and the SRTP trailer";
   case DL_SRTP_ERR_HEADER: return "RTP header runs past the end (or into the SRTP tag)";
   case DL_SRTP_ERR_NOBUFS: return "no room for the SRTP trailer";
   case -EINVAL: return "invalid argument";

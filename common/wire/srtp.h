@@ -22,7 +22,10 @@
  *     "m=audio PORT RTP/SAVP PT" and the line from dl_srtp_sdp_crypto.
  *   receiver: dl_srtp_create(&s, key, DL_SRTP_RECV); per datagram (any
  *     buffer, no spare room), dl_srtp_unprotect(s, buf, &len) before
- *     rtp_parse/rxpipe_put; a non-zero result is counted and dropped. */
+ *     rtp_parse/rxpipe_put; a non-zero result is counted and dropped.
+ *   RTCP, both ways on both sides: dl_srtp_protect_rtcp on the SEND session
+ *     (DL_SRTCP_MAX_TRAILER to spare), dl_srtp_unprotect_rtcp on a RECV
+ *     session made with the same key, before rtcp_parse. */
 #ifndef DL_SRTP_H
 #define DL_SRTP_H
 
@@ -47,7 +50,7 @@
  * meaning here, so a receiver can count them apart. */
 #define DL_SRTP_ERR_AUTH     (-EBADMSG)   /* authentication tag wrong: forged, damaged, or another key */
 #define DL_SRTP_ERR_REPLAY   (-EALREADY)  /* index seen before, or older than the replay window */
-#define DL_SRTP_ERR_SHORT    (-EMSGSIZE)  /* shorter than an RTP header plus the tag */
+#define DL_SRTP_ERR_SHORT    (-EMSGSIZE)  /* shorter than an RTP header plus the tag (RTCP: 8 bytes, index and tag) */
 #define DL_SRTP_ERR_HEADER   (-EPROTO)    /* RTP header libsrtp2 refuses (CSRC/extension past the end) */
 #define DL_SRTP_ERR_NOBUFS   (-ENOBUFS)   /* protect: buffer lacks DL_SRTP_MAX_TRAILER of room */
 /* Also -EINVAL (bad argument), -ENOMEM, -EIO (any other libsrtp2 error). */
@@ -123,6 +126,38 @@ int dl_srtp_protect(struct dl_srtp *s, uint8_t *buf, size_t *len, size_t cap);
  * DL_SRTP_ERR_AUTH, DL_SRTP_ERR_REPLAY, DL_SRTP_ERR_SHORT, DL_SRTP_ERR_HEADER
  * or -EIO. No room past *len is needed. */
 int dl_srtp_unprotect(struct dl_srtp *s, uint8_t *buf, size_t *len);
+
+/* ---- SRTCP (RFC 3711 3.4) --------------------------------------------- */
+
+/* The same sessions protect RTCP: libsrtp2 derives the SRTCP keys from the
+ * same master key. A datagram grows by the E flag with the 31-bit SRTCP
+ * index, then the tag. Each side sends and receives RTCP, so each makes a
+ * session for each direction (with the same key; the SSRCs differ, so do
+ * the keystreams). */
+#define DL_SRTCP_INDEX_LEN    4
+#define DL_SRTCP_TRAILER_LEN  (DL_SRTCP_INDEX_LEN + DL_SRTP_TAG_LEN)   /* 14 */
+/* What libsrtp2 may write past the end of an RTCP packet (its
+ * SRTP_MAX_TRAILER_LEN + 4): the room a protect buffer must have. */
+#define DL_SRTCP_MAX_TRAILER  (DL_SRTP_MAX_TRAILER + DL_SRTCP_INDEX_LEN)
+#define DL_SRTCP_HEADER_LEN   8    /* sent in clear: the first header and SSRC */
+
+/* Sender of RTCP (a DL_SRTP_SEND session): encrypts the compound RTCP
+ * packet of *len bytes in buf in place (all but its first 8 bytes) and
+ * appends index and tag; *len grows by DL_SRTCP_TRAILER_LEN. cap is the size
+ * of buf and must be at least *len + DL_SRTCP_MAX_TRAILER, else
+ * DL_SRTP_ERR_NOBUFS and nothing is changed. Returns 0, DL_SRTP_ERR_SHORT
+ * (fewer than 8 bytes), DL_SRTP_ERR_NOBUFS, -EINVAL or -EIO. The index
+ * counts up per packet; libsrtp2 refuses to wrap it (-EIO after 2^31). */
+int dl_srtp_protect_rtcp(struct dl_srtp *s, uint8_t *buf, size_t *len, size_t cap);
+
+/* Receiver of RTCP (a DL_SRTP_RECV session): authenticates, checks the
+ * SRTCP index against the replay window and decrypts in place; on success
+ * *len is the plain RTCP length, ready for rtcp_parse. On failure buf may
+ * have been changed and must be dropped. Returns 0, DL_SRTP_ERR_SHORT
+ * (fewer than 8 + DL_SRTCP_TRAILER_LEN bytes), DL_SRTP_ERR_AUTH (also for a
+ * packet whose E flag says "not encrypted": we always encrypt),
+ * DL_SRTP_ERR_REPLAY, -EINVAL or -EIO. No room past *len is needed. */
+int dl_srtp_unprotect_rtcp(struct dl_srtp *s, uint8_t *buf, size_t *len);
 
 /* A short English text for any code above ("authentication failed", ...). */
 const char *dl_srtp_strerror(int err);

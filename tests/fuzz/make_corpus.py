@@ -67,6 +67,7 @@ def main():
 
     playout_corpus()
     audio_in_corpus()
+    rtcp_corpus()
 
 
 def playout_corpus():
@@ -143,6 +144,97 @@ def audio_in_corpus():
                     with open(out, "rb") as f:
                         write("fuzz_audio_in", ext + "_22k_mono", opt + f.read())
     write("fuzz_audio_in", "not_audio", b"\x00" + b"hello, this is not an audio file\n")
+
+
+# RTCP (RFC 3550 6.4-6.6, RFC 3611): one packet of type pt with the 5-bit
+# count and a body of whole words; pad adds that many bytes of padding.
+def rtcp_packet(pt, count, body, pad=0):
+    assert len(body) % 4 == 0 and pad % 4 == 0
+    if pad:
+        body += b"\0" * (pad - 1) + bytes([pad])
+    return struct.pack("!BBH", 0x80 | (0x20 if pad else 0) | count, pt, len(body) // 4) + body
+
+
+def report_block(ssrc, fraction=0, lost=0, ext=1000, jitter=20, lsr=0, dlsr=0):
+    return struct.pack("!IIIIII", ssrc, (fraction << 24) | (lost & 0xFFFFFF), ext, jitter, lsr, dlsr)
+
+
+def sr(ssrc, blocks=(), ntp=0xE9000000C0000000, ts=960000, packets=500, octets=40000, pad=0):
+    body = struct.pack("!IQIII", ssrc, ntp, ts, packets, octets) + b"".join(blocks)
+    return rtcp_packet(200, len(blocks), body, pad)
+
+
+def rr(ssrc, blocks=(), pad=0):
+    return rtcp_packet(201, len(blocks), struct.pack("!I", ssrc) + b"".join(blocks), pad)
+
+
+def sdes(chunks, pad=0):
+    """chunks: (ssrc, [(item type, text bytes), ...])"""
+    body = b""
+    for ssrc, items in chunks:
+        c = struct.pack("!I", ssrc) + b"".join(bytes([t, len(v)]) + v for t, v in items) + b"\0"
+        body += c + b"\0" * (-len(c) % 4)
+    return rtcp_packet(202, len(chunks), body, pad)
+
+
+def bye(ssrcs, reason=None, pad=0):
+    body = b"".join(struct.pack("!I", s) for s in ssrcs)
+    if reason is not None:
+        r = bytes([len(reason)]) + reason
+        body += r + b"\0" * (-len(r) % 4)
+    return rtcp_packet(203, len(ssrcs), body, pad)
+
+
+def xr(ssrc, blocks, pad=0):
+    return rtcp_packet(207, 0, struct.pack("!I", ssrc) + b"".join(blocks), pad)
+
+
+def xr_block(bt, body):
+    return struct.pack("!BBH", bt, 0, len(body) // 4) + body
+
+
+XR_RRT = xr_block(4, struct.pack("!Q", 0xE9000001D0000000))
+XR_DLRR = xr_block(5, struct.pack("!III", 0x5EED0001, 0x0001D000, 0x00008000) +
+                   struct.pack("!III", 0x5EED0002, 0x0001C000, 0x00010000))
+XR_VOIP = xr_block(7, struct.pack("!IBBBBHHHHbbBBBBBBBBHHH", 0x5EED0001, 12, 3, 40, 2, 120, 5000,
+                                  45, 30, -20, -60, 127, 16, 88, 127, 41, 40, 0xF5, 0, 60, 200, 500))
+
+
+def rtcp_corpus():
+    """fuzz_rtcp: compound packets as the sender and receiver will send
+    them, the other types a peer may add, and a few that are refused."""
+    me, peer = 0x5EED0001, 0x0C0FFEE0
+    cname = (1, b"driftless@host")
+    blk = report_block(me, fraction=25, lost=10, ext=0x1FFFF, jitter=48, lsr=0xC0000000, dlsr=0x8000)
+    write("fuzz_rtcp", "sr_sdes", sr(me, [report_block(peer)]) + sdes([(me, [cname])]))
+    write("fuzz_rtcp", "rr_sdes_xr_rrt_voip",
+          rr(peer, [blk]) + sdes([(peer, [(1, b"rx@host")])]) + xr(peer, [XR_RRT, XR_VOIP]))
+    write("fuzz_rtcp", "sr_sdes_xr_dlrr_bye_padded",
+          sr(me, [blk, report_block(peer + 1)]) +
+          sdes([(me, [cname, (2, b"Alice"), (6, b"driftless 0.1")])]) +
+          xr(me, [XR_DLRR]) + bye([me], b"end of stream", pad=24))
+    write("fuzz_rtcp", "rr_empty", rr(peer))
+    write("fuzz_rtcp", "rr_padded", rr(peer, [blk], pad=8))
+    write("fuzz_rtcp", "rr_app_rtpfb_psfb_sdes",
+          rr(peer, [blk]) + rtcp_packet(204, 1, struct.pack("!I", peer) + b"name" + b"\1\2\3\4") +
+          rtcp_packet(205, 1, struct.pack("!III", peer, me, 0x00050003)) +
+          rtcp_packet(206, 1, struct.pack("!II", peer, me)) + sdes([(peer, [(1, b"x")])]))
+    write("fuzz_rtcp", "sdes_three_chunks",
+          rr(me) + sdes([(0x1111, [(1, b"mixer@a"), (3, b"a@example.org")]), (me, [cname, (8, b"\2pv")]),
+                         (0x3333, [])]))
+    write("fuzz_rtcp", "xr_unknown_block",
+          rr(me) + xr(me, [xr_block(42, b"\xde\xad\xbe\xef"), XR_RRT]) + sdes([(me, [cname])]))
+    write("fuzz_rtcp", "sr_31_blocks_and_rr",
+          sr(me, [report_block(i) for i in range(31)]) + rr(me, [report_block(100 + i) for i in range(3)]) +
+          sdes([(me, [cname])]))
+    write("fuzz_rtcp", "bye_many", rr(me) + sdes([(me, [cname])]) + bye(list(range(1, 32)), b"x" * 255))
+    write("fuzz_rtcp", "bad_version", b"\x40" + rr(me)[1:])
+    write("fuzz_rtcp", "bad_first_sdes", sdes([(me, [cname])]))
+    write("fuzz_rtcp", "bad_padding_not_last", rr(me, pad=4) + sdes([(me, [cname])]))
+    write("fuzz_rtcp", "bad_sdes_no_end", rr(me) + rtcp_packet(202, 1, struct.pack("!I", me) + b"\1\2ab"))
+    write("fuzz_rtcp", "bad_xr_rrt_length", rr(me) + xr(me, [xr_block(4, b"\0" * 12)]))
+    write("fuzz_rtcp", "bad_bye_count", rr(me) + rtcp_packet(203, 3, struct.pack("!I", me)))
+    write("fuzz_rtcp", "bad_length_sum", rr(me) + b"\x81\xca")
 
 
 if __name__ == "__main__":

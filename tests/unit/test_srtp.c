@@ -1,6 +1,7 @@
 /* common/wire/srtp: base64 vectors, key file parsing (good and bad), key
  * generation, and the libsrtp2 session: round trip, tampering, replay,
- * truncation, wrong key, buffer room.
+ * truncation, wrong key, buffer room; the same for SRTCP, and RTP and
+ * RTCP on one session.
  * Random payloads and keys come from a seeded generator: DL_SEED=N to
  * reproduce (the seed is printed). */
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "wire/rtcp.h"
 #include "wire/rtp.h"
 #include "wire/srtp.h"
 
@@ -481,6 +483,247 @@ static void test_srtp__misuse__einval(void **state)
   dl_srtp_destroy(NULL);
 }
 
+/* ---- SRTCP ---------------------------------------------------------------- */
+
+/* A receiver's compound RTCP packet (RR with one random block, SDES CNAME)
+ * into buf. Returns its length. */
+static size_t make_rtcp(uint8_t *buf, size_t cap, uint32_t ssrc)
+{
+  struct rtcp_report_block rb = {rnd(), (uint8_t)rnd(), (int32_t)(rnd() % 1000), rnd(), rnd(),
+                                 rnd(), rnd()};
+  struct rtcp_sdes_chunk c = {.ssrc = ssrc, .cname = "srtcp@test"};
+  struct rtcp_builder b;
+  rtcp_builder_init(&b, buf, cap);
+  rtcp_builder_rr(&b, ssrc, &rb, 1);
+  rtcp_builder_sdes(&b, &c, 1);
+  int n = rtcp_builder_finish(&b, 0);
+  assert_true(n > 0);
+  return (size_t)n;
+}
+
+static uint32_t srtcp_index(const uint8_t *pkt, size_t len)
+{
+  const uint8_t *t = pkt + len - DL_SRTCP_TRAILER_LEN;
+  return ((uint32_t)t[0] << 24 | (uint32_t)t[1] << 16 | (uint32_t)t[2] << 8 | t[3]) & 0x7fffffffu;
+}
+
+static void test_srtcp__round_trip__plain_bytes_back(void **state)
+{
+  (void)state;
+  uint8_t key[DL_SRTP_KEY_LEN];
+  struct pair p;
+  uint32_t first_index = 0;
+  rnd_bytes(key, sizeof key);
+  pair_make(&p, key);
+  for (int i = 0; i < 200; i++) {
+    uint8_t plain[200], buf[200 + DL_SRTCP_MAX_TRAILER];
+    struct rtcp_info info;
+    size_t n = make_rtcp(plain, sizeof plain, 0x0badf00d), len = n;
+    memcpy(buf, plain, n);
+    assert_int_equal(dl_srtp_protect_rtcp(p.tx, buf, &len, sizeof buf), 0);
+    assert_int_equal(len, n + DL_SRTCP_TRAILER_LEN);
+    /* The first header and the SSRC in clear, the rest encrypted. */
+    assert_memory_equal(buf, plain, DL_SRTCP_HEADER_LEN);
+    assert_memory_not_equal(buf + DL_SRTCP_HEADER_LEN, plain + DL_SRTCP_HEADER_LEN,
+                            n - DL_SRTCP_HEADER_LEN);
+    /* The E flag is set, and the index counts up by one per packet. */
+    assert_int_equal(buf[n] & 0x80, 0x80);
+    if (i == 0)
+      first_index = srtcp_index(buf, len);
+    assert_int_equal(srtcp_index(buf, len), first_index + (uint32_t)i);
+    /* The receiver gets exactly len bytes: ASan sees any read past them. */
+    uint8_t *wire = test_malloc(len);
+    memcpy(wire, buf, len);
+    assert_int_equal(dl_srtp_unprotect_rtcp(p.rx, wire, &len), 0);
+    assert_int_equal(len, n);
+    assert_memory_equal(wire, plain, n);
+    assert_int_equal(rtcp_parse(wire, len, &info), RTCP_OK);
+    assert_string_equal(info.cname, "srtcp@test");
+    test_free(wire);
+  }
+  pair_free(&p);
+}
+
+static void test_srtcp_unprotect__any_bit_flipped__auth_failed(void **state)
+{
+  (void)state;
+  uint8_t key[DL_SRTP_KEY_LEN], plain[200], wire[200 + DL_SRTCP_MAX_TRAILER], copy[sizeof wire];
+  struct pair p;
+  rnd_bytes(key, sizeof key);
+  pair_make(&p, key);
+  size_t n = make_rtcp(plain, sizeof plain, 0x1234), len = n;
+  memcpy(wire, plain, n);
+  assert_int_equal(dl_srtp_protect_rtcp(p.tx, wire, &len, sizeof wire), 0);
+  /* Every byte (header, SSRC, encrypted part, E flag and index, tag), one
+   * random bit each; the E flag itself once more. */
+  for (size_t i = 0; i <= len; i++) {
+    size_t l = len, at = i < len ? i : n;
+    memcpy(copy, wire, len);
+    copy[at] ^= i < len ? (uint8_t)(1u << (rnd() % 8)) : 0x80;
+    int rc = dl_srtp_unprotect_rtcp(p.rx, copy, &l);
+    if (rc != DL_SRTP_ERR_AUTH)
+      fail_msg("byte %zu flipped: got %d (%s), want auth failure", at, rc, dl_srtp_strerror(rc));
+  }
+  /* The forgeries did not move the replay window: the real one passes. */
+  size_t l = len;
+  assert_int_equal(dl_srtp_unprotect_rtcp(p.rx, wire, &l), 0);
+  assert_memory_equal(wire, plain, n);
+  pair_free(&p);
+}
+
+static void test_srtcp_unprotect__replays__replay_error(void **state)
+{
+  (void)state;
+  uint8_t key[DL_SRTP_KEY_LEN];
+  static uint8_t pkts[201][100 + DL_SRTCP_MAX_TRAILER];
+  size_t lens[201];
+  struct pair p;
+  rnd_bytes(key, sizeof key);
+  pair_make(&p, key);
+  for (int i = 0; i <= 200; i++) {
+    lens[i] = make_rtcp(pkts[i], sizeof pkts[i], 0x77);
+    assert_int_equal(dl_srtp_protect_rtcp(p.tx, pkts[i], &lens[i], sizeof pkts[i]), 0);
+  }
+  uint8_t buf[sizeof pkts[0]];
+  size_t l;
+#define RX(i) (memcpy(buf, pkts[i], lens[i]), l = lens[i], dl_srtp_unprotect_rtcp(p.rx, buf, &l))
+  assert_int_equal(RX(200), 0);
+  assert_int_equal(RX(200), DL_SRTP_ERR_REPLAY);    /* the same again */
+  assert_int_equal(RX(150), 0);                     /* 50 behind, unseen */
+  assert_int_equal(RX(150), DL_SRTP_ERR_REPLAY);
+  assert_int_equal(RX(0), DL_SRTP_ERR_REPLAY);      /* 200 behind: older than the window */
+#undef RX
+  pair_free(&p);
+}
+
+static void test_srtcp_unprotect__every_truncation__short_or_auth(void **state)
+{
+  (void)state;
+  uint8_t key[DL_SRTP_KEY_LEN], wire[200 + DL_SRTCP_MAX_TRAILER];
+  struct pair p;
+  rnd_bytes(key, sizeof key);
+  pair_make(&p, key);
+  size_t len = make_rtcp(wire, sizeof wire, 0x99);
+  assert_int_equal(dl_srtp_protect_rtcp(p.tx, wire, &len, sizeof wire), 0);
+  for (size_t n = 0; n < len; n++) {
+    size_t l = n;
+    uint8_t *cut = test_malloc(n ? n : 1);
+    memcpy(cut, wire, n);
+    int rc = dl_srtp_unprotect_rtcp(p.rx, cut, &l);
+    test_free(cut);
+    int want = n < DL_SRTCP_HEADER_LEN + DL_SRTCP_TRAILER_LEN ? DL_SRTP_ERR_SHORT : DL_SRTP_ERR_AUTH;
+    if (rc != want)
+      fail_msg("%zu of %zu bytes: got %d (%s), want %d", n, len, rc, dl_srtp_strerror(rc), want);
+  }
+  pair_free(&p);
+}
+
+static void test_srtcp_unprotect__wrong_key_or_plain_rtcp__auth_failed(void **state)
+{
+  (void)state;
+  uint8_t k1[DL_SRTP_KEY_LEN], k2[DL_SRTP_KEY_LEN], plain[200], wire[200 + DL_SRTCP_MAX_TRAILER];
+  struct dl_srtp *tx, *rx;
+  rnd_bytes(k1, sizeof k1);
+  memcpy(k2, k1, sizeof k2);
+  k2[0] ^= 0x80;
+  assert_int_equal(dl_srtp_create(&tx, k1, DL_SRTP_SEND), 0);
+  assert_int_equal(dl_srtp_create(&rx, k2, DL_SRTP_RECV), 0);
+  size_t n = make_rtcp(plain, sizeof plain, 0x42), len = n;
+  memcpy(wire, plain, n);
+  assert_int_equal(dl_srtp_protect_rtcp(tx, wire, &len, sizeof wire), 0);
+  assert_int_equal(dl_srtp_unprotect_rtcp(rx, wire, &len), DL_SRTP_ERR_AUTH);
+  /* Plain RTCP at a keyed receiver: no E flag, index or tag at its end. */
+  len = n;
+  memcpy(wire, plain, n);
+  assert_int_equal(dl_srtp_unprotect_rtcp(rx, wire, &len), DL_SRTP_ERR_AUTH);
+  /* And with the E flag forged on. */
+  len = n;
+  memcpy(wire, plain, n);
+  wire[n - DL_SRTCP_TRAILER_LEN] |= 0x80;
+  assert_int_equal(dl_srtp_unprotect_rtcp(rx, wire, &len), DL_SRTP_ERR_AUTH);
+  dl_srtp_destroy(tx);
+  dl_srtp_destroy(rx);
+}
+
+static void test_srtcp_protect__no_trailer_room__nobufs_unchanged(void **state)
+{
+  (void)state;
+  uint8_t key[DL_SRTP_KEY_LEN], buf[100 + DL_SRTCP_MAX_TRAILER], before[sizeof buf];
+  struct dl_srtp *tx;
+  rnd_bytes(key, sizeof key);
+  assert_int_equal(dl_srtp_create(&tx, key, DL_SRTP_SEND), 0);
+  memset(buf, 0x5a, sizeof buf);
+  size_t n = make_rtcp(buf, sizeof buf, 3), len = n;
+  memcpy(before, buf, sizeof buf);
+  assert_int_equal(dl_srtp_protect_rtcp(tx, buf, &len, n + DL_SRTCP_MAX_TRAILER - 1),
+                   DL_SRTP_ERR_NOBUFS);
+  assert_int_equal(len, n);
+  assert_memory_equal(buf, before, sizeof buf);
+  assert_int_equal(dl_srtp_protect_rtcp(tx, buf, &len, n + DL_SRTCP_MAX_TRAILER), 0);
+  assert_int_equal(len, n + DL_SRTCP_TRAILER_LEN);
+  /* Shorter than a header and an SSRC. */
+  len = DL_SRTCP_HEADER_LEN - 1;
+  assert_int_equal(dl_srtp_protect_rtcp(tx, buf, &len, sizeof buf), DL_SRTP_ERR_SHORT);
+  dl_srtp_destroy(tx);
+}
+
+static void test_srtcp__misuse__einval(void **state)
+{
+  (void)state;
+  uint8_t key[DL_SRTP_KEY_LEN], buf[64 + DL_SRTCP_MAX_TRAILER] = {0x80, RTCP_PT_RR, 0, 1};
+  struct dl_srtp *tx, *rx;
+  size_t len = 40;
+  rnd_bytes(key, sizeof key);
+  assert_int_equal(dl_srtp_create(&tx, key, DL_SRTP_SEND), 0);
+  assert_int_equal(dl_srtp_create(&rx, key, DL_SRTP_RECV), 0);
+  assert_int_equal(dl_srtp_unprotect_rtcp(tx, buf, &len), -EINVAL);   /* wrong direction */
+  assert_int_equal(dl_srtp_protect_rtcp(rx, buf, &len, sizeof buf), -EINVAL);
+  assert_int_equal(dl_srtp_protect_rtcp(NULL, buf, &len, sizeof buf), -EINVAL);
+  assert_int_equal(dl_srtp_unprotect_rtcp(rx, NULL, &len), -EINVAL);
+  assert_int_equal(dl_srtp_unprotect_rtcp(rx, buf, NULL), -EINVAL);
+  dl_srtp_destroy(tx);
+  dl_srtp_destroy(rx);
+}
+
+static void test_srtp_and_srtcp__one_session__kept_apart(void **state)
+{
+  (void)state;
+  uint8_t key[DL_SRTP_KEY_LEN];
+  struct pair p;
+  rnd_bytes(key, sizeof key);
+  pair_make(&p, key);
+  for (int i = 0; i < 50; i++) {
+    uint8_t rtp[300 + DL_SRTP_MAX_TRAILER], rtcp[200 + DL_SRTCP_MAX_TRAILER];
+    uint8_t rtp_plain[300], rtcp_plain[200], copy[300 + DL_SRTCP_MAX_TRAILER];
+    size_t rn = make_rtp(rtp_plain, sizeof rtp_plain, (uint16_t)(100 + i), 80), rl = rn;
+    size_t cn = make_rtcp(rtcp_plain, sizeof rtcp_plain, 0x11223344), cl = cn, l;
+    memcpy(rtp, rtp_plain, rn);
+    memcpy(rtcp, rtcp_plain, cn);
+    assert_int_equal(dl_srtp_protect(p.tx, rtp, &rl, sizeof rtp), 0);
+    assert_int_equal(dl_srtp_protect_rtcp(p.tx, rtcp, &cl, sizeof rtcp), 0);
+    /* Each refused by the other's function (an RTCP packet is no RTP). */
+    memcpy(copy, rtcp, cl);
+    l = cl;
+    assert_int_not_equal(dl_srtp_unprotect(p.rx, copy, &l), 0);
+    memcpy(copy, rtp, rl);
+    l = rl;
+    assert_int_equal(dl_srtp_unprotect_rtcp(p.rx, copy, &l), DL_SRTP_ERR_AUTH);
+    /* And both pass where they belong, in either order. */
+    if (i % 2) {
+      assert_int_equal(dl_srtp_unprotect_rtcp(p.rx, rtcp, &cl), 0);
+      assert_int_equal(dl_srtp_unprotect(p.rx, rtp, &rl), 0);
+    } else {
+      assert_int_equal(dl_srtp_unprotect(p.rx, rtp, &rl), 0);
+      assert_int_equal(dl_srtp_unprotect_rtcp(p.rx, rtcp, &cl), 0);
+    }
+    assert_int_equal(rl, rn);
+    assert_memory_equal(rtp, rtp_plain, rn);
+    assert_int_equal(cl, cn);
+    assert_memory_equal(rtcp, rtcp_plain, cn);
+  }
+  pair_free(&p);
+}
+
 static void test_srtp_strerror__every_code__distinct_text(void **state)
 {
   (void)state;
@@ -522,6 +765,14 @@ int main(void)
     cmocka_unit_test(test_srtp_unprotect__wrong_key_or_plain_rtp__auth_failed),
     cmocka_unit_test(test_srtp_protect__no_trailer_room__nobufs_unchanged),
     cmocka_unit_test(test_srtp__misuse__einval),
+    cmocka_unit_test(test_srtcp__round_trip__plain_bytes_back),
+    cmocka_unit_test(test_srtcp_unprotect__any_bit_flipped__auth_failed),
+    cmocka_unit_test(test_srtcp_unprotect__replays__replay_error),
+    cmocka_unit_test(test_srtcp_unprotect__every_truncation__short_or_auth),
+    cmocka_unit_test(test_srtcp_unprotect__wrong_key_or_plain_rtcp__auth_failed),
+    cmocka_unit_test(test_srtcp_protect__no_trailer_room__nobufs_unchanged),
+    cmocka_unit_test(test_srtcp__misuse__einval),
+    cmocka_unit_test(test_srtp_and_srtcp__one_session__kept_apart),
     cmocka_unit_test(test_srtp_strerror__every_code__distinct_text),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
