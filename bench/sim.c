@@ -444,6 +444,10 @@ static void put_result(struct json *j, const struct opts *o, const struct result
   json_u64(j, "silence", s->po.silence);
   json_u64(j, "played", s->po.played);
   json_u64(j, "resyncs", s->po.resyncs);
+  json_u64(j, "tsm_splices", s->tsm_splices);
+  json_num(j, "tsm_removed_ms", s->tsm_removed_ms, 1);
+  json_num(j, "tsm_added_ms", s->tsm_added_ms, 1);
+  json_u64(j, "route_steps", s->route_steps);
   json_num(j, "jitter_ms", s->jitter_ms, 3);
   json_obj_begin(j, "latency_ms");
   json_num(j, "target", s->latency_target_ms, 3);

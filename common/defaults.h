@@ -32,7 +32,7 @@
 
 /* Receiver. */
 #define DL_DEFAULT_LATENCY_MS     60     /* "auto" starts here */
-#define DL_DEFAULT_MIN_LATENCY_MS 10
+#define DL_DEFAULT_MIN_LATENCY_MS 2      /* the estimate's part; the read block and the sink's queue come on top */
 #define DL_DEFAULT_MAX_LATENCY_MS 500
 #define DL_MAX_LATENCY_LIMIT_MS   2000
 #define DL_SILENCE_AFTER_MS       100    /* continuous loss before PLC turns to silence */
@@ -57,6 +57,7 @@
 /* Statistics. */
 #define DL_DEFAULT_STATS_INTERVAL_MS 1000
 #define DL_STATUS_INTERVAL_MS     250    /* the live line on a terminal */
+#define DL_LATENCY_NOW_MS         1000   /* the live line's latency: an exponential mean over this */
 
 /* Time discipline (common/rx/delay, common/rx/drift; issue 4). */
 #define DL_DEFAULT_LATENCY_QUANTILE 0.97 /* of the relative arrival delay */
@@ -125,5 +126,65 @@
 #define DL_RTCP_SENDER_BW_PERMILLE 250   /* 25 % of the RTCP bandwidth */
 #define DL_RTCP_IP_UDP_OVERHEAD   28     /* bytes: IPv4 20 + UDP 8 */
 #define DL_RTCP_INITIAL_AVG_SIZE  128    /* bytes: SR + 1 block + SDES + XR + headers, the first guess */
+/* A BYE's end: at most this far past the newest packet (playout_end). */
+#define DL_BYE_TAIL_MS            100
+#define DL_PLAYOUT_HELD_SLOTS     64     /* the next stream's packets held while one ends */
+#define DL_BYE_STRAY_MS           1000   /* after the end, its SSRC's packets this near are stragglers */
+/* The receiver's transit from the sender's SR wall clock (rx/rtcp_rx) is
+ * taken only inside these bounds: outside, the two clocks are not one. */
+#define DL_TRANSIT_CLOCK_SLACK_MS 5
+#define DL_TRANSIT_CLOCK_MAX_MS   1000
+
+/* The sender's adaptation (tx/adapt, --adapt). */
+#define DL_ADAPT_HYST_PCT         2      /* expected loss moves by at least this many points */
+#define DL_ADAPT_FALL_REPORTS     2      /* reports in a row that want it lower */
+#define DL_ADAPT_MAX_LOSS_PCT     40     /* the most it plans for */
+#define DL_ADAPT_QUEUE_MS         30     /* RTT above the least: a queue (with loss: congestion) */
+#define DL_ADAPT_CONGESTED_LOSS_PCT 2
+#define DL_ADAPT_CONGESTED_REPORTS 2     /* congested reports in a row before the bitrate steps down */
+#define DL_ADAPT_CALM_REPORTS     3      /* calm reports in a row before the bitrate steps up */
+#define DL_DEFAULT_MIN_BITRATE    12000  /* --min-bitrate, mono and stereo */
+
+/* Time-scale modification (common/rx/tsm, issue 15): the pitch periods
+ * searched (50..400 Hz, as NetEq's and Sonic's ranges), the normalised
+ * correlation a voiced splice needs (NetEq's accelerate uses 0.9), and what
+ * counts as a pause: 30 dB below the recent peak level (speech's vowels and
+ * the following pause differ by 40-60 dB; fricatives sit 15-25 dB below the
+ * vowels, so they stay "voiced" and untouched unless periodic), or below
+ * -60 dBFS outright. */
+#define DL_TSM_MIN_LAG_US         2500
+#define DL_TSM_MAX_LAG_US         20000
+#define DL_TSM_MIN_CORR           0.9
+#define DL_TSM_MIN_CORR_FLOOR     0.7    /* after searching in vain this long, */
+#define DL_TSM_RELAX_MS           200    /* the threshold has fallen to the floor */
+#define DL_TSM_QUIET_DB           30
+#define DL_TSM_FLOOR_DBFS         (-60)
+#define DL_TSM_MIN_FADE_US        2500   /* shortest cross-fade of a voiced splice */
+#define DL_TSM_QUIET_FADE_US      5000   /* cross-fade of a splice in a pause */
+#define DL_TSM_LEVEL_TAU_MS       2000   /* the peak level's memory */
+/* Re-targeting by it (common/rx/rxpipe): engaged while the latency is more
+ * than DL_TSM_ENGAGE_MS below the target (a packet due too soon is late)
+ * or DL_TSM_ENGAGE_DOWN_MS above it (the target's own wandering must not
+ * be chased down: what is within is the drift resampler's slow approach),
+ * released within DL_TSM_RELEASE_MS; at most this share
+ * of the audio is taken out or put in (NetEq's accelerate and preemptive
+ * expand change time at a similar pace). */
+#define DL_TSM_ENGAGE_MS          4
+#define DL_TSM_ENGAGE_DOWN_MS     4
+#define DL_TSM_RELEASE_MS         1
+#define DL_TSM_RATE_PCT           10
+/* A route change (common/rx/rxpipe): DL_STEP_MS of packets in a row (and
+ * at least two) whose relative delays are DL_STEP_MIN_MS beyond what the
+ * path's delays explain and agree within DL_STEP_SPREAD_MS. */
+#define DL_STEP_MS                40
+#define DL_STEP_MIN_MS            20
+#define DL_STEP_SPREAD_MS         10
+/* The adaptive target holds one frame for the next packet's FEC while the
+ * path lost a packet within this (at 1 % loss, losses come every 2 s). */
+#define DL_FEC_MARGIN_HOLD_MS     10000
+/* Without loss, the margin is this many mean deviations of the arrival
+ * delay (about two standard deviations of normal jitter), at most the
+ * frame. */
+#define DL_JITTER_MARGIN_MADS     2.5
 
 #endif /* DL_DEFAULTS_H */

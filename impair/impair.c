@@ -35,6 +35,7 @@
 #include "shell/clock.h"
 #include "shell/linew.h"
 #include "shell/resolve.h"
+#include "shell/udppair.h"
 #include "shell/usage.h"
 #include "util/addr.h"
 #include "util/args.h"
@@ -76,6 +77,7 @@ struct options {
   long stats_interval_ms;
   int verbose;                           /* 0 -q, 1, 2 -v */
   int no_rtcp;
+  double rtcp_loss;                      /* --rtcp-loss */
   char lhost[256], lport[16];            /* lhost "": any address */
   char thost[256], tport[16];
   long lp, tp;                           /* the ports, as numbers */
@@ -118,7 +120,8 @@ static void usage(FILE *f)
 "Relays LISTEN_PORT -> PORT (RTP) and LISTEN_PORT+1 -> PORT+1 (RTCP), and\n"
 "whatever the target sends back to the sender's last address. Only the\n"
 "RTP stream towards the target is impaired; RTCP and the way back get the\n"
-"fixed --delay and the blackouts only. HOST defaults to all addresses.\n"
+"fixed --delay and the blackouts only (and RTCP --rtcp-loss). HOST defaults\n"
+"to all addresses.\n"
 "\n"
 "  --loss PCT            lose PCT %% of packets, independently (netem \"loss random\")\n"
 "  --burst MEAN_LEN      ...in Gilbert bursts of mean MEAN_LEN packets instead: a\n"
@@ -147,6 +150,17 @@ static void usage(FILE *f)
 "  --blackout START_S:LEN_S   drop everything, both ways, for LEN_S seconds\n"
 "                        from START_S seconds after the first datagram\n"
 "                        (repeatable, up to %d; netem has no such thing)\n"
+"  --change SEC:DELAY_MS[:JITTER_MS]  from SEC seconds after the first\n"
+"                        datagram on, the RTP stream's delay is DELAY_MS and its\n"
+"                        jitter JITTER_MS (as before if left out): a route\n"
+"                        change, a jitter burst and its end (repeatable, up to\n"
+"                        %d, in time order; --jitter's value must be given\n"
+"                        before the changes that keep it)\n"
+"  --loss-window START_S:LEN_S  lose (--loss, --burst) only datagrams arriving in\n"
+"                        this window after the first one (default: always): a loss\n"
+"                        step, e.g. 0 -> 10 %% -> 0 with --loss 10 --loss-window 10:15\n"
+"  --rtcp-loss PCT       lose PCT %% of RTCP datagrams, both ways, independently\n"
+"                        (0: RTCP gets only the fixed --delay and the blackouts)\n"
 "  --seed N              seed of the random draws (1)\n"
 "  --trace FILE          one line per datagram: index, flow (rtp, rtcp, rtp_back,\n"
 "                        rtcp_back), arrival ms since the first datagram, bytes,\n"
@@ -156,9 +170,11 @@ static void usage(FILE *f)
 "                        \"final\":true (- = stderr). Keys, for the RTP stream:\n"
 "                        t (s since start), received, bytes, lost, blackout,\n"
 "                        queue_full, duplicated, reordered, sent, send_errors,\n"
-"                        loss_pct (all drops); rtcp_received, rtcp_sent;\n"
-"                        back_received, back_sent, back_no_peer (the way back,\n"
-"                        before any sender was seen); queued, queue_overflow\n"
+"                        loss_pct (all drops); rtcp_received, rtcp_sent, rtcp_bytes,\n"
+"                        rtcp_lost (both ways);\n"
+"                        back_received, back_sent, back_bytes, back_no_peer (the\n"
+"                        way back, before any sender was seen); queued,\n"
+"                        queue_overflow\n"
 "  --stats-interval MS   10..3600000 (%d)\n"
 "  --duration SEC        exit after SEC seconds (runs until SIGINT/SIGTERM)\n"
 "  --no-rtcp             relay the RTP port only\n"
@@ -170,48 +186,7 @@ static void usage(FILE *f)
 "fraction of a millisecond on an idle machine). Copies still queued at exit\n"
 "are dropped. Exit status: 0 done (--duration, SIGINT, SIGTERM), 1 run-time\n"
 "error, 2 usage error.\n",
-          IMPAIR_MAX_BLACKOUTS, DL_DEFAULT_STATS_INTERVAL_MS);
-}
-
-/* n (1 or 2) datagram sockets into fds, on any address of the family: one
- * on a port the kernel picks, or two on an even port and the odd one above
- * it. Returns 0 or a negative errno (-EADDRINUSE: no such pair found). */
-static int bind_out_pair(int family, int fds[2], int n)
-{
-  for (int attempt = 0; attempt < 100; attempt++) {
-    struct sockaddr_storage a;
-    struct sockaddr *sa = (struct sockaddr *)&a;
-    socklen_t len = sizeof a;
-    int ok = 1;
-
-    fds[0] = fds[1] = -1;
-    memset(&a, 0, sizeof a);
-    a.ss_family = (sa_family_t)family;
-    fds[0] = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fds[0] < 0)
-      return -errno;
-    if (bind(fds[0], sa, addr_len(sa)) < 0 || getsockname(fds[0], sa, &len) < 0) {
-      int e = -errno;
-      close(fds[0]);
-      return e;
-    }
-    if (n == 1)
-      return 0;
-    if (addr_port(sa) % 2 == 0 && addr_port(sa) < 65535) {
-      addr_set_port(sa, addr_port(sa) + 1);
-      fds[1] = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-      if (fds[1] < 0 || bind(fds[1], sa, addr_len(sa)) < 0)
-        ok = 0;
-    } else {
-      ok = 0;
-    }
-    if (ok)
-      return 0;
-    close(fds[0]);
-    if (fds[1] >= 0)
-      close(fds[1]);
-  }
-  return -EADDRINUSE;
+          IMPAIR_MAX_BLACKOUTS, IMPAIR_MAX_CHANGES, DL_DEFAULT_STATS_INTERVAL_MS);
 }
 
 static void arm_send_timer(struct relay *r);
@@ -298,6 +273,7 @@ static int make_engines(struct relay *r, int64_t start)
       err = impair_create(&r->engine[f], &r->o.cfg, start);
     } else {
       side.seed = r->o.cfg.seed + (uint64_t)f;
+      side.loss_pct = f == FLOW_RTCP || f == FLOW_RTCP_BACK ? r->o.rtcp_loss : 0;
       err = impair_create(&r->engine[f], &side, start);
     }
     if (err < 0)
@@ -409,8 +385,18 @@ static void write_stats(struct relay *r, int final)
                                             (double)st.packets : 0.0, 3);
   json_u64(&j, "rtcp_received", r->fs[FLOW_RTCP].received);
   json_u64(&j, "rtcp_sent", r->fs[FLOW_RTCP].sent);
+  json_u64(&j, "rtcp_bytes", r->fs[FLOW_RTCP].bytes);
+  {
+    struct impair_stats a = {0}, b = {0};
+    if (r->engine[FLOW_RTCP])
+      impair_get_stats(r->engine[FLOW_RTCP], &a);
+    if (r->engine[FLOW_RTCP_BACK])
+      impair_get_stats(r->engine[FLOW_RTCP_BACK], &b);
+    json_u64(&j, "rtcp_lost", a.lost + b.lost);
+  }
   json_u64(&j, "back_received", back_rx);
   json_u64(&j, "back_sent", back_tx);
+  json_u64(&j, "back_bytes", r->fs[FLOW_RTP_BACK].bytes + r->fs[FLOW_RTCP_BACK].bytes);
   json_u64(&j, "back_no_peer", r->fs[FLOW_RTP_BACK].no_peer + r->fs[FLOW_RTCP_BACK].no_peer);
   json_u64(&j, "queued", r->queue.len);
   json_u64(&j, "queue_overflow", r->queue_overflow);
@@ -456,6 +442,37 @@ static void stop_timer_cb(uv_timer_t *t)
   stop(t->data);
 }
 
+/* SEC:DELAY_MS[:JITTER_MS] (the jitter as before when left out), after
+ * the changes before it. */
+static int parse_change(const char *s, struct impair_config *cfg)
+{
+  struct impair_change *c = &cfg->change[cfg->n_change];
+  double at, v[2];
+  char tmp[96], *f[3], *save = NULL;
+  int n = 0;
+
+  if (strlen(s) >= sizeof tmp)
+    return -EINVAL;
+  strcpy(tmp, s);
+  for (char *t = strtok_r(tmp, ":", &save); t != NULL; t = strtok_r(NULL, ":", &save)) {
+    if (n == 3)
+      return -EINVAL;
+    f[n++] = t;
+  }
+  if (n < 2 || args_double(f[0], 0, 1e6, &at) < 0 || args_double(f[1], 0, 60000, &v[0]) < 0)
+    return -EINVAL;
+  v[1] = cfg->n_change > 0 ? cfg->change[cfg->n_change - 1].jitter_ms : cfg->jitter_ms;
+  if (n == 3 && args_double(f[2], 0, 60000, &v[1]) < 0)
+    return -EINVAL;
+  c->at_ns = (int64_t)llround(at * 1e9);
+  if (cfg->n_change > 0 && c->at_ns < cfg->change[cfg->n_change - 1].at_ns)
+    return -EINVAL;
+  c->delay_ms = v[0];
+  c->jitter_ms = v[1];
+  cfg->n_change++;
+  return 0;
+}
+
 static int parse_blackout(const char *s, struct impair_blackout *b)
 {
   char tmp[64];
@@ -478,8 +495,8 @@ static int parse_blackout(const char *s, struct impair_blackout *b)
 
 enum {
   OPT_LOSS = 256, OPT_BURST, OPT_DELAY, OPT_JITTER, OPT_DIST, OPT_KEEP, OPT_REORDER,
-  OPT_DUP, OPT_RATE, OPT_QUEUE, OPT_BLACKOUT, OPT_SEED, OPT_TRACE, OPT_DURATION,
-  OPT_STATS, OPT_STATS_INTERVAL, OPT_NO_RTCP
+  OPT_DUP, OPT_RATE, OPT_QUEUE, OPT_BLACKOUT, OPT_CHANGE, OPT_SEED, OPT_TRACE, OPT_DURATION,
+  OPT_STATS, OPT_STATS_INTERVAL, OPT_NO_RTCP, OPT_LOSS_WINDOW, OPT_RTCP_LOSS
 };
 
 static const struct option long_opts[] = {
@@ -494,12 +511,15 @@ static const struct option long_opts[] = {
   {"rate", required_argument, NULL, OPT_RATE},
   {"queue", required_argument, NULL, OPT_QUEUE},
   {"blackout", required_argument, NULL, OPT_BLACKOUT},
+  {"change", required_argument, NULL, OPT_CHANGE},
   {"seed", required_argument, NULL, OPT_SEED},
   {"trace", required_argument, NULL, OPT_TRACE},
   {"duration", required_argument, NULL, OPT_DURATION},
   {"stats", required_argument, NULL, OPT_STATS},
   {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
   {"no-rtcp", no_argument, NULL, OPT_NO_RTCP},
+  {"loss-window", required_argument, NULL, OPT_LOSS_WINDOW},
+  {"rtcp-loss", required_argument, NULL, OPT_RTCP_LOSS},
   {"verbose", no_argument, NULL, 'v'},
   {"quiet", no_argument, NULL, 'q'},
   {"help", no_argument, NULL, 'h'},
@@ -534,6 +554,12 @@ static int parse_flag(struct options *o, int c, char **argv)
     if (parse_blackout(optarg, &cfg->blackout[cfg->n_blackout++]) < 0)
       usage_error("--blackout: expected START_S:LEN_S, got \"%s\"", optarg);
     break;
+  case OPT_CHANGE:
+    if (cfg->n_change >= IMPAIR_MAX_CHANGES)
+      usage_error("--change: at most %d", IMPAIR_MAX_CHANGES);
+    if (parse_change(optarg, cfg) < 0)
+      usage_error("--change: expected SEC:DELAY_MS[:JITTER_MS], in time order, got \"%s\"", optarg);
+    break;
   case OPT_SEED: cfg->seed = (uint64_t)usage_long("--seed", optarg, 0, 2147483647L, ""); break;
   case OPT_TRACE: o->trace_name = optarg; break;
   case OPT_DURATION: o->duration_s = usage_double("--duration", optarg, 0.001, 1e7, ""); break;
@@ -542,6 +568,11 @@ static int parse_flag(struct options *o, int c, char **argv)
     o->stats_interval_ms = (long)usage_double("--stats-interval", optarg, 10, 3600000, "");
     break;
   case OPT_NO_RTCP: o->no_rtcp = 1; break;
+  case OPT_LOSS_WINDOW:
+    if (parse_blackout(optarg, &cfg->loss_window) < 0 || cfg->loss_window.len_ns == 0)
+      usage_error("--loss-window: expected START_S:LEN_S, got \"%s\"", optarg);
+    break;
+  case OPT_RTCP_LOSS: o->rtcp_loss = usage_double("--rtcp-loss", optarg, 0, 100, ""); break;
   case 'v': o->verbose = 2; break;
   case 'q': o->verbose = 0; break;
   case 'h': usage(stdout); return 1;
@@ -720,7 +751,7 @@ static int relay_open_sockets(struct relay *r, const struct sockaddr_storage *la
   }
   r->loop_open = 1;
   r->npairs = r->o.no_rtcp ? 1 : 2;
-  if ((err = bind_out_pair(r->pairs[0].target.ss_family, fds, r->npairs)) < 0) {
+  if ((err = udppair_bind(r->pairs[0].target.ss_family, fds, r->npairs)) < 0) {
     fprintf(stderr, PROG ": outbound sockets: %s\n", strerror(-err));
     return err;
   }

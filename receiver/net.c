@@ -4,11 +4,16 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <opus/opus.h>
+
+#include "playback.h"
 #include "report.h"
+#include "rtcp.h"
 #include "shell/clock.h"
 #include "shell/resolve.h"
 #include "util/addr.h"
 #include "util/ring.h"
+#include "wire/rtcp.h"
 #include "wire/rtp.h"
 #include "wire/srtp.h"
 
@@ -31,9 +36,15 @@ static void push(struct net *n, const struct rtp_packet *pkt)
     return;
   }
   ring_commit(n->cfg.ring, (size_t)len, pkt->arrival_ns);
-  if (n->last_packet_ns == 0)
-    report_verbose(n->cfg.rep, "stream started: SSRC %08x, payload type %u", (unsigned)pkt->ssrc,
-                   (unsigned)pkt->pt);
+  if (n->cfg.rtcp != NULL)
+    rxrtcp_packet(n->cfg.rtcp, pkt, pkt->len + RTP_HEADER_LEN);
+  if (n->last_packet_ns == 0) {
+    int ch = opus_packet_get_nb_channels(pkt->payload);
+    report_verbose(n->cfg.rep, "stream started: SSRC %08x, payload type %u, %s", (unsigned)pkt->ssrc,
+                   (unsigned)pkt->pt, ch == 2 ? "stereo" : "mono");
+    if (n->cfg.first_cb != NULL)
+      n->cfg.first_cb(n->cfg.first_arg, ch == 2 ? 2 : 1);
+  }
   n->last_packet_ns = pkt->arrival_ns;
 }
 
@@ -84,6 +95,12 @@ static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
   n->datagrams++;
   if (flags & UV_UDP_PARTIAL) {   /* larger than any datagram we accept */
     admit_invalid(&n->admit);
+    return;
+  }
+  /* RFC 5761: with --rtcp-mux, RTCP shares the port (told apart by its
+   * second byte, in clear under SRTCP too). */
+  if (n->cfg.rtcp != NULL && n->cfg.rtcp_mux && rtcp_is_rtcp((const uint8_t *)buf->base, len)) {
+    rxrtcp_datagram(n->cfg.rtcp, (uint8_t *)buf->base, len, addr, arrival);
     return;
   }
   if (n->cfg.srtp != NULL) {
@@ -185,6 +202,15 @@ int net_open(struct net *n, uv_loop_t *loop, const struct net_config *cfg)
     return -1;
   }
   return bind_socket(n, loop);
+}
+
+void net_push_end(struct net *n, uint32_t ssrc, int have_end_ts, uint32_t end_ts)
+{
+  struct playback_end m = {.magic = PLAYBACK_END_MAGIC, .ssrc = ssrc, .end_ts = end_ts,
+                           .have_end_ts = have_end_ts};
+
+  if (ring_push(n->cfg.ring, &m, sizeof m, clock_mono_ns()) < 0)
+    n->overflow++;
 }
 
 void net_stop(struct net *n)

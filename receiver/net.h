@@ -16,6 +16,7 @@
 struct dl_srtp;
 struct report;
 struct ring;
+struct rxrtcp;
 
 struct net_config {
   const char *host;            /* local address to bind; "": all IPv4 addresses */
@@ -29,6 +30,14 @@ struct net_config {
   struct dl_srtp *srtp;        /* --key: the receiving session; NULL: plain RTP */
   struct ring *ring;           /* to the playback thread (its only producer) */
   struct report *rep;          /* where lines go */
+  /* Loop thread: told once, as the first packet goes into the ring, its
+   * channel count (the Opus TOC's stereo flag). NULL: not told. */
+  void (*first_cb)(void *arg, int channels);
+  void *first_arg;
+  /* RTCP (rtcp.h): told of every packet pushed; with rtcp_mux, given the
+   * RTCP datagrams that arrive on this port. NULL: no RTCP. */
+  struct rxrtcp *rtcp;
+  int rtcp_mux;
 };
 
 struct net {
@@ -44,6 +53,12 @@ struct net {
 /* Loop thread (the main thread before uv_run). Resolves --peer, binds and
  * starts receiving. Returns 0, or -1 after one line on what failed. */
 int net_open(struct net *n, uv_loop_t *loop, const struct net_config *cfg);
+
+/* Loop thread: the stream of ssrc said BYE (rtcp.c): an end marker
+ * (struct playback_end) into the ring behind its packets, so that the
+ * playback thread ends it once they are played. A full ring drops it
+ * (counted in overflow): the stream then ends as one that stopped. */
+void net_push_end(struct net *n, uint32_t ssrc, int have_end_ts, uint32_t end_ts);
 
 /* Loop thread: no more datagrams. */
 void net_stop(struct net *n);

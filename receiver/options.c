@@ -21,8 +21,16 @@ void options_usage(FILE *f)
 "Receives an Opus stream over RTP (RFC 7587) on UDP PORT and plays it on an\n"
 "ALSA device, or writes it to a WAV file paced in real time like a device.\n"
 "HOST is the local address to bind (default: all IPv4 addresses); an IPv6\n"
-"address is written [ADDR]:PORT. Output is mono, 16-bit, 48000 Hz.\n"
+"address is written [ADDR]:PORT. Output is 16-bit, 48000 Hz, with the\n"
+"stream's channels (see --channels).\n"
 "\n"
+"  -c, --channels auto|1|2  output channels: auto (default) takes the stream's\n"
+"                           (the Opus stereo flag of its first packet) and\n"
+"                           opens the device or WAV file with that count when\n"
+"                           the stream starts; a later stream of the other\n"
+"                           kind is up- or downmixed by the decoder, never a\n"
+"                           reopen. 1 or 2 open it at start-up with that count\n"
+"                           (2 on a mono stream: the same on both channels)\n"
 "  -d, --device NAME        ALSA playback device (default \"default\")\n"
 "      --device-buffer MS   the ALSA buffer, %d..%d ms (default auto: %d ms on a\n"
 "                           card, %d ms through a sound server's plugin such\n"
@@ -80,10 +88,25 @@ void options_usage(FILE *f)
 "      --duration SEC       stop after SEC seconds\n"
 "      --idle-exit SEC      stop SEC seconds after the last packet, once a\n"
 "                           stream has started\n"
+"      --exit-on-bye        stop as soon as the stream has ended with the\n"
+"                           sender's RTCP BYE (what it sent is played first)\n"
+"      --rtcp-interval MS   RTCP: the minimum report interval (RFC 3550 Tmin),\n"
+"                           randomised 0.5..1.5 x and halved before the first;\n"
+"                           the 5 %% bandwidth share may make it longer.\n"
+"                           100..3600000 (default %d; below it only on a LAN)\n"
+"      --rtcp-mux           RTCP on the RTP port (RFC 5761), not on PORT+1\n"
+"      --no-rtcp            no RTCP at all: no reports, SRs and BYEs unheard\n"
 "      --stats FILE|-       write statistics as JSON lines to FILE (- = stderr):\n"
 "                           every --stats-interval and once at exit with\n"
 "                           \"final\":true; keys as in DESIGN.md \"Statistics\"\n"
 "      --stats-interval MS  100..3600000 (default %d)\n"
+"      --metrics-file PATH  the same statistics in Prometheus' text format, the\n"
+"                           file replaced atomically every --stats-interval,\n"
+"                           for node_exporter's textfile collector: metrics\n"
+"                           driftless_receiver_KEY (counts as counters, _total;\n"
+"                           the rest as gauges; see README \"Metrics\")\n"
+"      --metrics-stream NAME  the metrics' stream label (default: [HOST:]PORT\n"
+"                           as given)\n"
 "      --trace FILE         one line per packet, tab-separated, after a header\n"
 "                           line: seq, ts (RTP), arrival_ns (off the socket),\n"
 "                           play_ns (its first sample reaches the sink; 0 if\n"
@@ -106,14 +129,15 @@ void options_usage(FILE *f)
           DL_WAV_BLOCK_US / 1000, DL_WAV_SYNC_MS, DL_MAX_LATENCY_LIMIT_MS, DL_DEFAULT_LATENCY_MS,
           DL_DEFAULT_MIN_LATENCY_MS, DL_DEFAULT_LATENCY_QUANTILE, DL_DEFAULT_MAX_LATENCY_MS,
           DL_MAX_LATENCY_LIMIT_MS, DL_SILENCE_AFTER_MS, DL_MIN_DYNAMIC_PT, DL_MAX_DYNAMIC_PT, DL_SRTP_REPLAY_WINDOW,
-          DL_RESTART_AFTER_MS, DL_DEFAULT_STATS_INTERVAL_MS);
+          DL_RESTART_AFTER_MS, DL_RTCP_MIN_INTERVAL_MS, DL_DEFAULT_STATS_INTERVAL_MS);
 }
 
 enum {
   OPT_SKEW = 256, OPT_LATENCY, OPT_MIN_LATENCY, OPT_MAX_LATENCY, OPT_CONCEAL, OPT_PT,
   OPT_DURATION, OPT_IDLE_EXIT, OPT_STATS, OPT_STATS_INTERVAL, OPT_QUANTILE, OPT_NO_RESAMPLE,
   OPT_KEY, OPT_GEN_KEY, OPT_PEER, OPT_RESTART_AFTER,
-  OPT_TRACE, OPT_STALL_AT, OPT_DEVICE_BUFFER
+  OPT_TRACE, OPT_STALL_AT, OPT_DEVICE_BUFFER, OPT_METRICS_FILE, OPT_METRICS_STREAM,
+  OPT_EXIT_ON_BYE, OPT_RTCP_INTERVAL, OPT_RTCP_MUX, OPT_NO_RTCP
 };
 
 /* --peer HOST[:PORT] ([V6]:PORT, or a bare V6 address): its syntax, into
@@ -135,6 +159,7 @@ static void peer_parse(struct options *o)
 }
 
 static const struct option longs[] = {
+  {"channels", required_argument, NULL, 'c'},
   {"device", required_argument, NULL, 'd'},
   {"device-buffer", required_argument, NULL, OPT_DEVICE_BUFFER},
   {"output", required_argument, NULL, 'o'},
@@ -151,11 +176,17 @@ static const struct option longs[] = {
   {"idle-exit", required_argument, NULL, OPT_IDLE_EXIT},
   {"stats", required_argument, NULL, OPT_STATS},
   {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
+  {"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
+  {"metrics-stream", required_argument, NULL, OPT_METRICS_STREAM},
   {"key", required_argument, NULL, OPT_KEY},
   {"gen-key", required_argument, NULL, OPT_GEN_KEY},
   {"peer", required_argument, NULL, OPT_PEER},
   {"restart-after", required_argument, NULL, OPT_RESTART_AFTER},
   {"trace", required_argument, NULL, OPT_TRACE},
+  {"exit-on-bye", no_argument, NULL, OPT_EXIT_ON_BYE},
+  {"rtcp-interval", required_argument, NULL, OPT_RTCP_INTERVAL},
+  {"rtcp-mux", no_argument, NULL, OPT_RTCP_MUX},
+  {"no-rtcp", no_argument, NULL, OPT_NO_RTCP},
   {"quiet", no_argument, NULL, 'q'},
   {"verbose", no_argument, NULL, 'v'},
   {"help", no_argument, NULL, 'h'},
@@ -168,6 +199,12 @@ static const struct option longs[] = {
 static int set_flag(struct options *o, int c, char *arg, int *device_set)
 {
   switch (c) {
+  case 'c':
+    if (strcmp(arg, "auto") == 0)
+      o->channels = 0;
+    else
+      o->channels = (int)usage_long("--channels", arg, 1, DL_MAX_CHANNELS, "or auto");
+    break;
   case 'd': o->device = arg; *device_set = 1; break;
   case OPT_DEVICE_BUFFER:
     o->device_buffer_ms = (int)usage_long("--device-buffer", arg, DL_ALSA_BUFFER_MIN_MS,
@@ -221,6 +258,8 @@ static int set_flag(struct options *o, int c, char *arg, int *device_set)
     o->idle_exit_s = usage_double("--idle-exit", arg, 0.001, 1e7, "s");
     break;
   case OPT_STATS: o->stats_path = arg; break;
+  case OPT_METRICS_FILE: o->metrics_path = arg; break;
+  case OPT_METRICS_STREAM: o->metrics_stream = arg; break;
   case OPT_STATS_INTERVAL:
     o->stats_interval_ms = (int)usage_long("--stats-interval", arg, 100, 3600000, "ms");
     break;
@@ -231,6 +270,12 @@ static int set_flag(struct options *o, int c, char *arg, int *device_set)
     o->restart_after_ms = (int)usage_long("--restart-after", arg, 1, 600000, "ms");
     break;
   case OPT_TRACE: o->trace_path = arg; break;
+  case OPT_EXIT_ON_BYE: o->exit_on_bye = 1; break;
+  case OPT_RTCP_INTERVAL:
+    o->rtcp_interval_ms = (int)usage_long("--rtcp-interval", arg, 100, 3600000, "ms");
+    break;
+  case OPT_RTCP_MUX: o->rtcp_mux = 1; break;
+  case OPT_NO_RTCP: o->no_rtcp = 1; break;
   default:
     return -1;
   }
@@ -250,9 +295,10 @@ void options_parse(int argc, char **argv, struct options *o)
   o->stats_interval_ms = DL_DEFAULT_STATS_INTERVAL_MS;
   o->latency_quantile = DL_DEFAULT_LATENCY_QUANTILE;
   o->restart_after_ms = DL_RESTART_AFTER_MS;
+  o->rtcp_interval_ms = DL_RTCP_MIN_INTERVAL_MS;
 
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":d:o:qvhV", longs, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":c:d:o:qvhV", longs, NULL)) != -1) {
     if (set_flag(o, c, optarg, &device_set) == 0)
       continue;
     switch (c) {
@@ -276,6 +322,8 @@ void options_parse(int argc, char **argv, struct options *o)
     usage_error("missing [HOST:]PORT to listen on");
   if (optind + 1 < argc)
     usage_error("unexpected argument \"%s\"", argv[optind + 1]);
+  if (o->metrics_stream == NULL)
+    o->metrics_stream = argv[optind];
   if (args_hostport(argv[optind], 1, o->host, sizeof o->host, o->port, sizeof o->port) != 0)
     usage_error("expected [HOST:]PORT with PORT 1..65535, got \"%s\"", argv[optind]);
   if (o->output != NULL && device_set)
@@ -290,6 +338,10 @@ void options_parse(int argc, char **argv, struct options *o)
     usage_error("--latency %d ms is above --max-latency %d ms", o->latency_ms, o->max_latency_ms);
   if (o->peer != NULL)
     peer_parse(o);
+  if (o->no_rtcp && (o->rtcp_mux || o->exit_on_bye))
+    usage_error("--no-rtcp excludes --rtcp-mux and --exit-on-bye");
+  if (!o->rtcp_mux && strcmp(o->port, "65535") == 0 && !o->no_rtcp)
+    usage_error("port 65535: RTCP needs PORT+1 (give --rtcp-mux or --no-rtcp)");
 }
 
 int options_start_latency_ms(const struct options *o)

@@ -9,6 +9,7 @@
 #define EXIT_RUNTIME 1
 
 struct options {
+  int channels;               /* 0: auto, from the stream */
   const char *device;
   int device_buffer_ms;     /* 0: auto (sink_alsa_open's rule) */
   const char *output;
@@ -25,6 +26,8 @@ struct options {
   double duration_s;          /* 0: run until stopped */
   double idle_exit_s;         /* 0: never */
   const char *stats_path;
+  const char *metrics_path;   /* --metrics-file; NULL: none */
+  const char *metrics_stream; /* its stream label */
   int stats_interval_ms;
   const char *trace_path;     /* --trace: per-packet lines; NULL: none */
   int quiet;
@@ -35,6 +38,10 @@ struct options {
   char peer_host[256];        /* its host, and port ("": any port) */
   char peer_port[8];
   int restart_after_ms;
+  int exit_on_bye;            /* --exit-on-bye */
+  int rtcp_interval_ms;       /* RTCP Tmin */
+  int rtcp_mux;               /* RTCP on the RTP port */
+  int no_rtcp;
   char host[256];
   char port[8];
 };

@@ -21,6 +21,7 @@
 
 #include "defaults.h"
 #include "shell/clock.h"
+#include "shell/notify.h"
 #include "wire/rtp.h"
 
 /* Playback thread. blocking: at exit, where a stale copy would be wrong;
@@ -96,7 +97,12 @@ static void drain_ring(struct playback *p)
   int r;
 
   while ((d = ring_peek(p->ring, &len, &arrival)) != NULL) {
-    if (rtp_packet_load(d, len, &pkt) == 0) {
+    struct playback_end m;
+    if (len == sizeof m) {
+      memcpy(&m, d, sizeof m);   /* the sender's BYE, behind its last packets */
+      if (m.magic == PLAYBACK_END_MAGIC)
+        rxpipe_end(p->rx, m.ssrc, m.have_end_ts, m.end_ts);
+    } else if (rtp_packet_load(d, len, &pkt) == 0) {
       r = rxpipe_put(p->rx, &pkt);
       /* A full playout queue drops the packet as late (and counts it so). */
       if (p->trace != NULL && (r == PLAYOUT_LATE || r == PLAYOUT_DUPLICATE || r == PLAYOUT_FULL))
@@ -136,11 +142,18 @@ static void *playback_main(void *arg)
     drain_ring(p);
     now = clock_mono_ns();
     rxpipe_set_sink_queue(p->rx, now, play_ns - now);
+    rxpipe_set_transit(p->rx, atomic_load_explicit(&p->transit_ns, memory_order_relaxed));
     rxpipe_read(p->rx, play_ns, p->pcm, p->period);
+    if (rxpipe_take_ended(p->rx)) {
+      atomic_fetch_add(&p->ended, 1);
+      if (p->ended_async != NULL)
+        uv_async_send(p->ended_async);
+    }
     if (sink_write(p->sink, p->pcm, p->period) < 0) {
       fail(p, sink_strerror(p->sink));
       break;
     }
+    notify_watchdog();
     if (play_ns >= next_publish) {
       publish(p, 0);
       next_publish = play_ns + (int64_t)DL_SNAPSHOT_MS * 1000000;
@@ -158,6 +171,7 @@ int playback_start(struct playback *p)
 
   atomic_init(&p->stop, 0);
   atomic_init(&p->failed, 0);
+  atomic_init(&p->ended, 0);
   memset(&p->snap, 0, sizeof p->snap);
   r = pthread_mutex_init(&p->snap_lock, NULL);
   if (r != 0)

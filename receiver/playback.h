@@ -18,6 +18,18 @@
 #include "trace.h"
 #include "util/ring.h"
 
+/* An end-of-stream marker in the ring (net_push_end: the sender's RTCP
+ * BYE), behind the stream's last packets: a record of exactly this size,
+ * which no packet record is (rtp_packet_store writes a struct rtp_packet
+ * and its payload). */
+#define PLAYBACK_END_MAGIC 0x42594521u
+struct playback_end {
+  uint32_t magic;
+  uint32_t ssrc;
+  uint32_t end_ts;            /* the RTP timestamp of the SR sent with the BYE */
+  int32_t have_end_ts;
+};
+
 /* What the loop thread may read of the playback thread's state. */
 struct playback_snapshot {
   struct rxpipe_stats rx;
@@ -41,6 +53,10 @@ struct playback {
   int64_t stall_ns;           /* ...for this long, to force a sink underrun */
 
   /* Shared. */
+  atomic_llong transit_ns;    /* loop -> playback: the network's one-way transit (RTCP), for
+                                 the E-model; read before each pull */
+  atomic_uint ended;          /* playback -> loop: streams ended at their BYE */
+  uv_async_t *ended_async;    /* woken when one did; NULL: not */
   atomic_int stop;            /* loop -> playback: finish */
   atomic_int failed;          /* playback -> loop: 1 after a fatal sink error */
   char error[256];            /* written before `failed` is set */

@@ -16,12 +16,13 @@
 #include "defaults.h"
 #include "options.h"
 #include "shell/linew.h"
+#include "shell/metrics.h"
 #include "util/json.h"
 
 struct report {
   struct report_config cfg;
   struct linew *w;
-  int err_id, stats_id, trace_id;   /* linew streams; -1: none */
+  int err_id, stats_id, trace_id, metrics_id;   /* linew streams; -1: none */
   int status_on;
   int status_dirty;                 /* a status line is on screen without a newline */
 };
@@ -119,7 +120,7 @@ int report_open(struct report **out, const struct report_config *cfg)
     goto fail;
   }
   r->cfg = *cfg;
-  r->stats_id = r->trace_id = -1;
+  r->stats_id = r->trace_id = r->metrics_id = -1;
   r->err_id = linew_add(r->w, stderr, "stderr");
   rc = -EIO;
   if (cfg->stats_path != NULL) {
@@ -130,6 +131,14 @@ int report_open(struct report **out, const struct report_config *cfg)
   }
   if (cfg->trace_path != NULL && (r->trace_id = add_file(r, cfg->trace_path, "--trace", "create")) < 0)
     goto fail;
+  if (cfg->metrics_path != NULL) {
+    char name[300];
+    snprintf(name, sizeof name, "--metrics-file %s", cfg->metrics_path);
+    if ((r->metrics_id = linew_add_replace(r->w, cfg->metrics_path, name)) < 0) {
+      fprintf(stderr, PROG ": --metrics-file %s: %s\n", cfg->metrics_path, strerror(-r->metrics_id));
+      goto fail;
+    }
+  }
   r->status_on = !cfg->quiet && r->stats_id != r->err_id && isatty(STDERR_FILENO);
   if ((rc = linew_start(r->w)) < 0) {
     fprintf(stderr, PROG ": writer thread: %s\n", strerror(-rc));
@@ -142,14 +151,24 @@ fail:
   return rc;
 }
 
+/* The stats keys that count since start and never go down: Prometheus
+ * counters. lost (expected - received) may go down when a late packet
+ * fills a gap, silence and the tails while a stream is settled: gauges. */
+static const char *const counters[] = {
+  "received", "late", "duplicate", "reordered", "invalid", "rejected", "auth_failed",
+  "fec_recovered", "concealed", "played", "underruns", "datagrams", "overflow", "resyncs",
+  "restarts", "sink_frames", "frames_out", "tsm_splices", "route_steps", "rtcp_invalid", "rtcp_sent", "rtcp_received",
+  "rtcp_rejected", "sr_received", "bye_received", NULL,
+};
+
 void report_stats(struct report *r, const struct receiver_stats *s, int final)
 {
   const struct rxpipe_stats *rx = &s->pb.rx;
   struct json j;
-  char line[2048];
+  char line[3072];
   const char *text;
 
-  if (r->stats_id < 0)
+  if (r->stats_id < 0 && r->metrics_id < 0)
     return;
   json_begin(&j, line, sizeof line);
   json_num(&j, "t", s->t_s, 3);
@@ -170,6 +189,9 @@ void report_stats(struct report *r, const struct receiver_stats *s, int final)
    * path that ends. */
   json_u64(&j, "tail_concealed", rx->po.tail_concealed);
   json_u64(&j, "silence", rx->po.silence);
+  /* Beyond DESIGN.md: silence after a stream's last packet (it stopped),
+   * as tail_concealed is for PLC; silence is what stood in for lost audio. */
+  json_u64(&j, "tail_silence", rx->po.tail_silence);
   json_u64(&j, "played", rx->po.played);
   json_u64(&j, "underruns", s->pb.underruns);
   json_num(&j, "jitter_ms", rx->jitter_ms, 3);
@@ -208,10 +230,43 @@ void report_stats(struct report *r, const struct receiver_stats *s, int final)
   json_u64(&j, "sink_frames", s->pb.sink_frames);
   json_u64(&j, "frames_out", rx->po.samples_out);
   json_num(&j, "latency_ctl_ms", rx->latency_ctl_ms, 2);
+  /* Beyond DESIGN.md: re-targeting by time-scale modification (splices,
+   * audio taken out and put in) and route changes recognised. */
+  json_u64(&j, "tsm_splices", rx->tsm_splices);
+  json_num(&j, "tsm_removed_ms", rx->tsm_removed_ms, 1);
+  json_num(&j, "tsm_added_ms", rx->tsm_added_ms, 1);
+  json_u64(&j, "route_steps", rx->route_steps);
+  /* Issue 13, RTCP: reports sent and taken, refused (unparsable;
+   * another host's); the sender's SR (its mapping, its counts), our round
+   * trip (RRT/DLRR), and the transit the E-model uses, with its source. */
+  if (s->rtcp.on) {
+    const struct rxrtcp_stats *rt = &s->rtcp;
+    json_u64(&j, "rtcp_sent", rt->sent);
+    json_u64(&j, "rtcp_received", rt->received);
+    json_u64(&j, "rtcp_invalid", rt->invalid);
+    json_u64(&j, "rtcp_rejected", rt->rejected);
+    json_u64(&j, "sr_received", rt->rx.sr_received);
+    json_bool(&j, "wallclock_mapped", rt->rx.have_sr);
+    if (rt->rx.have_sr)
+      json_u64(&j, "sender_packets", rt->rx.sender_packets);
+    else
+      json_null(&j, "sender_packets");
+    json_u64(&j, "bye_received", rt->bye_received);
+    json_num(&j, "rtt_ms", rt->rx.rtt_ns >= 0 ? (double)rt->rx.rtt_ns / 1e6 : NAN, 2);
+    json_num(&j, "transit_ms", (double)rt->transit_ns / 1e6, 2);
+    json_str(&j, "transit_source", rtcp_transit_source_name(rt->transit_source));
+    json_num(&j, "transit_clock_ms",
+             rt->rx.transit_clock_ns != INT64_MIN ? (double)rt->rx.transit_clock_ns / 1e6 : NAN, 2);
+  }
   if (final)
     json_bool(&j, "final", 1);
   text = json_end(&j);
   if (text == NULL)
+    return;
+  if (r->metrics_id >= 0 &&
+      metrics_put(r->w, r->metrics_id, text, "receiver", r->cfg.metrics_stream, counters, final) == -EINVAL)
+    report_error(r, "--metrics-file: the stats line did not convert");
+  if (r->stats_id < 0)
     return;
   if (r->stats_id == r->err_id)
     status_break(r);
@@ -222,19 +277,23 @@ void report_stats(struct report *r, const struct receiver_stats *s, int final)
 void report_status(struct report *r, const struct receiver_stats *s)
 {
   const struct rxpipe_stats *rx = &s->pb.rx;
-  char lat[32];
+  char lat[32], mos[16];
 
   if (!r->status_on)
     return;
-  if (isfinite(rx->latency_mean_ms))
-    snprintf(lat, sizeof lat, "%.0f ms", rx->latency_mean_ms);
+  if (isfinite(rx->latency_now_ms))
+    snprintf(lat, sizeof lat, "%.0f ms", rx->latency_now_ms);
   else
     snprintf(lat, sizeof lat, "-");
+  if (isfinite(rx->mos))
+    snprintf(mos, sizeof mos, "%.2f", rx->mos);
+  else
+    snprintf(mos, sizeof mos, "-");
   linew_printf(r->w, r->err_id,
-               "\r" PROG ": %7.1f s  %s  latency %s (target %.0f)  loss %.1f %%  jitter %.1f ms  MOS -   ",
+               "\r" PROG ": %7.1f s  %s  latency %s (target %.0f)  loss %.1f %%  jitter %.1f ms  MOS %s\033[K",
                (double)s->pb.sink_frames / DL_RATE, s->playing ? "playing" : "waiting", lat,
                rx->latency_target_ms, isfinite(rx->loss_pct) ? rx->loss_pct : 0.0,
-               isfinite(rx->jitter_ms) ? rx->jitter_ms : 0.0);
+               isfinite(rx->jitter_ms) ? rx->jitter_ms : 0.0, mos);
   r->status_dirty = 1;
 }
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "playback.h"
+#include "rtcp.h"
 #include "rx/admit.h"
 
 /* Everything one stats line or status line tells. */
@@ -18,6 +19,7 @@ struct receiver_stats {
   struct admit_stats ad;        /* the loop thread's admission */
   uint64_t datagrams;           /* everything that came off the socket */
   uint64_t overflow;            /* dropped: the ring to the playback thread was full */
+  struct rxrtcp_stats rtcp;     /* RTCP (rtcp.c) */
   double t_s;                   /* since start */
   int playing;                  /* a stream has started */
 };
@@ -27,6 +29,8 @@ struct report_config {
   int quiet;                    /* no live line */
   const char *stats_path;       /* --stats FILE or "-" (stderr); NULL: no JSON */
   const char *trace_path;       /* --trace FILE: a stream for trace.c's lines; NULL: none */
+  const char *metrics_path;     /* --metrics-file: the stats in Prometheus' format; NULL: none */
+  const char *metrics_stream;   /* its stream label */
 };
 
 struct report;
@@ -45,8 +49,8 @@ void report_error(struct report *r, const char *fmt, ...) __attribute__((format(
 void report_verbose(struct report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int report_is_verbose(const struct report *r);
 
-/* One JSON line; final: the last one ("final": true), which waits for room
- * rather than being dropped. */
+/* One JSON line (and the metrics file anew); final: the last one
+ * ("final": true), which waits for room rather than being dropped. */
 void report_stats(struct report *r, const struct receiver_stats *s, int final);
 
 /* The live line (overwritten in place on the terminal). */

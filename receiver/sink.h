@@ -3,8 +3,10 @@
  * absolute deadlines as if it were a device (optionally with a skewed
  * clock, to exercise drift compensation without hardware).
  *
- * Open and close from the main thread while the playback thread is not
- * running; sink_wait and sink_write from the playback thread only. */
+ * Open and close while the playback thread is not running (the main
+ * thread, or a worker of the loop's that opens it when a stream's channel
+ * count is known); sink_wait and sink_write from the playback thread
+ * only. */
 #ifndef DL_SINK_H
 #define DL_SINK_H
 
@@ -21,6 +23,11 @@ struct sink;
  * negative errno and words why into err. */
 int sink_alsa_open(struct sink **out, const char *device, int channels, int buffer_ms, char *err,
                    size_t errcap);
+
+/* Whether the device opens at all (opened and closed again at once, no
+ * parameters set): a bad name is said at start-up, not when a stream
+ * comes. Returns 0, or a negative errno with err worded. */
+int sink_alsa_check(const char *device, char *err, size_t errcap);
 
 /* alsa-lib's own diagnostics on stderr off (the caller words errors). */
 void sink_alsa_quiet(void);

@@ -353,6 +353,19 @@ int sink_alsa_open(struct sink **out, const char *device, int channels, int buff
   return r;
 }
 
+int sink_alsa_check(const char *device, char *err, size_t errcap)
+{
+  snd_pcm_t *pcm;
+  int r = snd_pcm_open(&pcm, device, SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
+
+  if (r < 0) {
+    snprintf(err, errcap, "cannot open: %s", snd_strerror(r));
+    return r;
+  }
+  snd_pcm_close(pcm);
+  return 0;
+}
+
 static void alsa_quiet(const char *file, int line, const char *function, int err, const char *fmt, ...)
 {
   (void)file; (void)line; (void)function; (void)err; (void)fmt;

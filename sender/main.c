@@ -36,10 +36,14 @@
 #include <uv.h>
 
 #include "defaults.h"
+#include "rtcp.h"
 #include "shell/clock.h"
 #include "shell/keyfile.h"
 #include "shell/linew.h"
+#include "shell/metrics.h"
+#include "shell/notify.h"
 #include "shell/resolve.h"
+#include "shell/udppair.h"
 #include "shell/usage.h"
 #include "tx/audio_in.h"
 #include "tx/pacer.h"
@@ -76,10 +80,17 @@ struct opts {
   const char *sdp;
   double skew_ppm;
   const char *stats;
+  const char *metrics;          /* --metrics-file; NULL: none */
+  const char *metrics_stream;   /* its stream label */
   int stats_interval_ms;
   const char *trace;
   const char *key;        /* --key FILE: SRTP */
   const char *gen_key;    /* --gen-key FILE */
+  int rtcp_mux;           /* --rtcp-mux: RTCP on the RTP port */
+  int rtcp_interval_ms;   /* --rtcp-interval */
+  int no_rtcp;            /* --no-rtcp */
+  int adapt;              /* --adapt (default) / --no-adapt */
+  int min_bitrate;        /* --min-bitrate; 0: DL_DEFAULT_MIN_BITRATE */
   int quiet, verbose;
   const char *input;
   const char *dest;
@@ -95,6 +106,7 @@ struct sender {
   uv_signal_t sigint, sigterm;
   int tfd;
   int status_on;          /* the live line on a TTY */
+  int rtcp_on;            /* RTCP runs (not --no-rtcp) */
 
   struct audio_in *in;
   struct audio_in_info info;
@@ -111,10 +123,14 @@ struct sender {
   uint64_t max_frames;        /* --duration in frames; 0: no limit */
   int frame_samples;
   struct dl_srtp *srtp;       /* --key: the sending session; NULL: plain RTP */
+  struct dl_srtp *srtcp_in;   /* --key: the session that checks the receiver's RTCP */
+  struct txrtcp rtcp;         /* RTCP (rtcp.h), unless --no-rtcp */
+  int rtcp_fd;                /* its socket until txrtcp_open takes it; -1: none */
+  uint32_t ssrc;              /* the stream's */
   uint8_t key[DL_SRTP_KEY_LEN];
 
   struct linew *out;          /* every line written once the loop runs */
-  int err_id, stats_id, trace_id;   /* its streams; -1: none */
+  int err_id, stats_id, trace_id, metrics_id;   /* its streams; -1: none */
   int64_t start_ns;           /* CLOCK_MONOTONIC at t0 */
   uint64_t sent, bytes, payload_bytes, send_errors;
   uint64_t last_payload_bytes;
@@ -170,8 +186,33 @@ static void help(void)
       "                        start), sent (packets), bytes (RTP bytes sent), bitrate (Opus bit/s over\n"
       "                        the interval; the final line: over the run), fec, late (packets\n"
       "                        sent a frame or more behind schedule), send_errors, dtx (frames\n"
-      "                        not sent), loss_pct_reported and rtt_ms (null: no RTCP yet)\n"
+      "                        not sent); from RTCP (null before the first report): rtt_ms,\n"
+      "                        loss_pct_reported (the last report's fraction lost, %%),\n"
+      "                        lost_reported, jitter_ms_reported, far_mos, far_r_factor and\n"
+      "                        far_latency_ms (the receiver's XR VoIP Metrics: its MOS-CQ, R\n"
+      "                        and end system delay); adapt_events (settings changed),\n"
+      "                        encoder_loss_pct, encoder_bitrate; rtcp_sent, rtcp_received,\n"
+      "                        rtcp_invalid, rtcp_rejected (not from the destination's host),\n"
+      "                        auth_failed (--key: SRTCP that failed)\n"
       "      --stats-interval MS   period of the stats lines, %d..3600000 (%d)\n"
+      "      --metrics-file PATH   the same statistics in Prometheus' text format, the file\n"
+      "                        replaced atomically every --stats-interval (node_exporter's\n"
+      "                        textfile collector): driftless_sender_KEY, counts as counters\n"
+      "                        (_total), the rest as gauges (README \"Metrics\")\n"
+      "      --metrics-stream NAME  the metrics' stream label (default: HOST:PORT as given)\n"
+      "      --rtcp-interval MS  RTCP: the minimum report interval (RFC 3550 Tmin),\n"
+      "                        randomised 0.5..1.5 x and halved before the first; the\n"
+      "                        5 %% bandwidth share may make it longer. 100..3600000\n"
+      "                        (%d; below it only on a LAN). SR + SDES go to PORT+1 from\n"
+      "                        the port above our RTP port, BYE when the stream stops\n"
+      "      --rtcp-mux        RTCP on the RTP ports (RFC 5761), not on PORT+1\n"
+      "      --no-rtcp         no RTCP: no SR, no BYE, no reports heard, no adaptation\n"
+      "      --adapt, --no-adapt  follow the receiver's reports (on): the encoder's\n"
+      "                        expected loss and FEC track the reported loss (with\n"
+      "                        hysteresis; --expect-loss is the start), and the bitrate\n"
+      "                        steps down by quarters when a queue builds (RTT above its\n"
+      "                        least, with loss), back up when calm; -v says each change\n"
+      "      --min-bitrate BPS the adaptation's floor, %d..BITRATE (%d)\n"
       "      --trace FILE      one line per packet sent (tab-separated, with a header):\n"
       "                        seq, RTP timestamp, scheduled and actual send time\n"
       "                        (CLOCK_MONOTONIC ns)\n"
@@ -181,19 +222,23 @@ static void help(void)
       "  -h, --help            this text\n"
       "  -V, --version         the version\n"
       "\n"
-      "On a terminal, a live status line shows position, packets and bitrate.\n"
+      "On a terminal, a live status line shows position, packets and bitrate, and\n"
+      "once the receiver reports, how the far end hears it (\"far end: MOS 4.3, 2 %% lost,\n"
+      "62 ms\": its MOS, the loss it reported last, its own delay).\n"
       "SIGINT/SIGTERM stop the stream cleanly (a final stats line, exit 0).\n"
       "Exit status: 0 done, 1 run-time error (file, host, network), 2 usage error (also:\n"
       "a --key file that holds no valid key).\n",
       DL_DEFAULT_FRAME_US / 1000, DL_MIN_BITRATE, DL_MAX_BITRATE, DL_DEFAULT_BITRATE_MONO,
       DL_DEFAULT_BITRATE_STEREO, DL_DEFAULT_COMPLEXITY, DL_DEFAULT_EXPECT_LOSS, DL_DEFAULT_PT,
-      DL_MIN_STATS_INTERVAL_MS, DL_DEFAULT_STATS_INTERVAL_MS);
+      DL_MIN_STATS_INTERVAL_MS, DL_DEFAULT_STATS_INTERVAL_MS, DL_RTCP_MIN_INTERVAL_MS,
+      DL_MIN_BITRATE, DL_DEFAULT_MIN_BITRATE);
 }
 
 enum {
   OPT_COMPLEXITY = 256, OPT_APPLICATION, OPT_FEC, OPT_NO_FEC, OPT_EXPECT_LOSS, OPT_DTX,
   OPT_PT, OPT_SSRC, OPT_LOOP, OPT_DURATION, OPT_SDP, OPT_SKEW, OPT_STATS,
-  OPT_STATS_INTERVAL, OPT_TRACE, OPT_KEY, OPT_GEN_KEY
+  OPT_STATS_INTERVAL, OPT_TRACE, OPT_KEY, OPT_GEN_KEY, OPT_METRICS_FILE, OPT_METRICS_STREAM,
+  OPT_RTCP_INTERVAL, OPT_RTCP_MUX, OPT_NO_RTCP, OPT_ADAPT, OPT_NO_ADAPT, OPT_MIN_BITRATE
 };
 
 /* The sender words each expected value itself ("bit/s from 6000 to
@@ -232,9 +277,17 @@ static const struct option longs[] = {
   {"clock-skew-ppm", required_argument, NULL, OPT_SKEW},
   {"stats", required_argument, NULL, OPT_STATS},
   {"stats-interval", required_argument, NULL, OPT_STATS_INTERVAL},
+  {"metrics-file", required_argument, NULL, OPT_METRICS_FILE},
+  {"metrics-stream", required_argument, NULL, OPT_METRICS_STREAM},
   {"trace", required_argument, NULL, OPT_TRACE},
   {"key", required_argument, NULL, OPT_KEY},
   {"gen-key", required_argument, NULL, OPT_GEN_KEY},
+  {"rtcp-interval", required_argument, NULL, OPT_RTCP_INTERVAL},
+  {"rtcp-mux", no_argument, NULL, OPT_RTCP_MUX},
+  {"no-rtcp", no_argument, NULL, OPT_NO_RTCP},
+  {"adapt", no_argument, NULL, OPT_ADAPT},
+  {"no-adapt", no_argument, NULL, OPT_NO_ADAPT},
+  {"min-bitrate", required_argument, NULL, OPT_MIN_BITRATE},
   {"quiet", no_argument, NULL, 'q'},
   {"verbose", no_argument, NULL, 'v'},
   {"help", no_argument, NULL, 'h'},
@@ -296,6 +349,8 @@ static int set_flag(struct opts *o, int c, char *arg)
                               "parts per million, -100000..100000");
     break;
   case OPT_STATS: o->stats = arg; break;
+  case OPT_METRICS_FILE: o->metrics = arg; break;
+  case OPT_METRICS_STREAM: o->metrics_stream = arg; break;
   case OPT_STATS_INTERVAL:
     o->stats_interval_ms = (int)want_long("--stats-interval", arg, DL_MIN_STATS_INTERVAL_MS,
                                           3600000, "milliseconds, 10..3600000");
@@ -303,6 +358,18 @@ static int set_flag(struct opts *o, int c, char *arg)
   case OPT_TRACE: o->trace = arg; break;
   case OPT_KEY: o->key = arg; break;
   case OPT_GEN_KEY: o->gen_key = arg; break;
+  case OPT_RTCP_INTERVAL:
+    o->rtcp_interval_ms = (int)want_long("--rtcp-interval", arg, 100, 3600000,
+                                         "milliseconds, 100..3600000");
+    break;
+  case OPT_RTCP_MUX: o->rtcp_mux = 1; break;
+  case OPT_NO_RTCP: o->no_rtcp = 1; break;
+  case OPT_ADAPT: o->adapt = 1; break;
+  case OPT_NO_ADAPT: o->adapt = 0; break;
+  case OPT_MIN_BITRATE:
+    o->min_bitrate = (int)want_long("--min-bitrate", arg, DL_MIN_BITRATE, DL_MAX_BITRATE,
+                                    "bit/s from 6000 to 510000");
+    break;
   default:
     return -1;
   }
@@ -322,6 +389,8 @@ static void parse(int argc, char **argv, struct opts *o)
   o->expect_loss = DL_DEFAULT_EXPECT_LOSS;
   o->pt = DL_DEFAULT_PT;
   o->stats_interval_ms = DL_DEFAULT_STATS_INTERVAL_MS;
+  o->rtcp_interval_ms = DL_RTCP_MIN_INTERVAL_MS;
+  o->adapt = 1;
 
   usage_prog = PROG;   /* usage_hint stays "": the messages say "(see --help)" where it helps */
   opterr = 0;
@@ -351,25 +420,40 @@ static void parse(int argc, char **argv, struct opts *o)
                 argc - optind == 1 ? "" : "s");
   o->input = argv[optind];
   o->dest = argv[optind + 1];
+  if (o->metrics_stream == NULL)
+    o->metrics_stream = o->dest;
   if (args_hostport(o->dest, 0, o->host, sizeof o->host, o->port, sizeof o->port) < 0 ||
       o->host[0] == '\0')
     usage_error("%s: expected HOST:PORT with a port 1..65535 (IPv6: [ADDR]:PORT)", o->dest);
   if (o->quiet && o->verbose)
     usage_error("-q and -v contradict each other");
+  if (o->no_rtcp && o->rtcp_mux)
+    usage_error("--no-rtcp and --rtcp-mux contradict each other");
+  if (!o->rtcp_mux && !o->no_rtcp && strcmp(o->port, "65535") == 0)
+    usage_error("port 65535: RTCP needs PORT+1 (give --rtcp-mux or --no-rtcp)");
+  if (o->min_bitrate != 0 && o->bitrate != 0 && o->min_bitrate > o->bitrate)
+    usage_error("--min-bitrate %d is above --bitrate %d", o->min_bitrate, o->bitrate);
 }
 
 /* ---- statistics and status ---------------------------------------------- */
 
+/* The stats keys that count since start: Prometheus counters (the rest
+ * are gauges). */
+static const char *const counters[] = {
+  "sent", "bytes", "late", "send_errors", "dtx", "overruns", "adapt_events", "rtcp_invalid",
+  "rtcp_sent", "rtcp_received", "rtcp_rejected", "auth_failed", NULL,
+};
+
 static void write_stats(struct sender *s, int final)
 {
-  char buf[512];
+  char buf[1536];
   struct json j;
   struct txpipe_stats ts;
   int64_t now = clock_mono_ns();
   double t = (double)(now - s->start_ns) / 1e9;
   double bitrate;
 
-  if (s->stats_id < 0)
+  if (s->stats_id < 0 && s->metrics_id < 0)
     return;
   txpipe_get_stats(s->tp, &ts);
   if (final) {
@@ -386,24 +470,32 @@ static void write_stats(struct sender *s, int final)
   json_u64(&j, "sent", s->sent);
   json_u64(&j, "bytes", s->bytes);
   json_num(&j, "bitrate", bitrate, 0);
-  json_bool(&j, "fec", s->o.fec);
-  json_null(&j, "loss_pct_reported");
-  json_null(&j, "rtt_ms");
+  json_bool(&j, "fec", s->rtcp_on ? txrtcp_fec(&s->rtcp) : s->o.fec);
+  if (!s->rtcp_on) {
+    json_null(&j, "loss_pct_reported");
+    json_null(&j, "rtt_ms");
+  }
   json_u64(&j, "late", s->pacer.late);
   json_u64(&j, "send_errors", s->send_errors);
   json_u64(&j, "dtx", ts.dtx_frames);
+  if (s->rtcp_on)
+    txrtcp_json(&s->rtcp, &j);
   if (final)
     json_bool(&j, "final", 1);
   const char *line = json_end(&j);
+  if (line == NULL)
+    return;
+  if (s->metrics_id >= 0)
+    metrics_put(s->out, s->metrics_id, line, "sender", s->o.metrics_stream, counters, final);
   /* The final line waits for room: it must not be lost, and nothing is
    * paced any more. */
-  if (line != NULL)
+  if (s->stats_id >= 0)
     linew_put_line(s->out, s->stats_id, line, final);
 }
 
 static void status_line(struct sender *s, int last)
 {
-  char total[32];
+  char total[32], far[96] = "";
   double pos = (double)s->pacer.next * s->frame_samples / DL_RATE;
   double secs = (double)(clock_mono_ns() - s->start_ns) / 1e9;
 
@@ -417,10 +509,12 @@ static void status_line(struct sender *s, int last)
     snprintf(total, sizeof total, "%.1f s", (double)s->info.out_frames / DL_RATE);
   else
     snprintf(total, sizeof total, "?");
+  if (s->rtcp_on)
+    txrtcp_status(&s->rtcp, far, sizeof far);
   linew_printf(s->out, s->err_id,
-               "\r" PROG ": %.1f s / %s  packets %" PRIu64 "  %.1f kb/s  late %" PRIu64 "\033[K%s",
+               "\r" PROG ": %.1f s / %s  packets %" PRIu64 "  %.1f kb/s  late %" PRIu64 "%s\033[K%s",
                pos, total, s->sent, secs > 0 ? (double)s->payload_bytes * 8 / secs / 1000 : 0.0,
-               s->pacer.late, last ? "\n" : "");
+               s->pacer.late, far, last ? "\n" : "");
 }
 
 static void stats_cb(uv_timer_t *t)
@@ -441,6 +535,9 @@ static void finish(struct sender *s, int code)
     return;
   s->finished = 1;
   s->exit_code = code;
+  /* The receiver can tell "ended" from "lost" (RFC 3550 6.6). */
+  if (s->rtcp_on)
+    txrtcp_bye(&s->rtcp, code == 0 ? "end of stream" : "sender error");
   uv_stop(&s->loop);
 }
 
@@ -548,6 +645,7 @@ static void tick_cb(uv_poll_t *h, int status, int events)
     pacer_sent(&s->pacer, now);
     encode_next(s);
   }
+  notify_watchdog();   /* a tick ran: the pacing loop is alive */
   if (s->finished)
     return;
   if (!s->have_pending) {
@@ -673,6 +771,12 @@ static int open_outputs(struct sender *s)
   s->err_id = linew_add(s->out, stderr, "stderr");
   if (s->o.stats != NULL && (s->stats_id = open_out(s, s->o.stats, "--stats")) < 0)
     return -1;
+  char mname[300];
+  snprintf(mname, sizeof mname, "--metrics-file %s", s->o.metrics != NULL ? s->o.metrics : "");
+  if (s->o.metrics != NULL && (s->metrics_id = linew_add_replace(s->out, s->o.metrics, mname)) < 0) {
+    fprintf(stderr, PROG ": --metrics-file %s: %s\n", s->o.metrics, strerror(-s->metrics_id));
+    return -1;
+  }
   if (s->o.trace != NULL) {
     if ((s->trace_id = open_out(s, s->o.trace, "--trace")) < 0)
       return -1;
@@ -731,6 +835,7 @@ static int make_pipeline(struct sender *s, struct txpipe_config *tc)
   tc->dtx = s->o.dtx;
   tc->pt = s->o.pt;
   tc->ssrc = s->o.have_ssrc ? s->o.ssrc : random_u32();
+  s->ssrc = tc->ssrc;
   /* RFC 3550: random initial sequence number and timestamp. */
   tc->seq0 = (uint16_t)random_u32();
   tc->ts0 = random_u32();
@@ -739,7 +844,8 @@ static int make_pipeline(struct sender *s, struct txpipe_config *tc)
     fprintf(stderr, PROG ": Opus encoder: %s\n", oerr != OPUS_OK ? opus_strerror(oerr) : strerror(-rc));
     return -1;
   }
-  if (s->o.key != NULL && (rc = dl_srtp_create(&s->srtp, s->key, DL_SRTP_SEND)) < 0) {
+  if (s->o.key != NULL && ((rc = dl_srtp_create(&s->srtp, s->key, DL_SRTP_SEND)) < 0 ||
+                           (!s->o.no_rtcp && (rc = dl_srtp_create(&s->srtcp_in, s->key, DL_SRTP_RECV)) < 0))) {
     fprintf(stderr, PROG ": SRTP: %s\n", dl_srtp_strerror(rc));
     return -1;
   }
@@ -773,9 +879,28 @@ static int make_loop(struct sender *s)
     return -1;
   }
   s->loop_ok = 1;
-  if ((rc = uv_udp_init_ex(&s->loop, &s->udp, s->addr.ss_family)) < 0) {
-    fprintf(stderr, PROG ": UDP socket: %s\n", uv_strerror(rc));
-    return -1;
+  if (s->o.no_rtcp) {
+    if ((rc = uv_udp_init_ex(&s->loop, &s->udp, s->addr.ss_family)) < 0) {
+      fprintf(stderr, PROG ": UDP socket: %s\n", uv_strerror(rc));
+      return -1;
+    }
+  } else {
+    /* RTP from an even port, RTCP from the one above it (RFC 3550 11),
+     * so that a receiver answering "source port + 1" reaches us. */
+    int fds[2] = {-1, -1};
+    if ((rc = udppair_bind(s->addr.ss_family, fds, s->o.rtcp_mux ? 1 : 2)) < 0) {
+      fprintf(stderr, PROG ": UDP sockets: %s\n", strerror(-rc));
+      return -1;
+    }
+    uv_udp_init(&s->loop, &s->udp);
+    if ((rc = uv_udp_open(&s->udp, fds[0])) < 0) {
+      fprintf(stderr, PROG ": UDP socket: %s\n", uv_strerror(rc));
+      close(fds[0]);
+      if (fds[1] >= 0)
+        close(fds[1]);
+      return -1;
+    }
+    s->rtcp_fd = fds[1];
   }
   s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (s->tfd < 0) {
@@ -795,6 +920,83 @@ static int make_loop(struct sender *s)
   s->sigint.data = s->sigterm.data = s;
   uv_signal_start(&s->sigint, signal_cb, SIGINT);
   uv_signal_start(&s->sigterm, signal_cb, SIGTERM);
+  return 0;
+}
+
+static int64_t realtime_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* rtcp.c: what has been sent, now. The stream's RTP time now is the next
+ * frame's timestamp moved back by the time to its deadline (at the
+ * schedule's rate, skew included): the pending frame, already encoded,
+ * has that deadline. */
+static void rtcp_now_cb(void *arg, struct rtcp_tx_now *n)
+{
+  struct sender *s = arg;
+  int64_t now = clock_mono_ns();
+  uint32_t next_ts = txpipe_next_ts(s->tp) - (s->have_pending ? (uint32_t)s->frame_samples : 0);
+  double ahead = (double)(pacer_next_deadline(&s->pacer) - now) * DL_RATE * (1 + s->o.skew_ppm * 1e-6) / 1e9;
+  double pps = 1e6 / s->o.frame_us;
+
+  n->mono_ns = now;
+  n->realtime_ns = realtime_ns();
+  n->rtp_ts = next_ts - (uint32_t)(int32_t)llround(ahead);
+  n->packets = (uint32_t)s->sent;
+  n->octets = (uint32_t)s->payload_bytes;
+  n->session_bw = s->o.bitrate / 8.0 + pps * (RTP_HEADER_LEN + DL_RTCP_IP_UDP_OVERHEAD);
+}
+
+/* RTCP: its socket (or the RTP one, muxed), the session and the
+ * adaptation. Returns 0 or -1 after one line. */
+static int start_rtcp(struct sender *s)
+{
+  struct txrtcp_config c;
+  uint64_t rnd;
+  int rc;
+
+  if (getrandom(&rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+    rnd = (uint64_t)clock_mono_ns() * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid();
+  memset(&c, 0, sizeof c);
+  c.mux = s->o.rtcp_mux;
+  c.interval_ms = s->o.rtcp_interval_ms;
+  c.adapt = s->o.adapt;
+  c.ac.fec = s->o.fec;
+  c.ac.loss_perc = s->o.expect_loss;
+  c.ac.bitrate = s->o.bitrate;
+  c.ac.min_bitrate = s->o.min_bitrate != 0 ? s->o.min_bitrate : DL_DEFAULT_MIN_BITRATE;
+  if (c.ac.min_bitrate > c.ac.bitrate)
+    c.ac.min_bitrate = c.ac.bitrate;
+  c.verbose = s->o.verbose;
+  c.ssrc = s->ssrc;
+  c.rand = rnd;
+  c.dest = s->addr;
+  c.srtp_out = s->srtp;
+  c.srtp_in = s->srtcp_in;
+  c.tp = s->tp;
+  c.out = s->out;
+  c.err_id = s->err_id;
+  c.now_cb = rtcp_now_cb;
+  c.now_arg = s;
+  rc = txrtcp_open(&s->rtcp, &s->loop, &s->udp, s->rtcp_fd, &c);
+  s->rtcp_fd = -1;   /* the RTCP handle has it now */
+  if (rc < 0) {
+    fprintf(stderr, PROG ": RTCP socket: %s\n", uv_strerror(rc));
+    return -1;
+  }
+  s->rtcp_on = 1;
+  if (s->o.verbose) {
+    struct sockaddr_storage local;
+    int len = sizeof local;
+    int port = uv_udp_getsockname(&s->udp, (struct sockaddr *)&local, &len) == 0
+                   ? addr_port((const struct sockaddr *)&local) : -1;
+    fprintf(stderr, PROG ": RTP from port %d, RTCP from port %d to port %d%s, CNAME %s, adaptation %s\n",
+            port, s->o.rtcp_mux ? port : port + 1, addr_port((const struct sockaddr *)&s->rtcp.to),
+            s->o.rtcp_mux ? " (muxed)" : "", s->rtcp.cname, s->o.adapt ? "on" : "off");
+  }
   return 0;
 }
 
@@ -821,8 +1023,10 @@ static int start(struct sender *s)
     s->exit_code = EXIT_RUNTIME;
     return -1;
   }
+  if (!s->o.no_rtcp && start_rtcp(s) < 0)
+    return -1;
   uv_poll_start(&s->poll, UV_READABLE, tick_cb);
-  if (s->stats_id >= 0)
+  if (s->stats_id >= 0 || s->metrics_id >= 0)
     uv_timer_start(&s->stats_timer, stats_cb, (uint64_t)s->o.stats_interval_ms,
                    (uint64_t)s->o.stats_interval_ms);
   /* The live line and JSON lines on the same terminal would garble each
@@ -848,6 +1052,7 @@ static void run(struct sender *s)
     fprintf(stderr, PROG ": pacing loop %s\n",
             prc == 0 ? "at SCHED_FIFO priority " STR(DL_SENDER_RT_PRIORITY)
                      : "with normal scheduling (SCHED_FIFO refused)");
+  notify_ready();   /* a service manager's READY=1: the pacing loop runs */
   uv_run(&s->loop, UV_RUN_DEFAULT);
   status_line(s, 1);
   /* Everything queued goes out before the final stats line, which goes
@@ -885,6 +1090,9 @@ static int teardown(struct sender *s)
   txpipe_destroy(s->tp);
   audio_in_close(s->in);
   dl_srtp_destroy(s->srtp);
+  dl_srtp_destroy(s->srtcp_in);
+  if (s->rtcp_fd >= 0)
+    close(s->rtcp_fd);
   memset(s->key, 0, sizeof s->key);
   return s->exit_code;
 }
@@ -901,7 +1109,8 @@ int main(int argc, char **argv)
   if (s.o.key != NULL && (rc = keyfile_read(PROG, s.o.key, s.key)) != 0)
     return rc;
   s.tfd = -1;
-  s.err_id = s.stats_id = s.trace_id = -1;
+  s.rtcp_fd = -1;
+  s.err_id = s.stats_id = s.trace_id = s.metrics_id = -1;
   s.exit_code = EXIT_RUNTIME;
   signal(SIGPIPE, SIG_IGN);
   /* The kernel may fire a normal task's timers up to 50 us late to batch

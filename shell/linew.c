@@ -19,11 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "defaults.h"
 
 struct linew_stream {
-  FILE *f;
+  FILE *f;              /* NULL for a replace stream */
+  char *path;           /* a replace stream's file; NULL otherwise */
   char name[256];
   int err;              /* writer thread: first errno of a write or flush */
   uint64_t dropped;     /* producer thread */
@@ -88,6 +90,46 @@ int linew_add(struct linew *w, FILE *f, const char *name)
   s->f = f;
   snprintf(s->name, sizeof s->name, "%s", name);
   return w->n++;
+}
+
+int linew_add_replace(struct linew *w, const char *path, const char *name)
+{
+  int id;
+  char *p = strdup(path);
+
+  if (p == NULL)
+    return -ENOMEM;
+  id = linew_add(w, NULL, name);
+  if (id < 0) {
+    free(p);
+    return id;
+  }
+  w->st[id].path = p;
+  return id;
+}
+
+/* Writer thread: the file of a replace stream becomes data[0..a) and
+ * data2[0..b) (a record may wrap in the ring). Returns 0 or an errno. */
+static int replace_file(const char *path, const uint8_t *data, size_t a, const uint8_t *data2, size_t b)
+{
+  char tmp[4096 + 8];
+  FILE *f;
+  int e = 0;
+
+  if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+    return ENAMETOOLONG;
+  f = fopen(tmp, "w");
+  if (f == NULL)
+    return errno != 0 ? errno : EIO;
+  if (fwrite(data, 1, a, f) != a || fwrite(data2, 1, b, f) != b)
+    e = errno != 0 ? errno : EIO;
+  if (fclose(f) != 0 && e == 0)
+    e = errno != 0 ? errno : EIO;
+  if (e == 0 && rename(tmp, path) != 0)
+    e = errno != 0 ? errno : EIO;
+  if (e != 0)
+    unlink(tmp);
+  return e;
 }
 
 static void copy_in(struct linew *w, size_t pos, const void *src, size_t n)
@@ -164,11 +206,16 @@ static void drain(struct linew *w)
     s = &w->st[r.id];
     off = (tail + sizeof r) & w->mask;
     first = w->cap - off < r.len ? w->cap - off : r.len;
-    if (s->err == 0 &&
-        (fwrite(w->buf + off, 1, first, s->f) != first ||
-         fwrite(w->buf, 1, r.len - first, s->f) != r.len - first))
-      s->err = errno != 0 ? errno : EIO;
-    touched |= 1u << r.id;
+    if (s->path != NULL) {
+      if (s->err == 0)
+        s->err = replace_file(s->path, w->buf + off, first, w->buf, r.len - first);
+    } else {
+      if (s->err == 0 &&
+          (fwrite(w->buf + off, 1, first, s->f) != first ||
+           fwrite(w->buf, 1, r.len - first, s->f) != r.len - first))
+        s->err = errno != 0 ? errno : EIO;
+      touched |= 1u << r.id;
+    }
     /* stdio has its own copy now: free the room before the flush, which
      * is where a slow disk makes us wait. */
     tail += sizeof r + r.len;
@@ -265,7 +312,9 @@ int linew_destroy(struct linew *w)
   }
   for (int i = 0; i < w->n; i++) {
     struct linew_stream *s = &w->st[i];
-    if (s->f == stderr || s->f == stdout) {
+    if (s->path != NULL) {
+      free(s->path);
+    } else if (s->f == stderr || s->f == stdout) {
       if (fflush(s->f) != 0 && s->err == 0)
         s->err = errno != 0 ? errno : EIO;
     } else if (fclose(s->f) != 0 && s->err == 0) {

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#define LINEW_MAX_STREAMS 4
-#define LINEW_MAX_LINE    4096   /* bytes of one line, with its newline */
+#define LINEW_MAX_STREAMS 8
+#define LINEW_MAX_LINE    16384  /* bytes of one line (or a replace stream's text), with its newline */
 
 struct linew;
 
@@ -31,6 +31,13 @@ int linew_create(struct linew **out, const char *prog, size_t queue_bytes);
  * says which stream in messages ("--trace out.tsv"; copied). Returns the
  * stream's id (>= 0) or -ENOSPC. */
 int linew_add(struct linew *w, FILE *f, const char *name);
+
+/* Before linew_start. A stream whose every put is the whole new content
+ * of the file at path (copied), which is replaced atomically: written to
+ * PATH.tmp, then renamed over PATH, so that a reader (node_exporter's
+ * textfile collector) never sees half a file. name as for linew_add.
+ * Returns the stream's id or -ENOSPC / -ENOMEM. */
+int linew_add_replace(struct linew *w, const char *path, const char *name);
 
 /* Starts the writer thread. Returns 0 or a negative errno. Lines put
  * before it are kept and written first. */

@@ -113,8 +113,18 @@ int impair_config_check(const struct impair_config *cfg)
     return -EINVAL;
   if (cfg->n_blackout < 0 || cfg->n_blackout > IMPAIR_MAX_BLACKOUTS)
     return -EINVAL;
+  if (cfg->loss_window.start_ns < 0 || cfg->loss_window.len_ns < 0)
+    return -EINVAL;
   for (int i = 0; i < cfg->n_blackout; i++)
     if (cfg->blackout[i].start_ns < 0 || cfg->blackout[i].len_ns < 0)
+      return -EINVAL;
+  if (cfg->n_change < 0 || cfg->n_change > IMPAIR_MAX_CHANGES)
+    return -EINVAL;
+  for (int i = 0; i < cfg->n_change; i++)
+    if (cfg->change[i].at_ns < 0 || (i > 0 && cfg->change[i].at_ns < cfg->change[i - 1].at_ns) ||
+        !isfinite(cfg->change[i].delay_ms) || cfg->change[i].delay_ms < 0 ||
+        cfg->change[i].delay_ms > 60000 || !isfinite(cfg->change[i].jitter_ms) ||
+        cfg->change[i].jitter_ms < 0 || cfg->change[i].jitter_ms > 60000)
       return -EINVAL;
   if (cfg->burst_len != 0) {
     double l = cfg->loss_pct / 100.0;
@@ -188,12 +198,17 @@ static double jitter_draw(struct impair_rng *r, enum impair_dist dist)
   }
 }
 
-static int64_t delay_ns(struct impair *im, struct impair_rng *r)
+/* t_ns: since the start, for the changes in force. */
+static int64_t delay_ns(struct impair *im, struct impair_rng *r, int64_t t_ns)
 {
-  double ms = im->cfg.delay_ms;
+  double ms = im->cfg.delay_ms, jit = im->cfg.jitter_ms;
   double j = jitter_draw(r, im->cfg.dist);   /* drawn even without jitter */
 
-  ms += im->cfg.jitter_ms * j;
+  for (int i = 0; i < im->cfg.n_change && t_ns >= im->cfg.change[i].at_ns; i++) {
+    ms = im->cfg.change[i].delay_ms;
+    jit = im->cfg.change[i].jitter_ms;
+  }
+  ms += jit * j;
   if (ms < 0)
     ms = 0;
   return (int64_t)llround(ms * 1e6);
@@ -244,8 +259,8 @@ void impair_decide(struct impair *im, int64_t now_ns, size_t len, struct impair_
   const struct impair_config *c = &im->cfg;
   /* All draws first, a fixed number per packet (see the file comment). */
   double u_loss = impair_rng_uniform(&im->rng[STREAM_LOSS]);
-  int64_t d1 = delay_ns(im, &im->rng[STREAM_DELAY]);
-  int64_t d2 = delay_ns(im, &im->rng[STREAM_DELAY_DUP]);
+  int64_t d1 = delay_ns(im, &im->rng[STREAM_DELAY], now_ns - im->start_ns);
+  int64_t d2 = delay_ns(im, &im->rng[STREAM_DELAY_DUP], now_ns - im->start_ns);
   double u_reorder = impair_rng_uniform(&im->rng[STREAM_REORDER]);
   double u_dup = impair_rng_uniform(&im->rng[STREAM_DUPLICATE]);
   size_t wire = len + (size_t)c->overhead_bytes;
@@ -264,6 +279,12 @@ void impair_decide(struct impair *im, int64_t now_ns, size_t len, struct impair_
     lost = im->ge_bad;
   } else {
     lost = u_loss < c->loss_pct / 100.0;
+  }
+
+  if (c->loss_window.len_ns > 0) {
+    int64_t t = now_ns - im->start_ns;
+    if (t < c->loss_window.start_ns || t >= c->loss_window.start_ns + c->loss_window.len_ns)
+      lost = 0;
   }
 
   if (in_blackout(im, now_ns)) {

@@ -29,6 +29,8 @@
  *    queue_ms is dropped at the tail (as tbf's "latency").
  *  - blackouts: packets arriving in [start, start + len) after the engine's
  *    start time are dropped.
+ *  - loss window: the loss model loses packets only in [start, start +
+ *    len), a loss step for tests (netem has no such thing).
  * Each impairment draws from its own PRNG stream (xoshiro256** seeded by
  * splitmix64 from the seed) a fixed number of times per packet, so packet
  * k's loss, delay, reorder and duplicate draws depend on the seed and k
@@ -40,6 +42,7 @@
 #include <stdint.h>
 
 #define IMPAIR_MAX_BLACKOUTS 16
+#define IMPAIR_MAX_CHANGES   8
 
 enum impair_dist {
   IMPAIR_DIST_NORMAL = 0,
@@ -50,6 +53,14 @@ enum impair_dist {
 struct impair_blackout {
   int64_t start_ns;   /* after the engine's start time */
   int64_t len_ns;
+};
+
+/* From at_ns (after the engine's start) on, the delay and the jitter are
+ * these: a route change, a jitter burst and its end. */
+struct impair_change {
+  int64_t at_ns;
+  double delay_ms;
+  double jitter_ms;
 };
 
 struct impair_config {
@@ -68,6 +79,12 @@ struct impair_config {
   double queue_ms;         /* longest wait in the rate queue */
   struct impair_blackout blackout[IMPAIR_MAX_BLACKOUTS];
   int n_blackout;
+  /* The loss model loses only packets arriving in this window after the
+   * start time (its chain still advances on every packet, so the draws
+   * stay the seed's); len_ns 0: always. */
+  struct impair_blackout loss_window;
+  struct impair_change change[IMPAIR_MAX_CHANGES];   /* in time order */
+  int n_change;
 };
 
 /* Why a packet was dropped, or IMPAIR_PASS. */

@@ -40,6 +40,13 @@ static int source_check(const struct admit *a, const struct sockaddr *from, uint
     return 0;
   if (!a->locked)
     return 2;
+  if (a->bye) {
+    /* The stream ended: its stragglers pass (playout drops them as late),
+     * anything else is a new stream, at once. */
+    if (addr_same(lock, from, 1) && ssrc == a->lock_ssrc)
+      return 1;
+    return 2;
+  }
   if (addr_same(lock, from, 0)) {
     if (addr_same(lock, from, 1) && ssrc == a->lock_ssrc)
       return 1;
@@ -153,7 +160,9 @@ void admit_packet(struct admit *a, const struct sockaddr *from, int parse,
     return;
   }
   if (src == 2) {
-    if (a->locked) {
+    if (a->locked && a->bye && !addr_same((const struct sockaddr *)&a->lock_addr, from, 0)) {
+      res->events |= ADMIT_EV_LOCKED;   /* another host, after the stream's end */
+    } else if (a->locked) {
       a->st.restarts++;
       res->events |= ADMIT_EV_RESTART;
       res->silent_ns = pkt->arrival_ns - a->last_accept_ns;
@@ -163,6 +172,7 @@ void admit_packet(struct admit *a, const struct sockaddr *from, int parse,
     addr_copy(&a->lock_addr, from);
     a->lock_ssrc = pkt->ssrc;
     a->locked = 1;
+    a->bye = 0;
   }
   a->last_accept_ns = pkt->arrival_ns;
   verdict(res, hold_gate(a, pkt, res) ? ADMIT_HOLD : ADMIT_PASS, NULL);
@@ -182,6 +192,26 @@ int admit_auth_failed(struct admit *a)
 void admit_auth_ok(struct admit *a)
 {
   a->auth_good++;
+}
+
+int admit_bye(struct admit *a, const struct sockaddr *from, uint32_t ssrc)
+{
+  if (!a->locked || from == NULL || ssrc != a->lock_ssrc ||
+      !addr_same((const struct sockaddr *)&a->lock_addr, from, 0))
+    return 0;
+  a->bye = 1;
+  return 1;
+}
+
+int admit_locked(const struct admit *a, struct sockaddr_storage *addr, uint32_t *ssrc)
+{
+  if (!a->locked)
+    return 0;
+  if (addr != NULL)
+    *addr = a->lock_addr;
+  if (ssrc != NULL)
+    *ssrc = a->lock_ssrc;
+  return 1;
 }
 
 int admit_pt(const struct admit *a)

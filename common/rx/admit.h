@@ -15,7 +15,8 @@
  *     new SSRC or port: a sender restart, accepted and relocked (counted in
  *     restarts; the playout engine resyncs on the new SSRC);
  *   - anything else: rejected; without a peer, a different source may take
- *     over only once the locked one has been silent for 10 x restart_after.
+ *     over only once the locked one has been silent for 10 x restart_after;
+ *   - after the locked stream's RTCP BYE (admit_bye), a new stream at once.
  *
  * Payload type: the configured one, or the first dynamic one (96..127) of
  * an accepted source; others are rejected.
@@ -100,6 +101,7 @@ struct admit {
   uint32_t plain_ssrc;             /* the SSRC that passed the hold */
   int plain_ok;
   uint64_t auth_good;              /* keyed: packets that authenticated */
+  int bye;                         /* the locked stream said BYE (admit_bye) */
   struct admit_stats st;
 };
 
@@ -124,6 +126,18 @@ int admit_auth_failed(struct admit *a);
 
 /* SRTP: one datagram authenticated (before admit_packet is asked). */
 void admit_auth_ok(struct admit *a);
+
+/* RTCP BYE (RFC 3550 6.6) for ssrc from `from`: if it is the locked
+ * stream's SSRC from the locked host (any port: RTCP comes from another
+ * one), the stream has ended. Then the next stream is accepted at once,
+ * without --restart-after's wait: from the locked host a new SSRC or port
+ * counts as a restart, and without a peer another source may lock as the
+ * first one did. Returns 1 for the locked stream's BYE, else 0. */
+int admit_bye(struct admit *a, const struct sockaddr *from, uint32_t ssrc);
+
+/* The locked source and SSRC, for RTCP (its reports' destination and the
+ * SR it must come from). Returns 0 when nothing is locked yet. */
+int admit_locked(const struct admit *a, struct sockaddr_storage *addr, uint32_t *ssrc);
 
 /* The payload type locked to, or -1. */
 int admit_pt(const struct admit *a);

@@ -200,9 +200,27 @@ void delay_put(struct delay *d, int64_t arrival_ns, uint32_t ts, int samples)
   }
 }
 
+void delay_shift(struct delay *d, int64_t step_ns)
+{
+  if (d->have)
+    d->m += (double)step_ns;
+}
+
 int64_t delay_target(const struct delay *d)
 {
   return d->target;
+}
+
+int64_t delay_spread(const struct delay *d)
+{
+  return (int64_t)d->mad;
+}
+
+int64_t delay_target_margin(const struct delay *d, int64_t margin_ns)
+{
+  if (d->n < MIN_PACKETS)
+    return d->target;
+  return clamp64(d->q_ns + margin_ns, d->cfg.min_ns, d->cfg.max_ns);
 }
 
 int64_t delay_expected_arrival(const struct delay *d, uint32_t ts)

@@ -45,8 +45,13 @@ void delay_destroy(struct delay *d);   /* accepts NULL */
  * what the distribution is about. */
 void delay_put(struct delay *d, int64_t arrival_ns, uint32_t ts, int samples);
 
-/* The target latency in ns (initial_ns before enough packets). */
+/* The target latency in ns (initial_ns before enough packets): the
+ * quantile plus one frame (the margin the next packet's FEC needs). */
 int64_t delay_target(const struct delay *d);
+
+/* The same with margin_ns instead of the frame (0: the quantile alone),
+ * within the bounds. */
+int64_t delay_target_margin(const struct delay *d, int64_t margin_ns);
 
 /* The arrival time (receiver clock) at which a packet with timestamp ts
  * is expected, at the tracked delay. ts within 2^31 of the last packet's.
@@ -57,6 +62,16 @@ int64_t delay_expected_arrival(const struct delay *d, uint32_t ts);
  * and the quantile alone (ns, without the frame). */
 int64_t delay_last_relative(const struct delay *d);
 int64_t delay_quantile(const struct delay *d);
+
+/* The path's delay stepped by step_ns (a route change, seen by the caller
+ * in a run of packets that agree): the tracked delay moves by it at once;
+ * the distribution of delays around it, which is the path's jitter, is
+ * kept. */
+void delay_shift(struct delay *d, int64_t step_ns);
+
+/* The mean absolute relative delay (ns): the path's jitter, about 0.8 of
+ * its standard deviation for normal jitter; 0 before a packet. */
+int64_t delay_spread(const struct delay *d);
 
 /* Forget everything (a new stream); the target returns to initial_ns. */
 void delay_reset(struct delay *d);

@@ -47,6 +47,8 @@ int drift_init(struct drift *dc, const struct drift_config *cfg)
   dc->ref = dc->lat = dc->ref_f = 0;
   dc->integ = dc->est = 0;
   dc->used = 0;
+  dc->shifted = 0;
+  dc->frozen = 0;
   dc->win_n = dc->win_head = 0;
   dc->win_next = 0;
   dc->acc_n = 0;
@@ -72,7 +74,7 @@ static void window_update(struct drift *dc, double t, double lat_s)
   if (dc->acc_n == 0)
     dc->win_next = t + 1.0;
   dc->acc_t += t;
-  dc->acc_lat += lat_s;
+  dc->acc_lat += lat_s - dc->shifted;   /* the steps drift_shift was told of are not drift */
   dc->acc_used += dc->used;
   dc->acc_n++;
   if (t < dc->win_next) {
@@ -160,7 +162,8 @@ double drift_update(struct drift *dc, int64_t now_ns, int64_t latency_ns, int64_
   /* The integral term is bounded by the ratio's bound (its anti-windup):
    * target changes do not reach it as errors (the ramp has feed-forward),
    * so a lasting error is drift, up to and at the bound. */
-  dc->integ = clampd(dc->integ + dc->ki * e * dt, -maxdev, maxdev);
+  if (!dc->frozen)
+    dc->integ = clampd(dc->integ + dc->ki * e * dt, -maxdev, maxdev);
   double u = clampd(dc->integ + dc->kp * e + ff, -maxdev, maxdev);
   if (dc->cfg.ratio_step > 0)
     u = round(u / dc->cfg.ratio_step) * dc->cfg.ratio_step;
@@ -172,6 +175,21 @@ double drift_update(struct drift *dc, int64_t now_ns, int64_t latency_ns, int64_
 void drift_restart(struct drift *dc)
 {
   dc->started = 0;
+}
+
+void drift_learn(struct drift *dc, int on)
+{
+  dc->frozen = !on;
+}
+
+void drift_shift(struct drift *dc, int64_t delta_ns)
+{
+  if (!dc->started)
+    return;
+  dc->lat += (double)delta_ns;
+  dc->ref += (double)delta_ns;
+  dc->ref_f += (double)delta_ns;
+  dc->shifted += (double)delta_ns * 1e-9;
 }
 
 double drift_ratio(const struct drift *dc)

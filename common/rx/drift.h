@@ -45,6 +45,7 @@ struct drift {
   double integ;           /* integral term: the drift estimate (ratio - 1) */
   double est;             /* the reported drift (ratio - 1 units) */
   double used;            /* integral of (ratio - 1) dt, s: input consumed beyond 1:1 */
+  double shifted;         /* sum of drift_shift steps, s: latency moved by other means */
   /* The drift measured directly: over a window, what the latency gained
    * plus what the resampler took away, per second (the least-squares slope
    * of their sum). One sample a second,
@@ -55,6 +56,7 @@ struct drift {
   double acc_t, acc_lat, acc_used;
   int acc_n;
   double ratio;
+  int frozen;             /* drift_learn(0): the integral term holds */
 };
 
 /* Fills in defaults. Returns 0 or -EINVAL. */
@@ -68,6 +70,20 @@ double drift_update(struct drift *dc, int64_t now_ns, int64_t latency_ns, int64_
 /* After a resync the latency jumps: restart the reference and smoothing at
  * the new latency, keeping the drift estimate. */
 void drift_restart(struct drift *dc);
+
+/* The latency was moved by delta_ns on purpose, by other means than the
+ * ratio (time-scale modification took or gave that much audio, or the
+ * timeline was held): the next measurements are delta_ns off. The
+ * smoothed latency and the reference move with it, so the loop sees no
+ * error and the drift estimate no slope. Before the loop started: nothing
+ * to move. */
+void drift_shift(struct drift *dc, int64_t delta_ns);
+
+/* Whether the integral term (the drift estimate the loop acts on) learns
+ * from the error of the next updates: 0 while the latency is being moved
+ * by other means (a change of target being made by splices), when its
+ * error is not drift. The proportional term acts either way. */
+void drift_learn(struct drift *dc, int on);
 
 double drift_ratio(const struct drift *dc);     /* 1.0 before the first update */
 /* The drift estimate in ppm: measured over the last DRIFT_WINDOW_S (latency

@@ -53,6 +53,12 @@ struct slot {
   uint8_t data[DL_MAX_PAYLOAD];
 };
 
+/* A packet of the next stream, held while the current one ends. */
+struct held {
+  struct rtp_packet pkt;
+  uint8_t data[DL_MAX_PAYLOAD];
+};
+
 struct playout {
   struct playout_config cfg;
   struct slot *slots;
@@ -77,6 +83,7 @@ struct playout {
   uint16_t last_seq;      /* sequence number of the last packet played (this sync) */
   uint64_t pending;       /* PLC frames since the last PACKET/FEC, not yet counted */
   int64_t pending_silence; /* silence samples since then, in a started stream */
+  uint64_t pending_silence_frames;   /* and its SILENCE frames, not yet counted */
   int loss_samples;       /* concealed samples since the last PACKET/FEC */
   int in_silence;         /* silence replaced audio: fade the next packet in */
   int resync_pending;     /* flag the next frame PLAYOUT_RESYNC */
@@ -95,6 +102,17 @@ struct playout {
   int pulled;
   int64_t next_pull_ns;
   int gap_reported;       /* playout_sink_gap since the last pull */
+
+  /* The sender's BYE (playout_end): the stream ends at end_ts, or at the
+   * newest packet's end if later; then ended_ssrc's stragglers before
+   * ended_ts are late, and the next stream arms without counting. */
+  int ending;
+  uint32_t end_ts;
+  int ended_valid, ended_flag, after_end;
+  uint32_t ended_ssrc, ended_ts;
+  int64_t ended_ns, pull_ns;  /* when it ended; the last pull's time */
+  struct held *held;      /* the next stream's first packets, while one ends */
+  int nheld;
 
   struct playout_stats st;
   playout_event_cb event_cb;
@@ -125,7 +143,8 @@ int playout_create(struct playout **out, const struct playout_config *cfg)
   p->cfg = *cfg;
   p->nslots = cfg->slots;
   p->slots = calloc((size_t)cfg->slots, sizeof *p->slots);
-  if (p->slots == NULL)
+  p->held = calloc(DL_PLAYOUT_HELD_SLOTS, sizeof *p->held);
+  if (p->slots == NULL || p->held == NULL)
     goto fail;
   p->last_samples = CHUNK;
   *out = p;
@@ -140,6 +159,7 @@ void playout_destroy(struct playout *p)
   if (p == NULL)
     return;
   free(p->slots);
+  free(p->held);
   free(p);
 }
 
@@ -200,12 +220,16 @@ static void commit_pending(struct playout *p, int lost)
     .silence_samples = p->pending_silence,
   };
 
-  if (lost)
+  if (lost) {
     p->st.concealed += p->pending;
-  else
+    p->st.silence += p->pending_silence_frames;
+  } else {
     p->st.tail_concealed += p->pending;
+    p->st.tail_silence += p->pending_silence_frames;
+  }
   p->pending = 0;
   p->pending_silence = 0;
+  p->pending_silence_frames = 0;
   if (ev.plc_frames > 0 || ev.silence_samples > 0)
     emit(p, &ev);
 }
@@ -218,6 +242,17 @@ static void arm(struct playout *p, const struct rtp_packet *pkt, int new_timelin
 {
   int i;
 
+  if (!p->armed && p->after_end) {
+    /* The first stream after one that ended at its BYE: a new timeline,
+     * counted as a restart's resync is (nothing was left to cut). */
+    struct playout_event ev = {.kind = PLAYOUT_EV_RESYNC, .new_timeline = 1};
+    p->after_end = 0;
+    p->resync_pending = 1;
+    p->st.resyncs++;
+    emit(p, &ev);
+  }
+  p->ending = 0;
+  p->ended_valid = 0;
   if (p->armed) {
     struct playout_event ev = {.kind = PLAYOUT_EV_RESYNC, .new_timeline = new_timeline};
     commit_pending(p, (p->pending > 0 || p->pending_silence > 0) && next_lost(p));
@@ -353,6 +388,21 @@ static int late_run_expired(struct playout *p, int64_t arrival_ns)
   return arrival_ns - p->late_since_ns >= p->cfg.late_resync_ns;
 }
 
+static void end_stream(struct playout *p);
+
+/* A packet of the stream that ended at its BYE, sent before the end (a
+ * queue on the path held it past the BYE): within DL_BYE_STRAY_MS of the
+ * end and of its timestamp. The same SSRC later, or far from there on its
+ * timeline (a restarted sender's random timestamps), is a new stream. */
+static int straggler(const struct playout *p, const struct rtp_packet *pkt)
+{
+  int64_t win = ns_to_samples((int64_t)DL_BYE_STRAY_MS * 1000000);
+  int32_t d = rtp_ts_diff(pkt->ts, p->ended_ts);
+
+  return p->ended_valid && pkt->ssrc == p->ended_ssrc &&
+         pkt->arrival_ns - p->ended_ns <= (int64_t)DL_BYE_STRAY_MS * 1000000 && d > -win && d < win;
+}
+
 enum playout_put_result playout_put(struct playout *p, const struct rtp_packet *pkt)
 {
   int samples = pkt->samples;
@@ -366,6 +416,21 @@ enum playout_put_result playout_put(struct playout *p, const struct rtp_packet *
       pkt->payload == NULL) {
     p->st.invalid++;
     return PLAYOUT_INVALID;
+  }
+  if (!p->armed && straggler(p, pkt)) {
+    p->st.late++;   /* sent before the BYE, arrived after the end */
+    return PLAYOUT_LATE;
+  }
+  if (p->armed && p->ending && pkt->ssrc != p->ssrc) {
+    /* The next stream while this one plays out its end: held for it. */
+    if (p->nheld < DL_PLAYOUT_HELD_SLOTS) {
+      struct held *h = &p->held[p->nheld++];
+      h->pkt = *pkt;
+      memcpy(h->data, pkt->payload, pkt->len);
+      h->pkt.payload = h->data;
+      return PLAYOUT_HELD;
+    }
+    end_stream(p);   /* too much of it: the ending stream is cut short */
   }
   if (!p->armed || pkt->ssrc != p->ssrc)
     return put_first(p, pkt);
@@ -471,13 +536,57 @@ static int emit_silence(struct playout *p, int n, struct playout_frame *out)
   return n;
 }
 
+/* The end of an ending stream: where its audio stops (playout_end). */
+static uint32_t end_point(const struct playout *p)
+{
+  uint32_t newest = p->max_ts + (uint32_t)p->max_samples;
+  return rtp_ts_diff(p->end_ts, newest) > 0 ? p->end_ts : newest;
+}
+
+/* The stream ended at its BYE: concealment since the last packet covered
+ * audio the sender sent (it was lost); then the engine is unarmed, as
+ * before the first packet, so nothing after the end is counted. */
+static void end_stream(struct playout *p)
+{
+  int i, n;
+
+  commit_pending(p, 1);
+  p->closed_expected += seg_expected(p);
+  p->closed_lost += seg_lost(p);
+  for (i = 0; i < p->nslots; i++)
+    p->slots[i].used = 0;
+  p->armed = 0;
+  p->started = 0;
+  p->ending = 0;
+  p->ended_valid = 1;
+  p->ended_flag = 1;
+  p->after_end = 1;
+  p->ended_ssrc = p->ssrc;
+  p->ended_ts = p->cursor;
+  p->ended_ns = p->pull_ns;
+  p->loss_samples = 0;
+  p->in_silence = 1;
+  p->late_run = 0;
+  p->bad_valid = 0;
+  /* The next stream, if it came meanwhile, in its arrival order. */
+  n = p->nheld;
+  p->nheld = 0;
+  for (i = 0; i < n; i++)
+    playout_put(p, &p->held[i].pkt);
+}
+
 static int next_started(struct playout *p, int max_samples, struct playout_frame *out)
 {
-  struct slot *s = find_at_cursor(p);
+  struct slot *s;
   struct slot *nx;
   int32_t gap;
   int n, silence_after;
 
+  s = find_at_cursor(p);
+  if (s == NULL && p->ending && rtp_ts_diff(p->cursor, end_point(p)) >= 0) {
+    end_stream(p);
+    return emit_silence(p, max_samples < CHUNK ? max_samples : CHUNK, out);
+  }
   if (s != NULL) {
     int skip = rtp_ts_diff(p->cursor, s->ts);
 
@@ -538,8 +647,8 @@ static int next_started(struct playout *p, int max_samples, struct playout_frame
     p->cursor += (uint32_t)n;
     p->loss_samples += n;
     p->pending_silence += n;   /* a loss or the stream's end, as the PLC before it */
+    p->pending_silence_frames++;
     p->in_silence = 1;
-    p->st.silence++;
     return n;
   }
   if (n > silence_after - p->loss_samples)
@@ -615,6 +724,7 @@ int playout_next(struct playout *p, int64_t now_ns, int max_samples, struct play
 
   if (max_samples < 1)
     max_samples = 1;
+  p->pull_ns = now_ns;
   /* Only a stream already playing has its latency stepped up by a gap. */
   gap = p->pulled && p->started && (p->gap_reported || now_ns - p->next_pull_ns > SINK_GAP_NS);
   p->gap_reported = 0;
@@ -644,6 +754,61 @@ int playout_next(struct playout *p, int64_t now_ns, int max_samples, struct play
   p->next_pull_ns = now_ns + samples_to_ns(n);
   p->st.samples_out += (uint64_t)n;
   return n;
+}
+
+int playout_end(struct playout *p, uint32_t ssrc, int have_end_ts, uint32_t end_ts)
+{
+  uint32_t newest, limit = (uint32_t)ns_to_samples((int64_t)DL_BYE_TAIL_MS * 1000000);
+
+  if (!p->armed || ssrc != p->ssrc)
+    return 0;
+  newest = p->max_ts + (uint32_t)p->max_samples;
+  p->end_ts = newest;
+  if (have_end_ts && rtp_ts_diff(end_ts, newest) > 0)
+    p->end_ts = rtp_ts_diff(end_ts, newest) > (int32_t)limit ? newest + limit : end_ts;
+  p->ending = 1;
+  return 1;
+}
+
+int playout_take_ended(struct playout *p)
+{
+  int e = p->ended_flag;
+  p->ended_flag = 0;
+  return e;
+}
+
+int playout_rewind(struct playout *p, const struct rtp_packet *pkts, int n, int back)
+{
+  uint32_t to = p->cursor;
+  int64_t room = ns_to_samples(p->cfg.max_latency_ns);
+  int found = 0, i;
+
+  if (!p->started)
+    return 0;
+  for (i = 0; i < n; i++) {
+    int32_t behind = rtp_ts_diff(p->cursor, pkts[i].ts);
+    if (pkts[i].ssrc != p->ssrc || behind <= 0 || behind > room)
+      continue;
+    if (!found || rtp_ts_before(pkts[i].ts, to))
+      to = pkts[i].ts;
+    found = 1;
+  }
+  if (!found || back <= 0)
+    return 0;
+  if (rtp_ts_diff(p->cursor, to) > back)
+    to = p->cursor - (uint32_t)back;
+  int moved = rtp_ts_diff(p->cursor, to);
+  p->cursor = to;
+  for (i = 0; i < n; i++) {
+    /* The ones the cursor will reach: ending after it, starting before the
+     * old cursor. */
+    if (pkts[i].ssrc != p->ssrc || rtp_ts_diff(pkts[i].ts, to) + pkts[i].samples <= 0 ||
+        rtp_ts_diff(pkts[i].ts, to) >= moved)
+      continue;
+    if (store(p, &pkts[i]) == PLAYOUT_QUEUED && p->st.late > 0)
+      p->st.late--;
+  }
+  return moved;
 }
 
 void playout_set_event_cb(struct playout *p, playout_event_cb cb, void *arg)
@@ -698,7 +863,13 @@ void playout_get_stats(const struct playout *p, struct playout_stats *out)
   *out = p->st;
   out->expected = p->closed_expected + seg_expected(p);
   out->lost = p->closed_lost + seg_lost(p);
-  /* Gone to silence with nothing since: provisionally the stream's tail. */
-  if (p->pending > 0 && p->loss_samples >= ns_to_samples(p->cfg.silence_after_ns))
+  /* Gone to silence with nothing since: provisionally the stream's tail.
+   * Silence in a gap shorter than that (--conceal silence) is a loss so
+   * far. */
+  if (p->loss_samples >= ns_to_samples(p->cfg.silence_after_ns)) {
     out->tail_concealed += p->pending;
+    out->tail_silence += p->pending_silence_frames;
+  } else {
+    out->silence += p->pending_silence_frames;
+  }
 }

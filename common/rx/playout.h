@@ -85,6 +85,8 @@ enum playout_put_result {
   PLAYOUT_LATE = 1,        /* its play time had passed: dropped */
   PLAYOUT_DUPLICATE = 2,   /* seen before: dropped */
   PLAYOUT_FULL = 3,        /* no slot free: dropped (counted as late) */
+  PLAYOUT_HELD = 4,        /* another stream's, while this one ends at its BYE: held
+                              (copied), put once it has ended (counted then) */
   PLAYOUT_INVALID = -1     /* does not fit the stream (a jump on probation): dropped */
 };
 
@@ -115,9 +117,14 @@ struct playout_config {
  *     resume later, they move to concealed (tail_concealed goes down by
  *     that many, the only count that can).
  * Pending frames before silence (under silence_after_ns of loss) are in
- * neither count yet. The SILENCE frames of any gap are in silence at once.
- * So on a clean path that ends, concealed is 0 and tail_concealed is the
- * silence_after_ns of PLC (5 frames of 20 ms by default). */
+ * neither count yet. The SILENCE frames of a gap follow the same rule:
+ * silence when they stood in for lost audio, tail_silence when they came
+ * after the stream's end (provisionally while it has gone to silence and
+ * nothing resumed it; --conceal silence's frames in a gap shorter than
+ * silence_after_ns count as silence meanwhile). So on a clean path that
+ * ends, concealed and silence are 0, tail_concealed is the
+ * silence_after_ns of PLC (5 frames of 20 ms by default) and tail_silence
+ * what the sink pulled after it. */
 struct playout_stats {
   uint64_t received;       /* packets accepted into the queue */
   uint64_t late;           /* packets dropped because their time had passed (or queue full) */
@@ -131,7 +138,8 @@ struct playout_stats {
   uint64_t fec_recovered;  /* FEC frames */
   uint64_t concealed;      /* PLC frames that stood in for lost audio (committed, see above) */
   uint64_t tail_concealed; /* PLC frames after the stream's last packet (it stopped) */
-  uint64_t silence;        /* SILENCE frames after the stream started */
+  uint64_t silence;        /* SILENCE frames that stood in for lost audio (above) */
+  uint64_t tail_silence;   /* SILENCE frames after the stream's last packet (it stopped) */
   uint64_t samples_out;    /* samples returned to the sink (after skip), all kinds */
 };
 
@@ -186,6 +194,42 @@ int playout_next(struct playout *p, int64_t now_ns, int max_samples, struct play
  * shorter than DL_SINK_GAP_MS, which the device reported): the next frame
  * of a started stream carries PLAYOUT_SINK_GAP. */
 void playout_sink_gap(struct playout *p);
+
+/* The sender said BYE for ssrc (RTCP, RFC 3550 6.6): the stream ends once
+ * what it sent is played. end_ts (if have_end_ts: the RTP timestamp of the
+ * SR sent with the BYE, the sender's "now") says where its audio ends;
+ * without it, or when it is not after the newest packet, the end is the
+ * newest packet's; it is taken at most DL_BYE_TAIL_MS past that (a peer's
+ * SR may map its clock loosely). Packets still arriving are played if in
+ * time. At the first pull whose cursor has reached the end with nothing
+ * queued there, the stream ends: concealment since the last packet stood
+ * in for audio the sender sent (committed as concealed), nothing after it
+ * is counted (no tail_concealed, no tail_silence: the engine is unarmed,
+ * as before the first packet), and a stray packet of that SSRC from before
+ * the end (within DL_BYE_STRAY_MS of it, in time and on its timeline) is
+ * late. The next packet, of any SSRC, starts a new stream at
+ * once (a RESYNC event with new_timeline, counted in resyncs as a
+ * restart's is); one that comes while the ending stream still plays is
+ * held (PLAYOUT_HELD, up to DL_PLAYOUT_HELD_SLOTS packets; more cut the
+ * ending stream short) and put when it has ended. Ignored for another
+ * SSRC than the stream's, or with no stream.
+ * Returns 1 if the stream will end, else 0. */
+int playout_end(struct playout *p, uint32_t ssrc, int have_end_ts, uint32_t end_ts);
+
+/* Whether a stream ended at its BYE since the last call (cleared by it). */
+int playout_take_ended(struct playout *p);
+
+/* A route change of `back` samples made these n packets late (they were
+ * dropped as late, the cursor has passed them): the timeline moves back
+ * once, by back or to the earliest of them if that is nearer, and those
+ * after the new cursor are queued after all (the first maybe with its head
+ * skipped), so that the stream goes on that much later with as little of
+ * it lost as the step allows; what was concealed meanwhile stays concealed
+ * (counted when the stream resumes). They leave `late` for `received`.
+ * Only packets of this stream, behind the cursor by at most max_latency;
+ * returns the samples the timeline moved (0: nothing done). Only a started
+ * stream. */
+int playout_rewind(struct playout *p, const struct rtp_packet *pkts, int n, int back);
 
 /* Target latency may change at any time (the latency controller). It sets
  * where the next stream (or resync) arms: a running stream keeps its

@@ -39,6 +39,7 @@
 #include "rx/drift.h"
 #include "rx/emodel.h"
 #include "rx/latstats.h"
+#include "rx/tsm.h"
 #include "wire/rtp.h"
 
 #define FADE_SAMPLES (DL_RATE / 1000 * DL_FADE_MS)
@@ -54,6 +55,9 @@
  * bits, which overflows (a jump in the output) for denominators past 2^16. */
 #define RS_DEN 65536
 #define RS_IN_MAX 1024          /* resampler input buffer, frames */
+#define FIFO_FRAMES (2 * DL_MAX_PACKET_SAMPLES)
+#define LOSS_HIST (DL_FEC_MARGIN_HOLD_MS / 1000 + 1)
+#define STEP_KEEP 16             /* late packets a route change may give back: DL_STEP_MS of 2.5 ms ones */
 
 struct rxpipe {
   struct rxpipe_config cfg;
@@ -66,8 +70,9 @@ struct rxpipe {
   struct playout *po;
   OpusDecoder *dec;
 
-  /* The 48 kHz stage: decoded samples not yet handed out. */
-  int16_t fifo[DL_MAX_PACKET_SAMPLES * DL_MAX_CHANNELS];
+  /* The 48 kHz stage: decoded samples not yet handed out (room for a frame
+   * that time-scale modification lengthened). */
+  int16_t fifo[FIFO_FRAMES * DL_MAX_CHANNELS];
   int fifo_pos, fifo_len;     /* in frames */
   int16_t scratch[DL_MAX_PACKET_SAMPLES * DL_MAX_CHANNELS];
 
@@ -76,10 +81,37 @@ struct rxpipe {
   double transit, jitter;
 
   struct latstats lat;
+  double lat_now_ms;          /* exponential mean of the latency, NaN before a packet */
 
   /* Time discipline. */
   struct delay *dm;           /* adaptive target (NULL: fixed) */
   struct drift dc;
+  /* Re-targeting by pitch-preserving time-scale modification (rx/tsm):
+   * while the latency is off its target by more than DL_TSM_ENGAGE_MS, whole
+   * pitch periods (or stretches of pauses) are taken out or put in, at most
+   * DL_TSM_RATE_PCT of the audio; the drift resampler keeps the slow part. */
+  struct tsm *tsm;            /* NULL: --no-resample, the decode goes out as it is */
+  int tsm_on;
+  double tsm_credit;          /* frames the rate allows now */
+  uint64_t tsm_splices;
+  int64_t tsm_removed, tsm_added;   /* frames */
+  int tsm_change;             /* the last frame's change, for the frame callback */
+  /* A step in the path's delay (a route change): a run of packets whose
+   * delays agree with each other and not with the tracked one. */
+  int step_n, step_late;
+  double step_sum, step_first;   /* ns */
+  struct rtp_packet step_pkt[STEP_KEEP];   /* the run's late packets, kept for playout_rewind */
+  uint8_t step_payload[STEP_KEEP][DL_MAX_PAYLOAD];
+  uint64_t route_steps;
+  int64_t last_arrival_ns;    /* of the last packet put */
+  uint32_t newest_ts;         /* the newest timestamp step_watch saw */
+  int have_newest;
+  int64_t shorten_after_ns;   /* no shortening before the last arrival passes this */
+  int loss_seen;              /* the path lost a packet lately: hold the FEC margin */
+  uint64_t loss_hist[LOSS_HIST];   /* lost, once a second */
+  int loss_head, loss_n;
+  int64_t loss_next_ns;
+  int64_t frame_ns;           /* the last packet's duration */
   SpeexResamplerState *rs;
   uint32_t rs_num;            /* ratio applied: rs_num / RS_DEN */
   int rs_delay;               /* the resampler's filter delay, input frames */
@@ -98,6 +130,7 @@ struct rxpipe {
 };
 
 static void event_cb(void *arg, const struct playout_event *ev);
+static void update_target(struct rxpipe *rp);
 
 static int64_t frames_to_ns(int64_t frames)
 {
@@ -150,10 +183,17 @@ int rxpipe_create(struct rxpipe **out, const struct rxpipe_config *cfg)
     rc = -ENOMEM;
     goto fail;
   }
+  if (cfg->resample) {
+    struct tsm_config tc = {.channels = cfg->channels, .max_block = DL_MAX_PACKET_SAMPLES};
+    rc = tsm_create(&rp->tsm, &tc);
+    if (rc < 0)
+      goto fail;
+  }
   /* Without this the first output would be the filter's zero history. */
   speex_resampler_skip_zeros(rp->rs);
   rp->rs_delay = speex_resampler_get_input_latency(rp->rs);
   rp->ctl_latency_ms = NAN;
+  rp->lat_now_ms = NAN;
   *out = rp;
   return 0;
 fail:
@@ -171,6 +211,7 @@ void rxpipe_destroy(struct rxpipe *rp)
   if (rp->rs != NULL)
     speex_resampler_destroy(rp->rs);
   delay_destroy(rp->dm);
+  tsm_destroy(rp->tsm);
   free(rp);
 }
 
@@ -200,13 +241,48 @@ static void jitter_update(struct rxpipe *rp, const struct rtp_packet *pkt)
  * a block before the frame is heard; without this term the packet after
  * a loss missed its FEC turn in two cases of three at 2 ms jitter).
  * Within --max-latency. A fixed target stays as given. */
+/* Whether the path lost packets lately: the RFC 3550 count of packets
+ * never received (late ones count as received, so a target that was too
+ * low does not look like loss), sampled once a second, grew over the last
+ * DL_FEC_MARGIN_HOLD_MS. Then the target holds the FEC margin. t_ns: now. */
+static void loss_note(struct rxpipe *rp, int64_t t_ns)
+{
+  int was = rp->loss_seen;
+  struct playout_stats st;
+
+  if (t_ns < rp->loss_next_ns)
+    return;
+  rp->loss_next_ns = t_ns + 1000000000;
+  playout_get_stats(rp->po, &st);
+  rp->loss_hist[rp->loss_head] = st.lost;
+  rp->loss_head = (rp->loss_head + 1) % LOSS_HIST;
+  if (rp->loss_n < LOSS_HIST)
+    rp->loss_n++;
+  uint64_t oldest = rp->loss_hist[rp->loss_n < LOSS_HIST ? 0 : rp->loss_head];
+  rp->loss_seen = st.lost > oldest;
+  if (rp->loss_seen != was)
+    update_target(rp);
+}
+
 static void update_target(struct rxpipe *rp)
 {
   int64_t t;
 
   if (rp->dm == NULL)
     return;
-  t = delay_target(rp->dm) + rp->sinkq_ns +
+  /* Above the quantile, one frame: while the path loses packets, for the
+   * next packet's FEC (it must be in when the missing one's turn comes);
+   * else as much of it as the path's jitter asks, for the tail beyond the
+   * quantile: the quantile again plus DL_JITTER_MARGIN_MADS of the mean
+   * deviation (as wide a path has as long a tail), so that a clean path
+   * plays at its floor and a rough one keeps the frame. */
+  int64_t margin = rp->frame_ns;
+  if (!rp->loss_seen) {
+    int64_t j = delay_quantile(rp->dm) + (int64_t)(DL_JITTER_MARGIN_MADS * (double)delay_spread(rp->dm));
+    if (j < margin)
+      margin = j;
+  }
+  t = delay_target_margin(rp->dm, margin) + rp->sinkq_ns +
       frames_to_ns(rp->block + (rp->cfg.resample ? rp->rs_delay : 0));
   if (t > rp->cfg.playout.max_latency_ns)
     t = rp->cfg.playout.max_latency_ns;
@@ -252,6 +328,8 @@ static void event_cb(void *arg, const struct playout_event *ev)
   switch (ev->kind) {
   case PLAYOUT_EV_RESYNC:
     rp->have_transit = 0;
+    rp->have_newest = 0;
+    rp->step_n = 0;
     if (ev->new_timeline) {
       rp->await_resync = 1;
       if (rp->dm != NULL)
@@ -270,19 +348,95 @@ static void event_cb(void *arg, const struct playout_event *ev)
   }
 }
 
+/* A route change: packets in a row, DL_STEP_MS of them and at least two,
+ * whose relative delays agree within DL_STEP_SPREAD_MS of the run's first
+ * and lie beyond what the path's delays explain: more than DL_STEP_MIN_MS
+ * above the quantile the target holds, or as far below the tracked delay
+ * as that is above it
+ * (a jitter burst scatters, a queue's release falls away packet by packet;
+ * a new route is a new level). The tracked delay moves by the run's mean
+ * at once, so that the target need not relearn the path. If the step made
+ * the run's packets late, the timeline moves back by the step, once
+ * (playout_rewind), and those packets the cursor reaches again are played
+ * after all: the stream goes on at its latency, and what was concealed is
+ * the time it took to see the step. A step
+ * that made nothing late (the margin took it), or one down, is left to
+ * time-scale modification: the latency against the moved line is off its
+ * target by the step. */
+static void step_watch(struct rxpipe *rp, const struct rtp_packet *pkt, int put_result)
+{
+  /* A packet older than one already seen says nothing of the route now
+   * (after a step down, the old route's are still coming in). */
+  if (rp->have_newest && rtp_ts_diff(pkt->ts, rp->newest_ts) <= 0)
+    return;
+  rp->newest_ts = pkt->ts;
+  rp->have_newest = 1;
+  double r = (double)delay_last_relative(rp->dm);
+  /* The quantile measures the spread above the tracked delay; the spread
+   * below is taken to be as wide (jitter is about symmetric there). */
+  double hi = (double)delay_quantile(rp->dm) + DL_STEP_MIN_MS * 1e6, lo = -hi;
+  int beyond = r > hi || r < lo;
+  int need = (int)(DL_STEP_MS * (DL_RATE / 1000) / (pkt->samples > 0 ? pkt->samples : 1));
+
+  if (!beyond || (rp->step_n > 0 && fabs(r - rp->step_first) > DL_STEP_SPREAD_MS * 1e6)) {
+    rp->step_n = 0;
+    if (!beyond)
+      return;
+  }
+  if (rp->step_n == 0) {
+    rp->step_first = r;
+    rp->step_sum = 0;
+    rp->step_late = 0;
+  }
+  rp->step_n++;
+  rp->step_sum += r;
+  if ((put_result == PLAYOUT_LATE || put_result == PLAYOUT_FULL) && rp->step_late < STEP_KEEP) {
+    struct rtp_packet *k = &rp->step_pkt[rp->step_late];
+    *k = *pkt;
+    memcpy(rp->step_payload[rp->step_late], pkt->payload, pkt->len);
+    k->payload = rp->step_payload[rp->step_late];
+    rp->step_late++;
+  }
+  if (rp->step_n < (need > 2 ? need : 2))
+    return;
+  /* Measured against the moved line, every latency is off by the step
+   * (and by what the rewind moved the timeline): the controller is told,
+   * so that neither its loop nor its drift estimate takes it for an error;
+   * what is left off the target is time-scale modification's. */
+  int64_t step = (int64_t)(rp->step_sum / rp->step_n);
+  delay_shift(rp->dm, step);
+  /* Down: the old route's packets are still in flight, as late as the step
+   * behind the new route's; the latency they need is not taken away until
+   * they are in. */
+  if (step < 0)
+    rp->shorten_after_ns = pkt->arrival_ns - step;
+  drift_shift(&rp->dc, -step);
+  if (step > 0 && rp->step_late > 0)
+    drift_shift(&rp->dc, frames_to_ns(playout_rewind(rp->po, rp->step_pkt, rp->step_late,
+                                                     (int)(step * DL_RATE / 1000000000))));
+  rp->route_steps++;
+  rp->step_n = 0;
+  rp->tsm_on = 1;   /* what the step left off the target is spliced away now, not slewed */
+}
+
 int rxpipe_put(struct rxpipe *rp, const struct rtp_packet *pkt)
 {
   int r = playout_put(rp->po, pkt);
 
-  if (r != PLAYOUT_INVALID && r != PLAYOUT_DUPLICATE) {
+  if (r != PLAYOUT_INVALID && r != PLAYOUT_DUPLICATE && r != PLAYOUT_HELD) {
+    rp->last_arrival_ns = pkt->arrival_ns;
+    rp->frame_ns = frames_to_ns(pkt->samples);
     jitter_update(rp, pkt);
     if (rp->dm != NULL) {
       delay_put(rp->dm, pkt->arrival_ns, pkt->ts, pkt->samples);
+      if (playout_started(rp->po))
+        step_watch(rp, pkt, r);
       update_target(rp);
     }
   }
   return r;
 }
+
 
 /* Gain ramps: FADE_IN rises over the first DL_FADE_MS, FADE_OUT falls to
  * zero across the whole frame (it is the last concealed frame). */
@@ -312,7 +466,23 @@ static void control(struct rxpipe *rp, const struct playout_frame *f, int64_t t_
   int64_t expected = rp->dm ? delay_expected_arrival(rp->dm, f->ts) : f->arrival_ns;
   int64_t lat = t_ns - expected;
   rp->ctl_latency_ms = (double)lat / 1e6;
-  double ratio = drift_update(&rp->dc, t_ns, lat, rp->target_ns);
+  /* With time-scale modification the resampler's loop is given the target
+   * no further than DL_TSM_ENGAGE_MS from its reference: larger moves are
+   * made by splices (retarget), so that the ratio is not held at its bound
+   * through a long change, which its integral would take for drift. */
+  int64_t target = rp->target_ns;
+  if (rp->tsm != NULL && rp->dc.started) {
+    int64_t ref = drift_reference(&rp->dc), lim = (int64_t)DL_TSM_ENGAGE_MS * 1000000;
+    target = target > ref + lim ? ref + lim : target < ref - lim ? ref - lim : target;
+  }
+  /* Its integral is the drift estimate: it learns only while the latency is
+   * settled (no splicing, the target where the reference is). A target that
+   * keeps moving, or a tracked delay that follows a changed path, would
+   * otherwise be learnt as drift and then push the latency off. */
+  drift_learn(&rp->dc, rp->tsm == NULL ||
+                       (!rp->tsm_on && llabs(rp->target_ns - drift_reference(&rp->dc)) <
+                                           (int64_t)DL_TSM_ENGAGE_MS * 1000000 / 2));
+  double ratio = drift_update(&rp->dc, t_ns, lat, target);
   if (!rp->cfg.resample)
     return;
   uint32_t num = (uint32_t)lround(ratio * RS_DEN);
@@ -322,6 +492,63 @@ static void control(struct rxpipe *rp, const struct playout_frame *f, int64_t t_
     /* Its filter lengthens a little above ratio 1 (anti-aliasing). */
     rp->rs_delay = speex_resampler_get_input_latency(rp->rs);
   }
+}
+
+/* Time-scale modification on the frame just decoded into the FIFO (out
+ * frames, heard from t_ns): engaged while the controller's smoothed latency
+ * is more than DL_TSM_ENGAGE_MS below the target or DL_TSM_ENGAGE_DOWN_MS
+ * above it, released within DL_TSM_RELEASE_MS; then it asks for what it owes, within a credit that
+ * grows by DL_TSM_RATE_PCT of the audio (plus one longest pitch period of
+ * lead, so that a whole period fits). Every frame goes through tsm_process
+ * (want 0 too): a lengthening replays the history it keeps. Each splice
+ * moves the latency by its length, which the controller is told
+ * (drift_shift) so that it is neither error nor drift. Returns the frames
+ * now in the FIFO. */
+static int retarget(struct rxpipe *rp, const struct playout_frame *f, int out, int64_t t_ns)
+{
+  struct tsm_result res;
+  int want = 0, n;
+
+  if (rp->tsm == NULL)
+    return out;
+  if (f->kind != PLAYOUT_SILENCE || playout_started(rp->po)) {
+    if (rp->dc.started && !rp->await_resync && t_ns >= rp->settle_ns) {
+      double e = (double)(drift_latency(&rp->dc) - rp->target_ns);   /* > 0: too late */
+      /* Up quickly (a late packet is lost audio), down only when far off
+       * (the target's own noise must not make packets late): what is within
+       * is the drift resampler's slow approach. */
+      if (!rp->tsm_on && (e < -DL_TSM_ENGAGE_MS * 1e6 || e > DL_TSM_ENGAGE_DOWN_MS * 1e6))
+        rp->tsm_on = 1;
+      else if (rp->tsm_on && fabs(e) < DL_TSM_RELEASE_MS * 1e6)
+        rp->tsm_on = 0;
+      if (rp->tsm_on && e > 0 && rp->last_arrival_ns < rp->shorten_after_ns)
+        e = 0;   /* after a step down, until the old route's packets are in */
+      if (rp->tsm_on && e != 0) {
+        double owed = fabs(e) * DL_RATE / 1e9;
+        double lim = rp->tsm_credit + DL_TSM_MAX_LAG_US * (DL_RATE / 1000000.0);
+        rp->tsm_credit = fmin(rp->tsm_credit + out * (DL_TSM_RATE_PCT / 100.0), DL_MAX_PACKET_SAMPLES);
+        want = (int)fmin(owed, lim);
+        if (e > 0)
+          want = -want;
+      } else {
+        rp->tsm_credit = 0;
+      }
+    }
+  }
+  n = tsm_process(rp->tsm, rp->fifo, out, FIFO_FRAMES, want, &res);
+  if (n < 0)
+    return out;   /* cannot happen: out <= max_block, the FIFO holds twice that */
+  rp->tsm_change = res.change;
+  if (res.change != 0) {
+    drift_shift(&rp->dc, frames_to_ns(res.change));
+    rp->tsm_credit -= abs(res.change);
+    rp->tsm_splices += (uint64_t)res.n;
+    if (res.change < 0)
+      rp->tsm_removed -= res.change;
+    else
+      rp->tsm_added += res.change;
+  }
+  return n;
 }
 
 /* Decodes one playout frame into the (empty) FIFO. t_ns: when its first
@@ -337,8 +564,12 @@ static void refill(struct rxpipe *rp, int64_t t_ns, int max_frames)
    * is not drift. Any frame may carry the flag (a resync's is usually on
    * the silence before its start, and a resync at a pull, for the latency
    * bound, comes after the puts that delay_observe saw). */
-  if (f.flags & PLAYOUT_RESYNC)
+  if (f.flags & PLAYOUT_RESYNC) {
     rp->await_resync = 0;
+    if (rp->tsm != NULL)
+      tsm_reset(rp->tsm);   /* the new timeline does not continue the old */
+    rp->tsm_on = 0;
+  }
   if (f.flags & (PLAYOUT_RESYNC | PLAYOUT_SINK_GAP))
     drift_restart(&rp->dc);
   /* A device restarting after an underrun reports its delay low at first
@@ -352,11 +583,15 @@ static void refill(struct rxpipe *rp, int64_t t_ns, int max_frames)
     f.skip = 0;
   }
   switch (f.kind) {
-  case PLAYOUT_PACKET:
+  case PLAYOUT_PACKET: {
+    double lat = (double)(t_ns - f.arrival_ns) / 1e6;
+    double w = (double)f.samples * 1000.0 / DL_RATE / DL_LATENCY_NOW_MS;
     got = opus_decode(rp->dec, f.data, (opus_int32)f.len, rp->scratch, f.samples, 0);
-    latstats_add(&rp->lat, (double)(t_ns - f.arrival_ns) / 1e6);
+    latstats_add(&rp->lat, lat);
+    rp->lat_now_ms = isnan(rp->lat_now_ms) ? lat : rp->lat_now_ms + (lat - rp->lat_now_ms) * (w < 1 ? w : 1);
     control(rp, &f, t_ns);
     break;
+  }
   case PLAYOUT_FEC:
     got = opus_decode(rp->dec, f.data, (opus_int32)f.len, rp->scratch, f.samples, 1);
     break;
@@ -375,6 +610,9 @@ static void refill(struct rxpipe *rp, int64_t t_ns, int max_frames)
     memset(rp->scratch + (size_t)got * ch, 0, (size_t)(f.samples - got) * ch * sizeof(int16_t));
   memcpy(rp->fifo, rp->scratch + (size_t)f.skip * ch, (size_t)out * ch * sizeof(int16_t));
   apply_fades(rp->fifo, out, ch, f.flags);
+  if (playout_started(rp->po))
+    loss_note(rp, t_ns);
+  out = retarget(rp, &f, out, t_ns);
   if (f.kind == PLAYOUT_PACKET || f.kind == PLAYOUT_FEC)
     emodel_runs_add(&rp->quality, 0);   /* heard (FEC: recovered, not lost) */
   if (f.kind == PLAYOUT_PACKET)
@@ -389,6 +627,7 @@ static void refill(struct rxpipe *rp, int64_t t_ns, int max_frames)
       .ratio = rp->cfg.resample ? (double)rp->rs_num / RS_DEN : 1.0,
       .drift_ppm = rp->cfg.resample ? drift_ppm(&rp->dc) : NAN,
       .seq = f.seq, .ts = f.ts, .arrival_ns = f.kind == PLAYOUT_PACKET ? f.arrival_ns : 0,
+      .tsm_change = rp->tsm_change,
     };
     rp->cb(rp->cb_arg, &fi);
   }
@@ -474,6 +713,7 @@ void rxpipe_get_stats(const struct rxpipe *rp, struct rxpipe_stats *out)
   out->jitter_ms = rp->jitter * 1000.0 / DL_RATE;
   out->latency_target_ms = (double)rp->target_ns / 1e6;
   out->latency_mean_ms = latstats_mean(&rp->lat);
+  out->latency_now_ms = rp->lat_now_ms;
   out->latency_p50_ms = latstats_quantile(&rp->lat, 0.50);
   out->latency_p95_ms = latstats_quantile(&rp->lat, 0.95);
   out->latency_p99_ms = latstats_quantile(&rp->lat, 0.99);
@@ -488,6 +728,10 @@ void rxpipe_get_stats(const struct rxpipe *rp, struct rxpipe_stats *out)
   out->quality_loss_pct = emodel_runs_loss_pct(&rp->quality);
   out->quality_burst_r = emodel_runs_burst_r(&rp->quality);
   out->frame_ms = rp->q_frame > 0 ? (double)rp->q_frame * 1000.0 / DL_RATE : NAN;
+  out->tsm_splices = rp->tsm_splices;
+  out->route_steps = rp->route_steps;
+  out->tsm_removed_ms = (double)rp->tsm_removed * 1000.0 / DL_RATE;
+  out->tsm_added_ms = (double)rp->tsm_added * 1000.0 / DL_RATE;
   /* The E-model (ITU-T G.107, common/rx/emodel): the mouth-to-ear delay is
    * the frame (packetization) + Opus' look-ahead + the network's one-way
    * transit (rxpipe_set_transit; 0 until known, right on a LAN) + the mean
@@ -505,6 +749,16 @@ void rxpipe_get_stats(const struct rxpipe *rp, struct rxpipe_stats *out)
 void rxpipe_set_transit(struct rxpipe *rp, int64_t transit_ns)
 {
   rp->transit_ns = transit_ns > 0 ? transit_ns : 0;
+}
+
+int rxpipe_end(struct rxpipe *rp, uint32_t ssrc, int have_end_ts, uint32_t end_ts)
+{
+  return playout_end(rp->po, ssrc, have_end_ts, end_ts);
+}
+
+int rxpipe_take_ended(struct rxpipe *rp)
+{
+  return playout_take_ended(rp->po);
 }
 
 struct playout *rxpipe_playout(struct rxpipe *rp)

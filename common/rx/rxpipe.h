@@ -38,6 +38,8 @@ struct rxpipe_stats {
   double jitter_ms;          /* RFC 3550 A.8 interarrival jitter */
   double latency_target_ms;
   double latency_mean_ms;    /* arrival to sink, of played packets; NaN before any */
+  double latency_now_ms;     /* the same over about the last second (an exponential
+                                mean, DL_LATENCY_NOW_MS); NaN before any */
   double latency_p50_ms, latency_p95_ms, latency_p99_ms, latency_max_ms;
   double loss_pct;           /* lost / expected * 100 */
   double drift_ppm;          /* sender clock against sink clock; NaN before a stream */
@@ -53,6 +55,11 @@ struct rxpipe_stats {
   double emodel_delay_ms;    /* the E-model's mouth-to-ear delay: frame + look-ahead +
                                 transit (rxpipe_set_transit) + latency_mean; NaN before */
   double r_factor, mos;      /* ITU-T G.107 of the above; NaN before a frame was heard */
+  /* Re-targeting by time-scale modification: splices made, audio taken out
+   * (the latency fell by it) and put in (it rose). */
+  uint64_t tsm_splices;
+  double tsm_removed_ms, tsm_added_ms;
+  uint64_t route_steps;      /* steps in the path's delay recognised (step_watch) */
 };
 
 /* What happened to one frame taken out of the playout queue, for the
@@ -77,6 +84,7 @@ struct rxpipe_frame_info {
   uint16_t seq;
   uint32_t ts;
   int64_t arrival_ns;
+  int tsm_change;            /* frames time-scale modification added (> 0) or took (< 0) */
 };
 typedef void (*rxpipe_frame_cb)(void *arg, const struct rxpipe_frame_info *fi);
 
@@ -115,6 +123,11 @@ void rxpipe_sink_gap(struct rxpipe *rp);
 /* The network's one-way transit, for the E-model's mouth-to-ear delay
  * (0 until told: a LAN). */
 void rxpipe_set_transit(struct rxpipe *rp, int64_t transit_ns);
+
+/* The sender's BYE: playout_end on the stream (see playout.h), and whether
+ * a stream has ended so since the last call (playout_take_ended). */
+int rxpipe_end(struct rxpipe *rp, uint32_t ssrc, int have_end_ts, uint32_t end_ts);
+int rxpipe_take_ended(struct rxpipe *rp);
 
 void rxpipe_get_stats(const struct rxpipe *rp, struct rxpipe_stats *out);
 

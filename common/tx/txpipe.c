@@ -166,6 +166,15 @@ int txpipe_set_fec(struct txpipe *tp, int fec, int loss_perc)
   return 0;
 }
 
+int txpipe_set_bitrate(struct txpipe *tp, int bitrate)
+{
+  if (bitrate < DL_MIN_BITRATE || bitrate > DL_MAX_BITRATE ||
+      opus_encoder_ctl(tp->enc, OPUS_SET_BITRATE(bitrate)) != OPUS_OK)
+    return -EINVAL;
+  tp->cfg.bitrate = bitrate;
+  return 0;
+}
+
 uint32_t txpipe_next_ts(const struct txpipe *tp) { return tp->ts; }
 uint16_t txpipe_next_seq(const struct txpipe *tp) { return tp->seq; }
 

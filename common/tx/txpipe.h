@@ -62,6 +62,10 @@ int txpipe_pull(struct txpipe *tp, struct audio_in *in, int loop, uint8_t *buf, 
 /* Changes the FEC setting and expected loss on the fly (RTCP feedback). */
 int txpipe_set_fec(struct txpipe *tp, int fec, int loss_perc);
 
+/* Changes the bitrate on the fly (RTCP feedback: tx/adapt), within
+ * DL_MIN_BITRATE..DL_MAX_BITRATE. Returns 0 or -EINVAL. */
+int txpipe_set_bitrate(struct txpipe *tp, int bitrate);
+
 /* The RTP timestamp and sequence number the next frame/datagram gets. */
 uint32_t txpipe_next_ts(const struct txpipe *tp);
 uint16_t txpipe_next_seq(const struct txpipe *tp);

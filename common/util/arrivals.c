@@ -47,6 +47,7 @@ int arrivals_parse_trace(const char *s, struct arrivals_config *cfg, const char 
   }
   colon = strchr(s, ':');
   n = colon ? (size_t)(colon - s) : strlen(s);
+  int need = 0;   /* parameters that must all be given */
   if (n == 6 && strncmp(s, "normal", 6) == 0) {
     c.kind = ARRIVALS_NORMAL;
     c.p1 = 10;
@@ -62,25 +63,41 @@ int arrivals_parse_trace(const char *s, struct arrivals_config *cfg, const char 
     c.kind = ARRIVALS_ROUTE;
     c.p1 = 60;
     c.p2 = 20;
+  } else if (n == 4 && strncmp(s, "step", 4) == 0) {
+    c.kind = ARRIVALS_STEP;
+    need = 2;
+  } else if (n == 5 && strncmp(s, "burst", 5) == 0) {
+    c.kind = ARRIVALS_BURST;
+    need = 4;
   } else {
     return -EINVAL;
   }
-  if (colon) {
-    c.p1 = strtod(colon + 1, &end);
-    if (end == colon + 1 || !(c.p1 > 0))
+  double v[4];
+  int got = 0;
+  for (const char *q = colon; q != NULL && *q == ':' && got < 4; q = end) {
+    v[got] = strtod(q + 1, &end);
+    if (end == q + 1)
       return -EINVAL;
-    if (*end == ':') {
-      const char *b = end + 1;
-      c.p2 = strtod(b, &end);
-      if (end == b || !(c.p2 > 0))
-        return -EINVAL;
-    }
-    if (*end)
-      return -EINVAL;
+    got++;
   }
+  if ((colon != NULL && *end) || got < need || (need == 0 && got > 2))
+    return -EINVAL;
+  if (c.kind == ARRIVALS_STEP) {
+    if (!(v[0] >= 0) || v[1] == 0 || !isfinite(v[1]))
+      return -EINVAL;
+  } else {
+    for (int i = 0; i < got; i++)
+      if (!(v[i] > 0) || !isfinite(v[i]))
+        return -EINVAL;
+  }
+  double *p[4] = {&c.p1, &c.p2, &c.p3, &c.p4};
+  for (int i = 0; i < got; i++)
+    *p[i] = v[i];
   cfg->kind = c.kind;
   cfg->p1 = c.p1;
   cfg->p2 = c.p2;
+  cfg->p3 = c.p3;
+  cfg->p4 = c.p4;
   return 0;
 }
 
@@ -164,6 +181,16 @@ double arrivals_delay(struct arrivals *a, size_t k, double t)
     break;
   case ARRIVALS_TABLE:
     return k < c->table_n ? c->table_ms[k] : NAN;
+  case ARRIVALS_STEP:
+    extra = (t >= c->p1 ? c->p2 : 0) + 1.0 * fabs(rng_gauss(a));
+    break;
+  case ARRIVALS_BURST: {
+    double sd = t >= c->p1 && t < c->p1 + c->p2 ? c->p4 : c->p3;
+    extra = 3 * sd + sd * rng_gauss(a);
+    if (extra < 0)
+      extra = 0;
+    break;
+  }
   }
   if (c->calm_after_s > 0 && t >= c->calm_after_s)
     extra = 0.5 * fabs(rng_gauss(a));

@@ -17,11 +17,15 @@ enum arrivals_kind {
                             releases what it held; 1 ms |N| jitter besides */
   ARRIVALS_ROUTE,        /* the path steps by ~p2 ms every ~p1 s; 1 ms |N| jitter */
   ARRIVALS_TABLE,        /* the caller's table of delays, one per packet */
+  ARRIVALS_STEP,         /* one route change: the path steps by p2 ms (either way) at
+                            p1 s; 1 ms |N| jitter */
+  ARRIVALS_BURST,        /* normal jitter of sd p3 ms, p4 ms from p1 s for p2 s (a
+                            jitter burst) */
 };
 
 struct arrivals_config {
   enum arrivals_kind kind;
-  double p1, p2;           /* per kind, see above */
+  double p1, p2, p3, p4;   /* per kind, see above */
   double base_ms;          /* the path's constant part */
   double loss_pct;         /* Gilbert loss: overall rate, % */
   double loss_burst;       /* its mean burst length, packets (< 1: 1) */
@@ -44,7 +48,9 @@ struct arrivals {
 /* Parses a trace spec: constant, normal[:SD], pareto[:SCALE[:SHAPE]],
  * spikes[:PERIOD[:HEIGHT]], route[:PERIOD[:STEP]] (ms, s as above; omitted
  * parameters take the defaults normal:10, pareto:10:3, spikes:30:150,
- * route:60:20) into cfg->kind, p1 and p2; nothing else in cfg is touched.
+ * route:60:20), step:AT:MS (MS may be negative) or burst:AT:LEN:SD:SD2
+ * (every parameter given) into cfg->kind and p1..p4; nothing else in cfg
+ * is touched.
  * "file:PATH" sets ARRIVALS_TABLE (p1, p2 kept) and *path (may be NULL) to
  * PATH within spec: the program reads the file and hands its delays over
  * as table_ms. Returns 0, or -EINVAL with cfg and *path untouched. */

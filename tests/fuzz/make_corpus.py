@@ -236,6 +236,17 @@ def rtcp_corpus():
     write("fuzz_rtcp", "bad_bye_count", rr(me) + rtcp_packet(203, 3, struct.pack("!I", me)))
     write("fuzz_rtcp", "bad_length_sum", rr(me) + b"\x81\xca")
 
+    # fuzz_rtcp_session: a byte of stream shape (k/4 packets, gaps, reorder,
+    # a BYE built), then the peer's datagram: the sender's and the
+    # receiver's compounds as each will send them, about the target's SSRCs.
+    tx, rx = 0x1234, 0x5151
+    rblk = report_block(tx, fraction=25, lost=10, ext=0x1FFFF, jitter=48, lsr=0xC0000000, dlsr=0x8000)
+    write("fuzz_rtcp_session", "rr_xr_from_receiver",
+          bytes([0xC3]) + rr(rx, [rblk]) + sdes([(rx, [(1, b"rx@host")])]) + xr(rx, [XR_RRT, XR_VOIP]))
+    write("fuzz_rtcp_session", "sr_dlrr_bye_from_sender",
+          bytes([0x47]) + sr(tx, []) + sdes([(tx, [cname])]) + xr(tx, [XR_DLRR]) + bye([tx], b"end"))
+    write("fuzz_rtcp_session", "no_packets", bytes([0]) + rr(rx, [rblk]) + sdes([(rx, [(1, b"x")])]))
+
 
 if __name__ == "__main__":
     main()

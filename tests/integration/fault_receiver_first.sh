@@ -6,8 +6,13 @@
 # aligned (corr >= 0.99, damaged 0; --no-resample, --latency 100). The
 # WAV holds digital silence only (every sample 0) up to the stream, which
 # starts no earlier than 4.5 s into it (the 5 s wait, less slack for a
-# slow start of the receiver's sink).
+# slow start of the receiver's sink). -c 1: a receiver told its channels
+# opens its sink at start-up (at --channels auto it opens when the stream
+# comes, and the WAV begins there: receiver_stereo, receiver_signals).
 # timeout: 60
+# The sender runs --no-adapt: its receiver's reports would change the
+# encoder's settings mid-stream, and the clean decode is of the settings
+# it starts with.
 . "$(dirname "$0")/../lib.sh"
 need sox python3
 built sender receiver tools/wavcmp tools/encdec
@@ -15,7 +20,7 @@ sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" trim 1 4 || fa
 "$BUILD/tools/encdec" "$T/in.wav" "$T/clean.wav" || fail "encdec exited $?"
 
 port=$(free_rtp_port) || fail "no free port"
-bg "$BUILD/receiver" --no-resample -v --latency 100 -o "$T/out.wav" --idle-exit 2 \
+bg "$BUILD/receiver" -c 1 --no-resample -v --latency 100 -o "$T/out.wav" --idle-exit 2 \
   --stats "$T/rx.jsonl" --stats-interval 500 "127.0.0.1:$port" 2>"$T/rx.err"
 rx=$!
 for _ in $(seq 1 100); do grep -q 'listening on' "$T/rx.err" && break; sleep 0.1; done
@@ -24,7 +29,7 @@ sleep 5
 kill -0 "$rx" 2>/dev/null || { cat "$T/rx.err"; fail "the idle receiver exited before any stream"; }
 idle=$(tail -n 1 "$T/rx.jsonl")
 say "receiver after 5 s idle: $idle"
-timeout 30 "$BUILD/sender" -q --stats "$T/tx.jsonl" "$T/in.wav" "127.0.0.1:$port" || fail "sender exited $?"
+timeout 30 "$BUILD/sender" -q --no-adapt --stats "$T/tx.jsonl" "$T/in.wav" "127.0.0.1:$port" || fail "sender exited $?"
 wait_exit "$rx" 20 || { tail -n 20 "$T/rx.err"; fail "receiver exited $? (--idle-exit 2 after the stream)"; }
 say "receiver final stats: $(tail -n 1 "$T/rx.jsonl")"
 "$BUILD/tools/wavcmp" --max-lag-ms 15000 "$T/clean.wav" "$T/out.wav" >"$T/cmp.txt" || fail "wavcmp exited $?"

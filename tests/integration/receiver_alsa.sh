@@ -6,6 +6,9 @@
 # input (correlation >= 0.9). Skips where PulseAudio cannot start.
 # tags: tsan solo
 # timeout: 120
+# -c 1: the device opens at start-up, as a receiver told its channels does,
+# so that it is running before the stream comes (with --channels auto it
+# opens when the first packet says the count: receiver_stereo covers that).
 # --latency 150: ffmpeg is an ordinary process; on a loaded machine it can
 # stall for tens of ms, and a packet that late is (rightly) discarded. The
 # clean-path counts are the point here, not the size of the latency.
@@ -35,7 +38,7 @@ rec=$!
 sleep 0.5
 kill -0 "$rec" 2>/dev/null || fail "parec did not start"
 
-bg "$BUILD/receiver" -v --latency 150 -d default --idle-exit 1 --stats "$T/stats.jsonl" --stats-interval 100 \
+bg "$BUILD/receiver" -v -c 1 --latency 150 -d default --idle-exit 1 --stats "$T/stats.jsonl" --stats-interval 100 \
    "127.0.0.1:$port" 2>"$T/rx.err"
 rx=$!
 for _ in $(seq 1 50); do grep -q 'playback thread' "$T/rx.err" && break; sleep 0.1; done

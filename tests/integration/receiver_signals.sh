@@ -104,16 +104,31 @@ run sigint INT 1 3 || fail "SIGINT: exit status $? (want 0)"
 check sigint 1 || fail "SIGINT mid-stream"
 run sigterm TERM 1 2.5 || fail "SIGTERM: exit status $? (want 0)"
 check sigterm 1 || fail "SIGTERM mid-stream"
-run idle INT 0 2 || fail "SIGINT before any packet: exit status $? (want 0)"
+# Before any packet the sink runs only when told its channels (-c 1): then
+# it is paced like a device from the start. At --channels auto (the
+# default) it is not open yet: the WAV made at start-up stays empty, and
+# valid.
+run idle INT 0 2 -c 1 || fail "SIGINT before any packet: exit status $? (want 0)"
 check idle 0 || fail "SIGINT before any packet"
+run idle_auto INT 0 1 || fail "SIGINT before any packet, --channels auto: exit status $? (want 0)"
+python3 - "$T/idle_auto.wav" "$T/idle_auto.jsonl" <<'PY' || fail "SIGINT before any packet, --channels auto"
+import json, sys, wave
+lines = [json.loads(l) for l in open(sys.argv[2])]
+with wave.open(sys.argv[1]) as w:
+    ok = w.getnframes() == 0 and w.getnchannels() == 1 and w.getframerate() == 48000
+s = lines[-1]
+ok = ok and s.get("final") is True and sum(1 for l in lines if l.get("final")) == 1 and s["sink_frames"] == 0
+print(("ok   " if ok else "FAIL ") + "auto, no stream: an empty valid WAV, one final line, sink_frames 0")
+sys.exit(0 if ok else 1)
+PY
 # A sink clock 10 % fast takes 10 % more frames per second (the counters
 # are up to 50 ms old: the tolerance is 0.1 s, the effect 0.3 s).
-run skew INT 0 3 --sink-skew-ppm 100000 || fail "--sink-skew-ppm: exit status $? (want 0)"
+run skew INT 0 3 --sink-skew-ppm 100000 -c 1 || fail "--sink-skew-ppm: exit status $? (want 0)"
 check skew 0 100000 || fail "--sink-skew-ppm 100000"
 
 # --duration ends the run by itself, the same way.
 port=$(free_rtp_port) || fail "no free port"
-bg "$BUILD/receiver" -o "$T/dur.wav" --duration 1.5 --stats "$T/dur.jsonl" --stats-interval 250 \
+bg "$BUILD/receiver" -c 1 -o "$T/dur.wav" --duration 1.5 --stats "$T/dur.jsonl" --stats-interval 250 \
    "127.0.0.1:$port" 2>"$T/dur.err"
 wait_exit $! 10 || { cat "$T/dur.err"; fail "--duration 1.5: exit status $? (want 0)"; }
 check dur 0 || fail "--duration 1.5"
@@ -122,7 +137,7 @@ python3 -c "import json,sys; t=json.loads(open(sys.argv[1]).readlines()[-1])['t'
 
 # SIGKILL: nothing is finalised; the header rewritten each second must make
 # the file readable up to about its last second.
-run sigkill KILL 1 3.3
+run sigkill KILL 1 3.3 -c 1
 [ -s "$T/sigkill.wav" ] || fail "SIGKILL left no WAV"
 python3 - "$T/sigkill.wav" "$(cat "$T/sigkill.elapsed")" <<'PY' || fail "WAV after SIGKILL"
 import sys, wave

@@ -71,10 +71,12 @@ sleep 0.5
 kill -0 "$rec" 2>/dev/null || fail "parec did not start"
 
 # run NAME STALL_AT STALL_MS MAX_LATENCY: one receiver and one 10 s stream.
+# -c 1: the device opens at start-up (told its channels), so the stall is
+# the only thing that moves the latency.
 run() {
   local name=$1 at=$2 ms=$3 max=$4 port rx rc
   port=$(free_rtp_port) || fail "no free port"
-  bg "$BUILD/receiver" -v --latency 100 --max-latency "$max" --stall-at "$at:$ms" -d default \
+  bg "$BUILD/receiver" -v -c 1 --latency 100 --max-latency "$max" --stall-at "$at:$ms" -d default \
      --idle-exit 1 --stats "$T/$name.jsonl" --stats-interval 500 "127.0.0.1:$port" 2>"$T/$name.err"
   rx=$!
   for _ in $(seq 1 50); do grep -q 'playback thread' "$T/$name.err" && break; sleep 0.1; done

@@ -83,14 +83,18 @@ check(srtp["received"] == tx["sent"] == srtp["played"] == plain["played"] > 100,
       f"srtp: sent {tx['sent']} = received {srtp['received']} = played {srtp['played']} = plain played {plain['played']}")
 check(float(cmp["corr"]) >= 0.95, f"srtp output aligned with the plain run: corr {cmp['corr']} >= 0.95")
 check(int(cmp["damaged"]) == 0, f"no damaged window ({cmp['damaged']})")
-check(wrong["auth_failed"] == wrong["datagrams"] > 100, f"wrong key: auth_failed {wrong['auth_failed']} = datagrams {wrong['datagrams']}")
+# auth_failed counts SRTCP too (issue 13): the sender's SRs and BYE fail as well.
+wtx = json.loads(open(f"{T}/wrongkey.tx.jsonl").read().splitlines()[-1])
+ptxs = json.loads(open(f"{T}/plaintx.tx.jsonl").read().splitlines()[-1])
+check(wrong["auth_failed"] == wrong["datagrams"] + wtx["rtcp_sent"] and wrong["datagrams"] > 100,
+      f"wrong key: auth_failed {wrong['auth_failed']} = datagrams {wrong['datagrams']} + SRTCP {wtx['rtcp_sent']}")
 check(wrong["played"] == 0 and wrong["received"] == 0, f"wrong key: played {wrong['played']}")
 check(lines("wrongkey", "packets fail authentication: wrong --key, or the sender does not use SRTP") == 1,
       "wrong key: the one line, once")
 # A keyed receiver and a plain sender: nothing authenticates (the first
 # tiny packets are shorter than a header and a tag: invalid).
-check(ptx["auth_failed"] > 100 and ptx["auth_failed"] + ptx["invalid"] == ptx["datagrams"],
-      f"plain sender, keyed receiver: auth_failed {ptx['auth_failed']} + invalid {ptx['invalid']} = datagrams {ptx['datagrams']}")
+check(ptx["auth_failed"] > 100 and ptx["auth_failed"] + ptx["invalid"] == ptx["datagrams"] + ptxs["rtcp_sent"],
+      f"plain sender, keyed receiver: auth_failed {ptx['auth_failed']} + invalid {ptx['invalid']} = datagrams {ptx['datagrams']} + RTCP {ptxs['rtcp_sent']}")
 check(ptx["played"] == 0, f"plain sender, keyed receiver: played {ptx['played']}")
 check(lines("plaintx", "packets fail authentication: wrong --key, or the sender does not use SRTP") == 1,
       "plain sender, keyed receiver: the one line, once")

@@ -7,8 +7,11 @@
  *
  * The output starts with the encoder's look-ahead (312 samples at 48 kHz,
  * as on the wire) and is a whole number of frames long (the last frame is
- * padded with zeros, as the sender pads it). A test tool: it exits on
- * error. */
+ * padded with zeros, as the sender pads it). With --conceal PCT a seeded
+ * share of the packets is not decoded but concealed (Opus PLC), as a
+ * receiver does when a packet and its FEC are both missing: a damaged
+ * decode whose timeline is intact, for judging the judge. A test tool: it
+ * exits on error. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -42,6 +45,9 @@ static void usage(FILE *f) {
     "      --loss-perc PCT       OPUS_SET_PACKET_LOSS_PERC, 0..100 (%d);\n"
     "      --expect-loss PCT     the same, under the sender's name\n"
     "      --dtx                 discontinuous transmission (off)\n"
+    "      --conceal PCT         conceal PCT %% of the packets (Opus PLC) instead\n"
+    "                            of decoding them, chosen by --seed (0)\n"
+    "      --seed N              the choice of concealed packets (1)\n"
     "  -v, --verbose             print frames and bytes to stderr\n"
     "  -h, --help                this text\n"
     "Exit: 0; 1 on an encoder, decoder or write error; 2 on usage or input errors.\n",
@@ -68,7 +74,8 @@ int main(int argc, char **argv) {
   int fec = 1, loss = DL_DEFAULT_EXPECT_LOSS, dtx = 0, verbose = 0;
   long bitrate = 0;
   int application = OPUS_APPLICATION_VOIP;
-  enum { O_COMPLEXITY = 256, O_APP, O_FEC, O_NOFEC, O_LOSS, O_DTX };
+  long conceal = 0, seed = 1;
+  enum { O_COMPLEXITY = 256, O_APP, O_FEC, O_NOFEC, O_LOSS, O_DTX, O_CONCEAL, O_SEED };
   static const struct option longopts[] = {
     {"frame-ms", required_argument, NULL, 'f'},
     {"bitrate", required_argument, NULL, 'b'},
@@ -80,6 +87,8 @@ int main(int argc, char **argv) {
     {"loss-perc", required_argument, NULL, O_LOSS},
     {"expect-loss", required_argument, NULL, O_LOSS},
     {"dtx", no_argument, NULL, O_DTX},
+    {"conceal", required_argument, NULL, O_CONCEAL},
+    {"seed", required_argument, NULL, O_SEED},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -111,6 +120,8 @@ int main(int argc, char **argv) {
     case O_NOFEC: fec = 0; break;
     case O_LOSS: loss = (int)parse_long("--loss-perc", optarg, 0, 100); break;
     case O_DTX: dtx = 1; break;
+    case O_CONCEAL: conceal = parse_long("--conceal", optarg, 0, 100); break;
+    case O_SEED: seed = parse_long("--seed", optarg, 0, 2147483647); break;
     case 'v': verbose = 1; break;
     case 'h': usage(stdout); return 0;
     default: fprintf(stderr, PROG ": try --help\n"); return 2;
@@ -167,7 +178,8 @@ int main(int argc, char **argv) {
   unsigned char pkt[DL_MAX_PAYLOAD];
   if (!raw || !pcm || !dpcm) die(1, "memory", strerror(ENOMEM));
 
-  long frames = 0, bytes = 0;
+  long frames = 0, bytes = 0, concealed = 0;
+  unsigned long rng = (unsigned long)seed * 2654435761u + 1;
   for (;;) {
     sf_count_t got = sf_readf_short(in, raw, frame);
     if (got <= 0) break;
@@ -190,7 +202,12 @@ int main(int argc, char **argv) {
     }
     int n = opus_encode(enc, pcm, frame, pkt, (opus_int32)sizeof pkt);
     if (n < 0) die(1, "opus_encode", opus_strerror(n));
-    int d = opus_decode(dec, pkt, n, dpcm, DL_MAX_PACKET_SAMPLES, 0);
+    /* A 31-bit LCG (glibc's constants): the same seed, the same packets. */
+    rng = (rng * 1103515245u + 12345u) & 0x7fffffffu;
+    int lose = conceal > 0 && (long)(rng % 100) < conceal;
+    concealed += lose;
+    int d = lose ? opus_decode(dec, NULL, 0, dpcm, frame, 0)
+                 : opus_decode(dec, pkt, n, dpcm, DL_MAX_PACKET_SAMPLES, 0);
     if (d < 0) die(1, "opus_decode", opus_strerror(d));
     if (sf_writef_short(out, dpcm, d) != d) die(1, out_path, sf_strerror(out));
     frames++;
@@ -198,8 +215,8 @@ int main(int argc, char **argv) {
     if (got < frame) break;
   }
   if (verbose)
-    fprintf(stderr, PROG ": %ld frames of %g ms, %ld bytes, %.0f bit/s\n", frames,
-            frame_us / 1000.0, bytes,
+    fprintf(stderr, PROG ": %ld frames of %g ms, %ld concealed, %ld bytes, %.0f bit/s\n", frames,
+            frame_us / 1000.0, concealed, bytes,
             frames ? bytes * 8.0 / (frames * (frame_us / 1e6)) : 0.0);
   free(raw);
   free(pcm);

@@ -18,7 +18,10 @@
  * the overlap, with sub-sample precision, to give the rate difference in ppm.
  * With --track the lag is followed along REF block by block (a stretch, a
  * hole, a missing chunk) and the same figures are computed with each REF
- * sample compared at its own lag (see track() below).
+ * sample compared at its own lag (see track() below). With --warp, OUT is
+ * also resampled along a smooth lag line that follows a resampler's
+ * stretch and time-scale modification's splices, and scored in the speech
+ * band (see warp() below).
  *
  * A test tool: it allocates freely and exits on error. */
 #include <complex.h>
@@ -133,6 +136,27 @@ static void usage(FILE *f) {
     "                        line of their neighbours)\n"
     "  --track-step-ms MS    a lag this far from the prediction is a step\n"
     "                        (%.0f); smaller moves are followed as drift\n"
+    "  --warp                --track, and also OUT resampled along a smooth lag\n"
+    "                        line onto REF's timeline and scored in the speech\n"
+    "                        band, for a receiver that stretches time (a drift\n"
+    "                        resampler's slewing ratio, time-scale modification's\n"
+    "                        splices of whole pitch periods): the lag is followed\n"
+    "                        in 10 ms frames (a Viterbi path among the lags near\n"
+    "                        its own last one, for the steps of a few ms a splice\n"
+    "                        makes anywhere, and near --track's line, for its\n"
+    "                        confirmed large steps), fitted to a fraction of a\n"
+    "                        sample, and only frames that match excellently there\n"
+    "                        (20 dB, or 10 dB under the best quarter) anchor the\n"
+    "                        line: concealment, silence or noise never move it.\n"
+    "                        Between anchors the lag is the line through them; it\n"
+    "                        steps only between runs of anchors, where the error\n"
+    "                        is least (at a splice, where its cross-fade's two\n"
+    "                        sides meet: only those few ms can score low, by what\n"
+    "                        the cross-fade changed). OUT is interpolated by a\n"
+    "                        windowed sinc, both are band-passed to 100 Hz..8 kHz\n"
+    "                        (zero phase), and each window of the grid above is\n"
+    "                        scored with the same threshold and floor. The\n"
+    "                        --track keys are unchanged; warp_* keys are added\n"
     "  --min-corr X          exit 1 if corr < X (-1..1)\n"
     "  --json                one JSON object instead of key=value lines\n"
     "  -h, --help            this text\n"
@@ -152,6 +176,14 @@ static void usage(FILE *f) {
     "one slope for all the pieces between steps; > 0: OUT is stretched).\n"
     "lag_min_ms, lag_max_ms and track_drift_ppm are null (nan) where no block\n"
     "is aligned.\n"
+    "With --warp also: warp_snr_db (speech band, over the samples with an OUT\n"
+    "counterpart), warp_windows, warp_damaged and warp_damaged_pct (as windows,\n"
+    "damaged and damaged_pct, over the warped speech band), warp_steps (steps of\n"
+    "the warp's line of 2 samples or more: splices, holes, missing chunks),\n"
+    "warp_max_step_ms (the largest, signed as max_step_ms; 0 without),\n"
+    "warp_frames (audible 10 ms frames, 5 ms apart) and warp_anchors (of those,\n"
+    "matched excellently and in runs that confirm each other: the line's\n"
+    "support).\n"
     "Exit: 0; 1 if --min-corr is not met; 2 on usage, file or format errors.\n",
     DEFAULT_MAX_LAG_MS, DEFAULT_WINDOW_MS, DEFAULT_SNR_THRESHOLD_DB, ABS_FLOOR_DBFS,
     DEFAULT_FLOOR_DB, DEFAULT_SPAN_DBFS, DEFAULT_TRACK_BLOCK_MS, DEFAULT_TRACK_SEARCH_MS,
@@ -705,6 +737,7 @@ struct track_result {
   long blocks, unaligned, steps;
   double lag_min, lag_max, max_step, drift_ppm;   /* samples; ppm */
   float *outv;   /* OUT aligned to each REF sample, NAN where none */
+  double *lagv;  /* the lag of each REF sample (samples, fractional) */
 };
 
 /* A lag cand for block b that is far from the prediction p (slope: the
@@ -934,7 +967,7 @@ static void track(const struct signal *ref, const struct signal *out, long glag,
     double v;
     r->outv[i] = out_at(out, (double)i + lagv[i], &v) ? (float)v : NAN;
   }
-  free(lagv);
+  r->lagv = lagv;
   free(aud);
   free(an);
   free(sg);
@@ -942,9 +975,743 @@ static void track(const struct signal *ref, const struct signal *out, long glag,
   free(t.buf);
 }
 
+
+/* --warp: OUT resampled along a smooth lag line onto REF's timeline and
+ * scored in the speech band.
+ *
+ * --track compares each REF sample with OUT at the lag of a line through
+ * 100 ms blocks, refitted in 20 ms pieces, OUT interpolated by a cubic, over
+ * the full band. That counts as damage what is no damage: a block cannot
+ * be matched while a resampler's ratio slews (0.5 % moves the lag 24
+ * samples within a block) and its lag is then interpolated from blocks far
+ * away; a splice of time-scale modification (a pitch period removed or
+ * inserted, tens of them per second) falls inside a block; a cubic
+ * interpolator is 20-30 dB off at 8 kHz; and a resampler's roll-off above
+ * 16 kHz or a hum below 100 Hz is scored like a dropout. --warp instead:
+ *
+ *   - Both files are reduced to the speech band, 100 Hz .. 8 kHz
+ *     (speech_band: Butterworth, forward and backward, so without delay),
+ *     where speech carries what is heard and understood, and where OUT is
+ *     oversampled three times, so that a windowed sinc (sinc_at) moves it
+ *     by fractions of a sample far below any threshold.
+ *   - The lag is followed in 10 ms frames, 5 ms apart (warp_path): within
+ *     one, 0.5 % moves the lag 2.4 samples, and a splice falls between
+ *     frames. Voiced speech matches itself a pitch period away, so no frame
+ *     chooses its lag alone: a Viterbi path (frames at 12 kHz, lags to two
+ *     48 kHz samples) chooses each frame's lag within WARP_RADIUS_MS of the
+ *     path's own last lag (the small steps a splice makes, anywhere) and of
+ *     --track's line (its large steps, confirmed by the blocks after
+ *     them), at a cost per frame of how far its match at that lag falls
+ *     short of WARP_COST_DB (a pause costs nothing), moving by a state per
+ *     frame freely and stepping for WARP_STEP_COST.
+ *   - Each frame's lag is then fitted at 48 kHz near the path as a line
+ *     (lag and local stretch, frame_fit), to a fraction of a sample; where
+ *     that match is not excellent, again from the best whole lag anywhere
+ *     within WARP_RADIUS_MS (frame_search: the path is blind above 4 kHz,
+ *     where a fricative's lag is plain). The frame is an anchor only where
+ *     it matches excellently (WARP_ANCHOR_DB, or 10 dB under the best
+ *     quarter of the frames where REF is not the bit-exact clean decode).
+ *     Damage matches nowhere, so it never moves the line: a concealed frame
+ *     that resembles the speech a period away is scored at its neighbours'
+ *     lag, as it is heard.
+ *   - Anchors form runs of consistent lag (moving at most WARP_MAX_SLOPE
+ *     between them, plus WARP_STEP_MIN samples); a run of fewer than
+ *     WARP_CONFIRM anchors is no evidence and is dropped. Within a run the
+ *     lag is the line through its anchors (a stretch however it slews);
+ *     between runs it steps, at the REF sample where the squared error of
+ *     the two lines on either side is least (as --track places its steps).
+ *     At a splice that is where the two sides of the cross-fade meet: a
+ *     removed period is compared with the period beside it, which the
+ *     splice chose for being alike, and an inserted one is stepped over,
+ *     so only the few ms of the cross-fade can differ, by what the
+ *     cross-fade of two unequal periods changes. Where splices follow each
+ *     other closer than two frames, or audio quiet enough for TSM to cut
+ *     any amount of it (a fricative's tail, a breath) is still above the
+ *     floor here, there is no anchor between them and what was cut or
+ *     blended scores as missing: it is.
+ *   - OUT (full band) is interpolated along that line onto REF's samples,
+ *     then taken to the speech band there, so that both are cut off at the
+ *     same ends, and each window of REF's grid is scored as without --warp
+ *     (--window-ms, --snr-threshold, --floor-db, REF's speech band deciding
+ *     what is a pause). */
+#define WARP_LO_HZ 100.0
+#define WARP_HI_HZ 8000.0
+#define WARP_HP_ORDER 4        /* each way: 8 in all, -6 dB at the edges */
+#define WARP_LP_ORDER 8
+#define SINC_HALF 16           /* taps on each side */
+#define SINC_PHASES 512        /* tabulated fractions, linear between */
+#define SINC_BETA 9.0          /* Kaiser window */
+#define WARP_DECIM 4           /* the path at 12 kHz */
+#define WARP_LP12_HZ 4000.0    /* before decimating */
+#define WARP_HOP_MS 5.0
+#define WARP_FRAME_MS 10.0
+#define WARP_RADIUS_MS 25.0    /* a pitch period (at most 20 ms) and some */
+#define WARP_TRACK_REACH_MS 300.0
+#define WARP_COST_DB 30.0      /* a frame matching this well costs nothing */
+#define WARP_STEP_COST 0.5     /* in frames of no match at all */
+#define WARP_REFINE 6          /* 48 kHz samples either side of the path */
+#define WARP_FIT_ITER 8
+#define WARP_FIT_MAX 3.0       /* samples the fit may move from its start */
+#define WARP_ANCHOR_DB 20.0
+#define WARP_CONFIRM 2
+#define WARP_EXCURSION_ANCHORS 12
+#define WARP_SHORT_DB 5.0
+#define WARP_EXCURSION_RUNS 4
+#define WARP_MAX_SLOPE 0.01    /* twice a resampler's reach */
+#define WARP_STEP_MIN 2.0      /* samples: smaller is noise, not a step */
+#define WARP_SLOPE_FRAMES 20   /* a run extended with the slope of this many */
+
+struct biquad { double b0, b1, b2, a1, a2; };
+
+/* A second-order Butterworth section of quality q at f0 Hz (bilinear,
+ * prewarped: RBJ's cookbook); hp: high-pass, else low-pass. */
+static struct biquad biquad_butter(double f0, double q, int hp) {
+  double w = 2 * M_PI * f0 / DL_RATE, cw = cos(w), al = sin(w) / (2 * q), a0 = 1 + al;
+  double k = hp ? (1 + cw) / 2 : (1 - cw) / 2;
+  return (struct biquad){k / a0, (hp ? -2 : 2) * k / a0, k / a0, -2 * cw / a0, (1 - al) / a0};
+}
+
+/* x[0, n) through the section in place, forward (dir 1) or backward (-1),
+ * from rest. */
+static void biquad_run(const struct biquad *b, float *x, long n, int dir) {
+  double z1 = 0, z2 = 0;
+  for (long k = 0; k < n; k++) {
+    long i = dir > 0 ? k : n - 1 - k;
+    double in = x[i], y = b->b0 * in + z1;
+    z1 = b->b1 * in - b->a1 * y + z2;
+    z2 = b->b2 * in - b->a2 * y;
+    x[i] = (float)y;
+  }
+}
+
+/* Butterworth of the given (even) order at f0 Hz, forward and backward,
+ * in place. */
+static void butter_filtfilt(float *x, long n, double f0, int order, int hp) {
+  for (int dir = 1; dir >= -1; dir -= 2)
+    for (int k = 0; k < order / 2; k++) {
+      struct biquad b = biquad_butter(f0, 1 / (2 * cos((2 * k + 1) * M_PI / (2 * order))), hp);
+      biquad_run(&b, x, n, dir);
+    }
+}
+
+static void speech_band(float *x, long n) {
+  butter_filtfilt(x, n, WARP_LO_HZ, WARP_HP_ORDER, 1);
+  butter_filtfilt(x, n, WARP_HI_HZ, WARP_LP_ORDER, 0);
+}
+
+static double bessel_i0(double x) {
+  double s = 1, t = 1;
+  for (int k = 1; k < 50 && t > 1e-12 * s; k++) {
+    t *= (x / (2 * k)) * (x / (2 * k));
+    s += t;
+  }
+  return s;
+}
+
+/* Row p: the taps for a position p / SINC_PHASES past a sample, applied
+ * to the samples from SINC_HALF - 1 before it to SINC_HALF after. */
+static float sinc_tab[(SINC_PHASES + 1) * 2 * SINC_HALF];
+
+static void sinc_init(void) {
+  double i0b = bessel_i0(SINC_BETA);
+  for (int p = 0; p <= SINC_PHASES; p++) {
+    float *t = sinc_tab + (size_t)p * 2 * SINC_HALF;
+    double f = (double)p / SINC_PHASES, sum = 0, v[2 * SINC_HALF];
+    for (int k = 0; k < 2 * SINC_HALF; k++) {
+      double x = (double)(k - SINC_HALF + 1) - f, u = x / SINC_HALF;
+      double w = fabs(u) < 1 ? bessel_i0(SINC_BETA * sqrt(1 - u * u)) / i0b : 0;
+      v[k] = (fabs(x) < 1e-12 ? 1 : sin(M_PI * x) / (M_PI * x)) * w;
+      sum += v[k];
+    }
+    /* Unit gain at DC at every fraction. */
+    for (int k = 0; k < 2 * SINC_HALF; k++) t[k] = (float)(v[k] / sum);
+  }
+}
+
+/* x[0, n) at a fractional position, silent outside. Returns 0 where pos is
+ * outside [0, n - 1]. At whole positions it is the sample itself. */
+static int sinc_at(const float *x, long n, double pos, double *v) {
+  double fl = floor(pos);
+  if (fl < 0 || fl > (double)(n - 1)) return 0;
+  long j = (long)fl;
+  double fp = (pos - fl) * SINC_PHASES;
+  int p = (int)fp;
+  if (p >= SINC_PHASES) p = SINC_PHASES - 1;
+  double g = fp - p, s = 0;
+  const float *t0 = sinc_tab + (size_t)p * 2 * SINC_HALF, *t1 = t0 + 2 * SINC_HALF;
+  long m0 = j - SINC_HALF + 1;
+  int k0 = m0 < 0 ? (int)-m0 : 0, k1 = j + SINC_HALF >= n ? (int)(n - m0) : 2 * SINC_HALF;
+  for (int k = k0; k < k1; k++) s += x[m0 + k] * ((1 - g) * t0[k] + g * t1[k]);
+  *v = s;
+  return 1;
+}
+
+/* x[0, n) low-passed and taken at every WARP_DECIM-th sample from phase
+ * (48 kHz samples) on: *m samples. */
+static float *decimate(const float *x, long n, long phase, long *m) {
+  float *y = xmalloc((size_t)n * sizeof *y);
+  memcpy(y, x, (size_t)n * sizeof *y);
+  butter_filtfilt(y, n, WARP_LP12_HZ, 4, 0);
+  *m = n > phase ? (n - phase) / WARP_DECIM : 0;
+  for (long i = 0; i < *m; i++) y[i] = y[phase + i * WARP_DECIM];
+  return y;
+}
+
+/* sum x[i] y[i + d] for i in [0, n), y silent outside [0, ny). */
+static double dot_at(const float *x, long n, const float *y, long ny, long d) {
+  long i0 = d < 0 ? -d : 0, i1 = ny - d < n ? ny - d : n;
+  double s = 0;
+  for (long i = i0; i < i1; i++) s += (double)x[i] * y[i + d];
+  return s;
+}
+
+/* The Viterbi path: one lag per frame into path[nf], in states of
+ * WARP_STATE 48 kHz samples. Frame f is r[f hop, f hop + flen) at 12 kHz;
+ * OUT at 12 kHz from two phases, o[0] from sample 0 and o[1] from
+ * WARP_STATE, so that a state's correlation is that of a lag half a 12 kHz
+ * sample finer (at 12 kHz alone the true lag may lie half a sample from
+ * every state, which at 1-2 kHz costs the truth 15 dB: no better than a
+ * pitch period away). lagv: --track's lag of every 48 kHz REF sample (nref
+ * of them). floor_e: mean energy below which a frame is a pause. */
+#define WARP_STATE 2
+#define WARP_PHASES (WARP_DECIM / WARP_STATE)
+static void warp_path(const float *r, long rn, float *const o[WARP_PHASES], const long on[WARP_PHASES],
+                      const double *lagv, long nref, long hop, long flen, double floor_e, long *path,
+                      long nf) {
+  long rad = lround(WARP_RADIUS_MS * DL_RATE / 1000.0 / WARP_STATE);
+  double *po[WARP_PHASES];
+  for (int p = 0; p < WARP_PHASES; p++) {
+    po[p] = xmalloc(((size_t)on[p] + 1) * sizeof *po[p]);
+    po[p][0] = 0;
+    for (long i = 0; i < on[p]; i++) po[p][i + 1] = po[p][i] + (double)o[p][i] * o[p][i];
+  }
+  /* Per frame: its states are the lags base .. base + len - 1; how each
+   * was reached (-1, 0, 1: from that lag less, the same, more; 2: a step
+   * from the previous frame's best, amin). */
+  long *base = xmalloc((size_t)nf * sizeof *base), *len = xmalloc((size_t)nf * sizeof *len);
+  long *amin = xmalloc((size_t)nf * sizeof *amin);
+  signed char **from = xmalloc((size_t)nf * sizeof *from);
+  double *dprev = NULL, *dcur = NULL, *cost = NULL;
+  size_t cap = 0;
+  for (long f = 0; f < nf; f++) {
+    /* The windows: around the path's own last lag, and around --track's
+     * line here and WARP_TRACK_REACH_MS either side (its step is put
+     * where its blocks say, which next to damage may be a few blocks off:
+     * both of its lags are offered through the whole stretch). */
+    long a = f * hop, c = (a + flen / 2) * WARP_DECIM, reach = lround(WARP_TRACK_REACH_MS * DL_RATE / 1000.0);
+    long ctr[4];
+    for (int k = 0; k < 3; k++) {
+      long x = c + (k - 1) * reach;
+      x = x < 0 ? 0 : x >= nref ? nref - 1 : x;
+      ctr[k] = lround(lagv[x] / WARP_STATE);
+    }
+    ctr[3] = f ? amin[f - 1] : ctr[1];
+    long fc = ctr[3], lo = ctr[0], hi = ctr[0];
+    for (int k = 1; k < 4; k++) {
+      if (ctr[k] < lo) lo = ctr[k];
+      if (ctr[k] > hi) hi = ctr[k];
+    }
+    lo -= rad;
+    hi += rad;
+    base[f] = lo;
+    len[f] = hi - lo + 1;
+    if (cap < (size_t)len[f]) {
+      cap = (size_t)len[f] * 2;
+      double *t = xmalloc(cap * sizeof *t);
+      if (f) memcpy(t, dprev, (size_t)len[f - 1] * sizeof *t);
+      free(dprev);
+      dprev = t;
+      free(dcur);
+      free(cost);
+      dcur = xmalloc(cap * sizeof *dcur);
+      cost = xmalloc(cap * sizeof *cost);
+    }
+    long n = a + flen <= rn ? flen : rn - a;
+    double er = 0;
+    for (long i = a; i < a + n; i++) er += (double)r[i] * r[i];
+    int pause = er / (double)flen < floor_e;
+    /* cost[] first holds the normalised correlation, NAN outside. */
+    for (long k = 0; k < len[f]; k++) {
+      long d = lo + k;
+      int in = 0;
+      for (int j = 0; j < 4; j++) in |= labs(d - ctr[j]) <= rad;
+      if (!in) {
+        cost[k] = NAN;   /* in the hull of the two windows, in neither */
+      } else if (pause) {
+        cost[k] = 1;
+      } else {
+        /* State d: OUT phase d mod WARP_PHASES, 12 kHz lag d div it. */
+        int ph = (int)(((d % WARP_PHASES) + WARP_PHASES) % WARP_PHASES);
+        long dl = (d - ph) / WARP_PHASES, m = on[ph];
+        long j0 = a + dl, j1 = a + dl + n;
+        j0 = j0 < 0 ? 0 : j0 > m ? m : j0;
+        j1 = j1 < 0 ? 0 : j1 > m ? m : j1;
+        double eo = po[ph][j1] - po[ph][j0];
+        cost[k] = 2 * dot_at(r + a, n, o[ph], m, a + dl) / (er + eo);
+      }
+    }
+    /* Then the cost: how far the match at that lag (at a peak, the
+     * parabola's top: the true lag is up to a sample away) falls short of
+     * WARP_COST_DB, in dB / WARP_COST_DB, within 0..1. A pitch period away
+     * voiced speech still matches at 10-20 dB, which a linear measure
+     * (1 - correlation: 0.01-0.1) would hardly tell from the truth. */
+    double prev = NAN;
+    for (long k = 0; k < len[f]; k++) {
+      double v = cost[k], nx = k + 1 < len[f] ? cost[k + 1] : NAN, top = v;
+      if (isnan(v)) {
+        cost[k] = INFINITY;
+        prev = v;
+        continue;
+      }
+      double den = prev - 2 * v + nx;
+      if (!pause && v >= prev && v >= nx && den < 0) top = v - (prev - nx) * (prev - nx) / (8 * den);
+      double q = -10 * log10(1 - top > 1e-6 ? 1 - top : 1e-6);
+      prev = v;
+      cost[k] = q >= WARP_COST_DB ? 0 : q <= 0 ? 1 : 1 - q / WARP_COST_DB;
+    }
+    from[f] = xmalloc((size_t)len[f]);
+    double pmin = f ? dprev[amin[f - 1] - base[f - 1]] : 0;
+    long best = -1;
+    for (long k = 0; k < len[f]; k++) {
+      long d = lo + k;
+      double v = f ? INFINITY : 0;
+      signed char how = 0;
+      for (int s = -1; f && s <= 1; s++) {
+        long q = d - s - base[f - 1];
+        if (q >= 0 && q < len[f - 1] && (dprev[q] < v || (dprev[q] == v && s == 0))) {
+          v = dprev[q];
+          how = (signed char)s;
+        }
+      }
+      if (f && pmin + WARP_STEP_COST < v) {
+        v = pmin + WARP_STEP_COST;
+        how = 2;
+      }
+      dcur[k] = v + cost[k];
+      from[f][k] = how;
+      /* Ties (a pause costs nothing anywhere): the lag nearest the last. */
+      if (isfinite(dcur[k]) && (best < 0 || dcur[k] < dcur[best] ||
+                                (dcur[k] == dcur[best] && labs(d - fc) < labs(lo + best - fc))))
+        best = k;
+    }
+    amin[f] = lo + (best >= 0 ? best : ctr[1] - lo);
+    double *t = dprev;
+    dprev = dcur;
+    dcur = t;
+  }
+  long d = nf ? amin[nf - 1] : 0;
+  for (long f = nf - 1; f >= 0; f--) {
+    path[f] = d;
+    signed char how = from[f][d - base[f]];
+    if (f) d = how == 2 ? amin[f - 1] : d - how;
+  }
+  for (long f = 0; f < nf; f++) free(from[f]);
+  free(from);
+  free(base);
+  free(len);
+  free(amin);
+  for (int p = 0; p < WARP_PHASES; p++) free(po[p]);
+  free(cost);
+  free(dprev);
+  free(dcur);
+}
+
+/* A frame r[a, a + n)'s lag as a line, lag(i) = *lag + g (i - centre), by
+ * Gauss-Newton on its squared error against o (sinc; the slope od[]
+ * interpolated linearly, which only steers the steps), from *lag and g0.
+ * One lag per frame would not do: within 0.5 % the lag moves 2.4 samples
+ * across 10 ms, most of a cycle at 5 kHz. Sets *lag to the lag at the
+ * frame's centre where the error was least and returns that error. */
+static double frame_fit(const float *r, const float *o, const float *od, long on, long a, long n,
+                        double *lag, double g0) {
+  double c = (double)a + (double)(n - 1) / 2.0, d = *lag, bd = d, be = INFINITY;
+  double g = g0 > WARP_MAX_SLOPE ? WARP_MAX_SLOPE : g0 < -WARP_MAX_SLOPE ? -WARP_MAX_SLOPE : g0;
+  for (int it = 0; it <= WARP_FIT_ITER; it++) {
+    double h11 = 0, h12 = 0, h22 = 0, b1 = 0, b2 = 0, e = 0;
+    for (long i = a; i < a + n; i++) {
+      double u = (double)i - c, pos = (double)i + d + g * u, v = 0, dv = 0;
+      if (sinc_at(o, on, pos, &v)) {
+        long j = (long)floor(pos);
+        double fr = pos - (double)j;
+        dv = (1 - fr) * od[j] + (j + 1 < on ? fr * od[j + 1] : 0);
+      }
+      double res = (double)r[i] - v;
+      e += res * res;
+      h11 += dv * dv;
+      h12 += dv * dv * u;
+      h22 += dv * dv * u * u;
+      b1 += res * dv;
+      b2 += res * dv * u;
+    }
+    if (e < be) {
+      be = e;
+      bd = d;
+    }
+    double det = h11 * h22 - h12 * h12;
+    if (it == WARP_FIT_ITER || e == 0 || det <= 0) break;
+    double dd = (b1 * h22 - b2 * h12) / det, dg = (b2 * h11 - b1 * h12) / det;
+    d += dd;
+    g += dg;
+    if (g > WARP_MAX_SLOPE) g = WARP_MAX_SLOPE;
+    if (g < -WARP_MAX_SLOPE) g = -WARP_MAX_SLOPE;
+    if (fabs(d - *lag) > WARP_FIT_MAX) break;
+    if (fabs(dd) < 1e-3 && fabs(dg) * (double)n < 2e-3) break;
+  }
+  *lag = bd;
+  return be;
+}
+
+/* Frame r[a, a + n)'s lag near the whole lag c: the best whole lag within
+ * WARP_REFINE, a parabola through its neighbours' errors, then the line
+ * fitted (frame_fit) from there with slope g0. Returns the squared error
+ * at *lag. */
+static double frame_lag(const float *r, const float *o, const float *od, long on, long a, long n, long c,
+                        double g0, double *lag) {
+  double e[2 * WARP_REFINE + 1], be = INFINITY;
+  long bl = c;
+  for (long L = c - WARP_REFINE; L <= c + WARP_REFINE; L++) {
+    double s = 0;
+    for (long i = a; i < a + n; i++) {
+      double v = i + L >= 0 && i + L < on ? o[i + L] : 0;
+      s += (v - r[i]) * (v - r[i]);
+    }
+    e[L - c + WARP_REFINE] = s;
+    if (s < be) {
+      be = s;
+      bl = L;
+    }
+  }
+  long k = bl - c + WARP_REFINE;
+  double den = k > 0 && k < 2 * WARP_REFINE ? e[k - 1] - 2 * e[k] + e[k + 1] : 0;
+  *lag = (double)bl + (den > 0 ? 0.5 * (e[k - 1] - e[k + 1]) / den : 0);
+  double ef = frame_fit(r, o, od, on, a, n, lag, g0);
+  if (ef > be) {
+    *lag = (double)bl;
+    ef = be;
+  }
+  return ef;
+}
+
+/* The whole lag in [lo, hi] at which r[a, a + n) errs least against o
+ * (OUT silent outside; po: prefix sums of o^2), by one FFT of nfft points
+ * (at least n + hi - lo) in buf. */
+static long frame_search(const float *r, const float *o, const double *po, long on, long a, long n, long lo,
+                         long hi, double complex *buf, size_t nfft) {
+  for (size_t i = 0; i < nfft; i++) {
+    long j = a + lo + (long)i;
+    double y = (long)i < n + hi - lo && j >= 0 && j < on ? o[j] : 0.0;
+    buf[i] = ((long)i < n ? r[a + (long)i] : 0.0f) + I * y;
+  }
+  fft(buf, nfft, -1);
+  for (size_t k = 0; k <= nfft / 2; k++) {
+    size_t m = (nfft - k) & (nfft - 1);
+    double complex zk = buf[k], zm = buf[m];
+    double complex xk = (zk + conj(zm)) * 0.5, yk = (zk - conj(zm)) * (-0.5 * I);
+    double complex xm = (zm + conj(zk)) * 0.5, ym = (zm - conj(zk)) * (-0.5 * I);
+    buf[k] = conj(xk) * yk;
+    buf[m] = conj(xm) * ym;
+  }
+  fft(buf, nfft, +1);
+  long best = lo;
+  double be = INFINITY;
+  for (long L = lo; L <= hi; L++) {
+    long j0 = a + L, j1 = a + L + n;
+    j0 = j0 < 0 ? 0 : j0 > on ? on : j0;
+    j1 = j1 < 0 ? 0 : j1 > on ? on : j1;
+    double e = po[j1] - po[j0] - 2 * creal(buf[L - lo]) / (double)nfft;
+    if (e < be) {
+      be = e;
+      best = L;
+    }
+  }
+  return best;
+}
+
+/* A run of anchors [f, l] (indices into x[] and lag[]). */
+struct wrun {
+  long f, l;
+  double slo, shi;  /* slope used before the first and after the last */
+  long d0, d1;      /* REF samples [d0, d1) take their lag from it */
+};
+
+/* The run's lag at REF position p: the line through its anchors, extended
+ * with its edge slopes. */
+static double run_lag(const double *x, const double *lag, const struct wrun *u, double p) {
+  if (p <= x[u->f]) return lag[u->f] + u->slo * (p - x[u->f]);
+  if (p >= x[u->l]) return lag[u->l] + u->shi * (p - x[u->l]);
+  long lo = u->f, hi = u->l;
+  while (hi - lo > 1) {
+    long mid = (lo + hi) / 2;
+    if (x[mid] < p) lo = mid; else hi = mid;
+  }
+  return lag[lo] + (lag[hi] - lag[lo]) * (p - x[lo]) / (x[hi] - x[lo]);
+}
+
+/* Least-squares slope of anchors [f, l], within +-WARP_MAX_SLOPE. */
+static double run_slope(const double *x, const double *lag, long f, long l) {
+  if (l <= f) return 0;
+  double n = (double)(l - f + 1), mx = 0, my = 0, sxx = 0, sxy = 0;
+  for (long i = f; i <= l; i++) { mx += x[i]; my += lag[i]; }
+  mx /= n;
+  my /= n;
+  for (long i = f; i <= l; i++) { sxx += (x[i] - mx) * (x[i] - mx); sxy += (x[i] - mx) * (lag[i] - my); }
+  double g = sxx > 0 ? sxy / sxx : 0;
+  return g > WARP_MAX_SLOPE ? WARP_MAX_SLOPE : g < -WARP_MAX_SLOPE ? -WARP_MAX_SLOPE : g;
+}
+
+struct warp_result {
+  long windows, damaged, steps, frames, anchors;
+  double snr_db, max_step;   /* dB over all of it; samples, signed */
+};
+
+/* Fills w (see the comment above). lagv: --track's lag of every REF
+ * sample. win, grid0: the windows and where their grid starts. */
+static void warp(const struct signal *ref, const struct signal *out, const double *lagv, double floor_db,
+                 long win, long grid0, double snr_thr, struct warp_result *w) {
+  memset(w, 0, sizeof *w);
+  sinc_init();
+  long rn = (long)ref->n, on = (long)out->n;
+  float *rb = xmalloc((size_t)rn * sizeof *rb), *ob = xmalloc((size_t)on * sizeof *ob);
+  memcpy(rb, ref->x, (size_t)rn * sizeof *rb);
+  memcpy(ob, out->x, (size_t)on * sizeof *ob);
+  speech_band(rb, rn);
+  speech_band(ob, on);
+  double abs_floor = pow(10, ABS_FLOOR_DBFS / 10), me = 0;
+  for (long i = 0; i < rn; i++) me += (double)rb[i] * rb[i];
+  double floor_e = me / (double)rn * pow(10, floor_db / 10);
+  if (floor_e < abs_floor) floor_e = abs_floor;
+
+  /* The path at 12 kHz. */
+  long rn12, on12[WARP_PHASES];
+  float *r12 = decimate(rb, rn, 0, &rn12), *o12[WARP_PHASES];
+  for (int p = 0; p < WARP_PHASES; p++) o12[p] = decimate(ob, on, p * WARP_STATE, &on12[p]);
+  long hop = lround(WARP_HOP_MS * DL_RATE / 1000.0 / WARP_DECIM);
+  long flen = lround(WARP_FRAME_MS * DL_RATE / 1000.0 / WARP_DECIM);
+  long nf = rn12 >= flen ? (rn12 - flen) / hop + 1 : 0;
+  long *path = xmalloc(((size_t)nf + 1) * sizeof *path);
+  double me12 = 0;
+  for (long i = 0; i < rn12; i++) me12 += (double)r12[i] * r12[i];
+  double floor12 = rn12 ? me12 / (double)rn12 * pow(10, floor_db / 10) : 0;
+  if (floor12 < abs_floor) floor12 = abs_floor;
+  warp_path(r12, rn12, o12, on12, lagv, rn, hop, flen, floor12, path, nf);
+  free(r12);
+  for (int p = 0; p < WARP_PHASES; p++) free(o12[p]);
+
+  /* Each audible frame at 48 kHz: its lag near the path, fitted, and how
+   * well it matches there; where that is not excellent, once more from the
+   * best lag anywhere within WARP_RADIUS_MS of the path (the path at 12 kHz
+   * is blind above 4 kHz: a fricative, whose lag is plain at 48 kHz). */
+  long H = hop * WARP_DECIM, F = flen * WARP_DECIM, rad = lround(WARP_RADIUS_MS * DL_RATE / 1000.0);
+  float *od = xmalloc(((size_t)on + 1) * sizeof *od);
+  double *pob = xmalloc(((size_t)on + 1) * sizeof *pob);
+  pob[0] = 0;
+  for (long j = 0; j < on; j++) {
+    od[j] = 0.5f * ((j + 1 < on ? ob[j + 1] : 0) - (j > 0 ? ob[j - 1] : 0));
+    pob[j + 1] = pob[j] + (double)ob[j] * ob[j];
+  }
+  size_t nfft = 1;
+  while (nfft < (size_t)(F + 2 * rad + 1)) nfft <<= 1;
+  double complex *fbuf = xmalloc(nfft * sizeof *fbuf);
+  double *ax = xmalloc(((size_t)nf + 1) * sizeof *ax), *al = xmalloc(((size_t)nf + 1) * sizeof *al);
+  double *aq = xmalloc(((size_t)nf + 1) * sizeof *aq), *qs = xmalloc(((size_t)nf + 1) * sizeof *qs);
+  long na = 0;
+  for (long f = 0; f < nf; f++) {
+    long a = f * H;
+    double er = 0;
+    for (long i = a; i < a + F; i++) er += (double)rb[i] * rb[i];
+    if (er / (double)F < floor_e) continue;
+    long c0 = a, c1 = a + F - 1 < rn ? a + F - 1 : rn - 1;
+    double g0 = (lagv[c1] - lagv[c0]) / (double)(c1 - c0), lag;
+    double ef = frame_lag(rb, ob, od, on, a, F, path[f] * WARP_STATE, g0, &lag);
+    if (ef > 0 && 10 * log10(er / ef) < WARP_ANCHOR_DB) {
+      double lag2;
+      long c = frame_search(rb, ob, pob, on, a, F, path[f] * WARP_STATE - rad, path[f] * WARP_STATE + rad,
+                            fbuf, nfft);
+      double ef2 = frame_lag(rb, ob, od, on, a, F, c, g0, &lag2);
+      if (ef2 < ef) {
+        ef = ef2;
+        lag = lag2;
+      }
+    }
+    ax[na] = (double)a + (double)(F - 1) / 2.0;
+    al[na] = lag;
+    aq[na] = qs[na] = ef > 0 ? 10 * log10(er / ef) : 999.0;
+    na++;
+  }
+  free(fbuf);
+  free(pob);
+  w->frames = na;
+  free(path);
+  free(od);
+  double acc = WARP_ANCHOR_DB;
+  if (na > 0) {
+    qsort(qs, (size_t)na, sizeof *qs, cmp_double);
+    if (qs[na * 3 / 4] - 10 < acc) acc = qs[na * 3 / 4] - 10;
+  }
+  long m = 0;
+  for (long i = 0; i < na; i++)
+    if (aq[i] >= acc) {
+      ax[m] = ax[i];
+      al[m] = al[i];
+      aq[m++] = aq[i];
+    }
+
+  /* Runs of consistent lag. A run of fewer than WARP_CONFIRM anchors is
+   * dropped, and a short one (fewer than WARP_EXCURSION_ANCHORS) none of
+   * whose anchors is WARP_SHORT_DB better than the threshold: at the edge
+   * of a hole or of damage a frame can match the speech beside it a pitch
+   * period away at 20-25 dB, where a true lag matches at 40 dB or more
+   * even between the splices of time-scale modification. Then an
+   * excursion: up to WARP_EXCURSION_RUNS runs, each of
+   * fewer than WARP_EXCURSION_ANCHORS anchors and fewer than either
+   * neighbour, between two that continue each other. Time-scale modification moves the lag one way for as long
+   * as it is asked to; a lag that leaves and comes back is a concealed or
+   * zeroed stretch whose edges match the speech a pitch period away (a
+   * vowel's next period), and scoring them there would forgive the
+   * damage. Dropping one may join its neighbours, so again until nothing
+   * is dropped. */
+  struct wrun *ru = xmalloc(((size_t)m + 1) * sizeof *ru);
+  char *drop = xmalloc((size_t)m + 1);
+  long nr;
+  for (;;) {
+    nr = 0;
+    for (long i = 0; i < m; i++) {
+      if (nr && fabs(al[i] - al[i - 1]) <= WARP_MAX_SLOPE * (ax[i] - ax[i - 1]) + WARP_STEP_MIN)
+        ru[nr - 1].l = i;
+      else
+        ru[nr++] = (struct wrun){i, i, 0, 0, 0, 0};
+    }
+    long dropped = 0;
+    for (long u = 0; u < nr; u++) {
+      long n = ru[u].l - ru[u].f + 1;
+      double best = 0;
+      for (long i = ru[u].f; i <= ru[u].l; i++) best = aq[i] > best ? aq[i] : best;
+      drop[u] = n < WARP_CONFIRM || (n < WARP_EXCURSION_ANCHORS && best < acc + WARP_SHORT_DB);
+      dropped += drop[u];
+    }
+    /* Runs u..v (a damaged stretch may leave one at each edge, each
+     * matching the speech on its own side a period away). */
+    for (long u = 1; u + 1 < nr && !dropped; u++)
+      for (long v = u; v + 1 < nr && v < u + WARP_EXCURSION_RUNS && !dropped; v++) {
+        long pl = ru[u - 1].l, nx = ru[v + 1].f, shorter = 1;
+        for (long j = u; j <= v; j++) {
+          long n = ru[j].l - ru[j].f + 1;
+          shorter &= n < WARP_EXCURSION_ANCHORS && n < pl - ru[u - 1].f + 1 && n < ru[v + 1].l - nx + 1;
+        }
+        if (shorter && fabs(al[nx] - al[pl]) <= WARP_MAX_SLOPE * (ax[nx] - ax[pl]) + WARP_STEP_MIN) {
+          for (long j = u; j <= v; j++) drop[j] = 1;
+          dropped = 1;
+        }
+      }
+    if (!dropped) break;
+    long k = 0;
+    for (long u = 0; u < nr; u++) {
+      if (drop[u]) continue;
+      for (long i = ru[u].f; i <= ru[u].l; i++) {
+        ax[k] = ax[i];
+        al[k] = al[i];
+        aq[k++] = aq[i];
+      }
+    }
+    m = k;
+  }
+  free(drop);
+  w->anchors = m;
+
+  /* The lag of every REF sample: --track's where nothing matched. */
+  double *lag = xmalloc((size_t)rn * sizeof *lag);
+  if (nr == 0) memcpy(lag, lagv, (size_t)rn * sizeof *lag);
+  for (long u = 0; u < nr; u++) {
+    long f = ru[u].f, l = ru[u].l;
+    ru[u].slo = run_slope(ax, al, f, f + WARP_SLOPE_FRAMES - 1 < l ? f + WARP_SLOPE_FRAMES - 1 : l);
+    ru[u].shi = run_slope(ax, al, l - WARP_SLOPE_FRAMES + 1 > f ? l - WARP_SLOPE_FRAMES + 1 : f, l);
+  }
+  if (nr > 0) {
+    ru[0].d0 = 0;
+    ru[nr - 1].d1 = rn;
+  }
+  for (long u = 1; u < nr; u++) {
+    /* The step: between the last anchor of one run and the first of the
+     * next, where the squared error left of it on the one line and right
+     * of it on the other is least (a missing OUT sample costs the REF
+     * sample). */
+    long lo = lround(ax[ru[u - 1].l]), hi = lround(ax[ru[u].f]) + 1;
+    double *el = xmalloc((size_t)(hi - lo) * sizeof *el), *er = xmalloc((size_t)(hi - lo) * sizeof *er);
+    double tr = 0;
+    for (long i = lo; i < hi; i++) {
+      double v, a = rb[i], x = (double)i;
+      el[i - lo] = sinc_at(ob, on, x + run_lag(ax, al, &ru[u - 1], x), &v) ? (v - a) * (v - a) : a * a;
+      er[i - lo] = sinc_at(ob, on, x + run_lag(ax, al, &ru[u], x), &v) ? (v - a) * (v - a) : a * a;
+      tr += er[i - lo];
+    }
+    double cl = 0, cr = tr, bestc = tr;
+    long bestp = lo;
+    for (long i = lo; i < hi; i++) {
+      cl += el[i - lo];
+      cr -= er[i - lo];
+      if (cl + cr < bestc) {
+        bestc = cl + cr;
+        bestp = i + 1;
+      }
+    }
+    ru[u - 1].d1 = ru[u].d0 = bestp;
+    double d = run_lag(ax, al, &ru[u], (double)bestp) - run_lag(ax, al, &ru[u - 1], (double)bestp);
+    if (fabs(d) >= WARP_STEP_MIN) {
+      w->steps++;
+      if (fabs(d) > fabs(w->max_step)) w->max_step = d;
+    }
+    free(el);
+    free(er);
+  }
+  for (long u = 0; u < nr; u++)
+    for (long i = ru[u].d0; i < ru[u].d1; i++) lag[i] = run_lag(ax, al, &ru[u], (double)i);
+
+  /* OUT along the line, then its speech band over REF's samples. */
+  float *wv = xmalloc((size_t)rn * sizeof *wv);
+  char *has = xmalloc((size_t)rn);
+  for (long i = 0; i < rn; i++) {
+    double v;
+    has[i] = (char)sinc_at(out->x, on, (double)i + lag[i], &v);
+    wv[i] = has[i] ? (float)v : 0.0f;
+  }
+  speech_band(wv, rn);
+  double se = 0, sd = 0, cnt = 0;
+  for (long i = 0; i < rn; i++) {
+    if (!has[i]) continue;
+    se += (double)rb[i] * rb[i];
+    sd += ((double)wv[i] - rb[i]) * ((double)wv[i] - rb[i]);
+    cnt++;
+  }
+  w->snr_db = se <= 0 ? NAN : sd > 0 ? 10 * log10(se / sd) : 999.0;
+  double fe = cnt > 0 ? se / cnt * pow(10, floor_db / 10) : 0;
+  if (fe < abs_floor) fe = abs_floor;
+  for (long a = grid0; a + win <= rn; a += win) {
+    double e = 0, d = 0;
+    int whole = 1;
+    for (long i = a; i < a + win && whole; i++) {
+      whole = has[i];
+      e += (double)rb[i] * rb[i];
+      d += ((double)wv[i] - rb[i]) * ((double)wv[i] - rb[i]);
+    }
+    if (!whole || e / (double)win < fe) continue;
+    w->windows++;
+    if ((d > 0 ? 10 * log10(e / d) : 999.0) < snr_thr) w->damaged++;
+  }
+  free(wv);
+  free(has);
+  free(lag);
+  free(ru);
+  free(ax);
+  free(al);
+  free(aq);
+  free(qs);
+  free(rb);
+  free(ob);
+}
+
 struct opts {
   double window_ms, snr_threshold_db, max_lag_ms, floor_db, min_corr, span_db;
-  int have_min_corr, json, rate_check, track;
+  int have_min_corr, json, rate_check, track, warp;
   double track_block_ms, track_search_ms, track_min_ncc, track_step_ms;
 };
 
@@ -970,11 +1737,11 @@ static void emit_num(const struct opts *o, int *first, const char *key, double v
 
 int main(int argc, char **argv) {
   struct opts o = {DEFAULT_WINDOW_MS, DEFAULT_SNR_THRESHOLD_DB, DEFAULT_MAX_LAG_MS,
-                   DEFAULT_FLOOR_DB, 0, DEFAULT_SPAN_DBFS, 0, 0, 0, 0,
+                   DEFAULT_FLOOR_DB, 0, DEFAULT_SPAN_DBFS, 0, 0, 0, 0, 0,
                    DEFAULT_TRACK_BLOCK_MS, DEFAULT_TRACK_SEARCH_MS, DEFAULT_TRACK_MIN_NCC,
                    DEFAULT_TRACK_STEP_MS};
   enum { O_WINDOW = 256, O_SNR, O_MAXLAG, O_MINCORR, O_JSON, O_RATE, O_FLOOR, O_SPAN, O_TRACK,
-         O_TBLOCK, O_TSEARCH, O_TNCC, O_TSTEP };
+         O_TBLOCK, O_TSEARCH, O_TNCC, O_TSTEP, O_WARP };
   static const struct option longopts[] = {
     {"window-ms", required_argument, NULL, O_WINDOW},
     {"snr-threshold", required_argument, NULL, O_SNR},
@@ -985,6 +1752,7 @@ int main(int argc, char **argv) {
     {"json", no_argument, NULL, O_JSON},
     {"rate-check", no_argument, NULL, O_RATE},
     {"track", no_argument, NULL, O_TRACK},
+    {"warp", no_argument, NULL, O_WARP},
     {"track-block-ms", required_argument, NULL, O_TBLOCK},
     {"track-search-ms", required_argument, NULL, O_TSEARCH},
     {"track-min-ncc", required_argument, NULL, O_TNCC},
@@ -1007,6 +1775,7 @@ int main(int argc, char **argv) {
     case O_JSON: o.json = 1; break;
     case O_RATE: o.rate_check = 1; break;
     case O_TRACK: o.track = 1; break;
+    case O_WARP: o.warp = o.track = 1; break;
     case O_TBLOCK: o.track_block_ms = parse_num("--track-block-ms", optarg, 5, 2000); break;
     case O_TSEARCH: o.track_search_ms = parse_num("--track-search-ms", optarg, 1, 5000); break;
     case O_TNCC: o.track_min_ncc = parse_num("--track-min-ncc", optarg, 0, 1); break;
@@ -1198,6 +1967,9 @@ int main(int argc, char **argv) {
     }
   }
 
+  struct warp_result wr;
+  memset(&wr, 0, sizeof wr);
+  if (o.warp) warp(&ref, &out, tr.lagv, o.floor_db, win, r0 % win, o.snr_threshold_db, &wr);
   int first = 1;
   emit_num(&o, &first, "lag_ms", (double)lag * 1000.0 / rate, 3);
   emit_num(&o, &first, "corr", corr, 4);
@@ -1229,6 +2001,18 @@ int main(int argc, char **argv) {
     emit_num(&o, &first, "max_step_ms", tr.max_step * ms, 3);
     emit_num(&o, &first, "track_drift_ppm", tr.drift_ppm, 1);
     free(tr.outv);
+    free(tr.lagv);
+  }
+  if (o.warp) {
+    emit_num(&o, &first, "warp_snr_db", wr.snr_db, 2);
+    emit_num(&o, &first, "warp_windows", (double)wr.windows, 0);
+    emit_num(&o, &first, "warp_damaged", (double)wr.damaged, 0);
+    emit_num(&o, &first, "warp_damaged_pct",
+             wr.windows ? 100.0 * (double)wr.damaged / (double)wr.windows : 0.0, 2);
+    emit_num(&o, &first, "warp_steps", (double)wr.steps, 0);
+    emit_num(&o, &first, "warp_max_step_ms", wr.max_step * 1000.0 / rate, 3);
+    emit_num(&o, &first, "warp_frames", (double)wr.frames, 0);
+    emit_num(&o, &first, "warp_anchors", (double)wr.anchors, 0);
   }
   if (o.json) printf("}\n");
   free(ref.x);

@@ -320,10 +320,65 @@ static void test_admit_init__bad_config__einval(void **state)
   assert_int_equal(admit_init(&a, NULL), -EINVAL);
 }
 
+/* RTCP BYE: only the locked stream's, from its host (another port: RTCP's),
+ * ends it; then the host's new SSRC is a restart at once, without
+ * restart_after's wait, and the old stream's stragglers still pass. */
+static void test_admit_bye__locked_stream__new_ssrc_at_once(void **state)
+{
+  (void)state;
+  struct admit a = keyed();
+  struct sockaddr_in src = host("192.0.2.1", 5000), rtcp = host("192.0.2.1", 5001),
+                     other = host("192.0.2.2", 5001), newport = host("192.0.2.1", 6000);
+  struct admit_result res;
+  struct dg d;
+  struct admit_stats st;
+  struct sockaddr_storage la;
+  uint32_t lssrc;
+
+  assert_int_equal(admit_locked(&a, &la, &lssrc), 0);
+  assert_int_equal(admit_bye(&a, (const struct sockaddr *)&rtcp, 7), 0);   /* nothing locked */
+  assert_int_equal(ask(&a, &src, make(&d, 7, 0, 96, opus20, 3, 0), &res), ADMIT_PASS);
+  assert_int_equal(admit_locked(&a, &la, &lssrc), 1);
+  assert_int_equal(lssrc, 7);
+  assert_int_equal(admit_bye(&a, (const struct sockaddr *)&rtcp, 8), 0);    /* not its SSRC */
+  assert_int_equal(admit_bye(&a, (const struct sockaddr *)&other, 7), 0);   /* not its host */
+  assert_int_equal(ask(&a, &newport, make(&d, 9, 0, 96, opus20, 3, 20 * MS), &res), ADMIT_REJECTED);
+  assert_int_equal(admit_bye(&a, (const struct sockaddr *)&rtcp, 7), 1);
+  assert_int_equal(ask(&a, &src, make(&d, 7, 1, 96, opus20, 3, 30 * MS), &res), ADMIT_PASS);
+  assert_int_equal(ask(&a, &newport, make(&d, 9, 0, 96, opus20, 3, 40 * MS), &res), ADMIT_PASS);
+  assert_int_equal(res.events & ADMIT_EV_RESTART, ADMIT_EV_RESTART);
+  /* Relocked: the old stream is a stranger now, and the lock holds again. */
+  assert_int_equal(ask(&a, &src, make(&d, 7, 2, 96, opus20, 3, 50 * MS), &res), ADMIT_REJECTED);
+  admit_get_stats(&a, &st);
+  assert_int_equal(st.restarts, 1);
+  assert_int_equal(st.rejected, 2);
+}
+
+/* After the BYE another host may lock at once (not a restart). */
+static void test_admit_bye__other_host_after_bye__locks(void **state)
+{
+  (void)state;
+  struct admit a = keyed();
+  struct sockaddr_in src = host("192.0.2.1", 5000), rtcp = host("192.0.2.1", 5001),
+                     other = host("192.0.2.2", 5000);
+  struct admit_result res;
+  struct dg d;
+  struct admit_stats st;
+
+  assert_int_equal(ask(&a, &src, make(&d, 7, 0, 96, opus20, 3, 0), &res), ADMIT_PASS);
+  assert_int_equal(admit_bye(&a, (const struct sockaddr *)&rtcp, 7), 1);
+  assert_int_equal(ask(&a, &other, make(&d, 3, 0, 96, opus20, 3, 20 * MS), &res), ADMIT_PASS);
+  assert_int_equal(res.events & ADMIT_EV_LOCKED, ADMIT_EV_LOCKED);
+  admit_get_stats(&a, &st);
+  assert_int_equal(st.restarts, 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_admit_packet__first_source__locked_strangers_rejected),
+    cmocka_unit_test(test_admit_bye__locked_stream__new_ssrc_at_once),
+    cmocka_unit_test(test_admit_bye__other_host_after_bye__locks),
     cmocka_unit_test(test_admit_packet__locked_host_after_silence__restart),
     cmocka_unit_test(test_admit_packet__peer__only_it_and_never_another_host),
     cmocka_unit_test(test_admit_packet__payload_type__locked_to_first_dynamic),

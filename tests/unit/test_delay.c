@@ -145,6 +145,27 @@ static void test_delay_create__bad_config__einval(void **state)
   delay_destroy(NULL);
 }
 
+/* A route change told with delay_shift: the tracked delay moves at once,
+ * so that the next packets on the new route are on the line (relative
+ * delay about 0), and the target (the spread around it) stays. */
+static void test_delay_shift__route_step__line_moves_target_stays(void **state)
+{
+  (void)state;
+  struct delay_config c = {.quantile = 0.97, .min_ns = 1000000, .max_ns = 500000000, .initial_ns = 60000000};
+  struct delay *d;
+  assert_int_equal(delay_create(&d, &c), 0);
+  for (int k = 0; k < 500; k++)
+    delay_put(d, (int64_t)k * 20000000 + 20000000 + (k % 5) * 1000000, (uint32_t)k * 960, 960);
+  int64_t target = delay_target(d);
+  delay_shift(d, 100000000);
+  for (int k = 500; k < 510; k++) {
+    delay_put(d, (int64_t)k * 20000000 + 120000000 + (k % 5) * 1000000, (uint32_t)k * 960, 960);
+    assert_true(llabs(delay_last_relative(d)) < 5000000);
+  }
+  assert_true(llabs(delay_target(d) - target) < 2000000);
+  delay_destroy(d);
+}
+
 int main(void)
 {
   const char *s = getenv("DL_SEED");
@@ -158,6 +179,7 @@ int main(void)
     cmocka_unit_test(test_delay_target__calm_after_rough__down_within_30s),
     cmocka_unit_test(test_delay_target__bounds__clamped),
     cmocka_unit_test(test_delay_create__bad_config__einval),
+    cmocka_unit_test(test_delay_shift__route_step__line_moves_target_stays),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

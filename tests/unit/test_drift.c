@@ -154,6 +154,61 @@ static void test_drift_restart__keeps_estimate(void **state)
   assert_int_equal(drift_reference(&dc), 90000000);   /* ramps from where it is */
 }
 
+/* The latency moved on purpose by 30 ms, 20 times (splices, a rewind):
+ * told with drift_shift, the loop sees no error (the ratio stays where the
+ * drift puts it) and the drift estimate no slope; not told, the same steps
+ * swing the ratio and bend the estimate (the scenario's own control). */
+static void test_drift_shift__told_steps__no_error_no_drift(void **state)
+{
+  (void)state;
+  for (int tell = 1; tell >= 0; tell--) {
+    struct drift dc;
+    struct drift_config c = {0};
+    assert_int_equal(drift_init(&dc, &c), 0);
+    double lat = 40e6, maxdev = 0;
+    for (int i = 0; i < 6000; i++) {   /* 120 s at 20 ms */
+      if (i > 1000 && i % 200 == 0) {
+        double step = (i / 200) % 2 ? 30e6 : -30e6;
+        lat += step;
+        if (tell)
+          drift_shift(&dc, (int64_t)step);
+      }
+      double ratio = drift_update(&dc, i * 20000000LL, (int64_t)lat, (int64_t)lat);
+      lat += (200e-6 - (ratio - 1)) * 0.02e9;   /* a sender 200 ppm fast */
+      if (i > 1500 && fabs(ratio - 1 - 200e-6) > maxdev)
+        maxdev = fabs(ratio - 1 - 200e-6);
+    }
+    print_message("drift_shift %s: ratio off the drift by at most %.0f ppm, estimate %.1f ppm\n",
+                  tell ? "told" : "not told", maxdev * 1e6, drift_ppm(&dc));
+    if (tell) {
+      assert_true(maxdev < 60e-6);
+      assert_true(fabs(drift_ppm(&dc) - 200) < 10);
+    } else {
+      assert_true(maxdev > 500e-6);
+    }
+  }
+}
+
+/* While it does not learn, an error moves the ratio through the
+ * proportional term only: the integral (the drift estimate the loop acts
+ * on) holds, and learns again after. */
+static void test_drift_learn__off__integral_holds(void **state)
+{
+  (void)state;
+  struct drift dc;
+  struct drift_config c = {0};
+  assert_int_equal(drift_init(&dc, &c), 0);
+  drift_update(&dc, 0, 40000000, 40000000);
+  drift_learn(&dc, 0);
+  for (int i = 1; i < 500; i++)
+    drift_update(&dc, i * 20000000LL, 50000000, 40000000);   /* 10 ms off for 10 s */
+  assert_true(fabs(dc.integ) < 1e-12);
+  drift_learn(&dc, 1);
+  for (int i = 500; i < 600; i++)
+    drift_update(&dc, i * 20000000LL, 50000000, 40000000);
+  assert_true(dc.integ > 1e-6);
+}
+
 int main(void)
 {
   const char *s = getenv("DL_SEED");
@@ -167,6 +222,8 @@ int main(void)
     cmocka_unit_test(test_drift_ppm__one_second_hiccup__estimate_within_40ppm),
     cmocka_unit_test(test_drift_init__bad_config__einval),
     cmocka_unit_test(test_drift_restart__keeps_estimate),
+    cmocka_unit_test(test_drift_shift__told_steps__no_error_no_drift),
+    cmocka_unit_test(test_drift_learn__off__integral_holds),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -336,6 +336,42 @@ static void test_impair__blackout__exact_window(void **state)
   impair_destroy(im);
 }
 
+/* --loss-window: 30 % loss only in [2 s, 5 s): none outside, about 30 %
+ * inside, and inside it the same fates as without a window. */
+static void test_impair__loss_window__only_inside(void **state)
+{
+  (void)state;
+  struct impair_config c, w;
+  struct impair *im = NULL, *all = NULL;
+  long inside = 0, lost_in = 0;
+  int64_t t0 = 1000 * MS;
+
+  base(&c);
+  c.loss_pct = 30;
+  w = c;
+  w.loss_window.start_ns = 2000 * MS;
+  w.loss_window.len_ns = 3000 * MS;
+  assert_int_equal(impair_create(&im, &w, t0), 0);
+  assert_int_equal(impair_create(&all, &c, t0), 0);
+  for (long k = 0; k < 500; k++) {
+    struct impair_fate f, g;
+    int64_t rel = k * STEP;
+    int in = rel >= 2000 * MS && rel < 5000 * MS;
+    impair_decide(im, t0 + rel, 100, &f);
+    impair_decide(all, t0 + rel, 100, &g);
+    if (!in)
+      assert_int_equal(f.verdict, IMPAIR_PASS);
+    else
+      assert_int_equal(f.verdict, g.verdict);
+    inside += in;
+    lost_in += in && f.verdict == IMPAIR_LOST;
+  }
+  assert_int_equal(inside, 150);
+  assert_true(lost_in > 150 * 20 / 100 && lost_in < 150 * 40 / 100);
+  impair_destroy(im);
+  impair_destroy(all);
+}
+
 static void test_impair__rate__throughput_within_5pct(void **state)
 {
   (void)state;
@@ -490,6 +526,47 @@ static void test_impair_queue__random_times__popped_in_order(void **state)
   impair_queue_destroy(&q);
 }
 
+/* --change: the delay (and jitter) in force at each arrival; before the
+ * first change the base ones, then each change's. Out of order or out of
+ * range changes are refused. */
+static void test_impair_decide__changes__delay_in_force(void **state)
+{
+  (void)state;
+  struct impair_config c;
+  struct impair *im;
+  struct impair_fate f;
+  impair_config_default(&c);
+  c.delay_ms = 20;
+  c.change[0] = (struct impair_change){.at_ns = 1000000000, .delay_ms = 120, .jitter_ms = 0};
+  c.change[1] = (struct impair_change){.at_ns = 2000000000, .delay_ms = 40, .jitter_ms = 10};
+  c.n_change = 2;
+  assert_int_equal(impair_config_check(&c), 0);
+  assert_int_equal(impair_create(&im, &c, 0), 0);
+  double sum = 0, sq = 0;
+  int n = 0;
+  for (int64_t t = 0; t < 3000000000LL; t += 20000000) {
+    impair_decide(im, t, 100, &f);
+    double d = (double)(f.send_ns[0] - t) / 1e6;
+    if (t < 1000000000)
+      assert_true(fabs(d - 20) < 1e-6);
+    else if (t < 2000000000)
+      assert_true(fabs(d - 120) < 1e-6);
+    else {
+      sum += d;
+      sq += d * d;
+      n++;
+    }
+  }
+  double mean = sum / n, sd = sqrt(sq / n - mean * mean);
+  assert_true(fabs(mean - 40) < 4 && sd > 5 && sd < 15);
+  impair_destroy(im);
+  c.change[1].at_ns = 500000000;   /* before the one before it */
+  assert_int_equal(impair_config_check(&c), -EINVAL);
+  c.change[1].at_ns = 2000000000;
+  c.change[1].jitter_ms = -1;
+  assert_int_equal(impair_config_check(&c), -EINVAL);
+}
+
 int main(void)
 {
   const char *s = getenv("DL_SEED");
@@ -505,10 +582,12 @@ int main(void)
     cmocka_unit_test(test_impair__reorder__count_and_overtake),
     cmocka_unit_test(test_impair__duplicate__count_and_own_delay),
     cmocka_unit_test(test_impair__blackout__exact_window),
+    cmocka_unit_test(test_impair__loss_window__only_inside),
     cmocka_unit_test(test_impair__rate__throughput_within_5pct),
     cmocka_unit_test(test_impair__keep_order__never_reorders),
     cmocka_unit_test(test_impair_config_check__bad_values__einval),
     cmocka_unit_test(test_impair_queue__random_times__popped_in_order),
+    cmocka_unit_test(test_impair_decide__changes__delay_in_force),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

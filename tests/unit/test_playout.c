@@ -399,6 +399,8 @@ static void test_playout_next__long_gap__fades_to_silence(void **state)
   mid = stats(&s);
   assert_int_equal(mid.concealed, 0);
   assert_int_equal(mid.tail_concealed, 5);
+  assert_int_equal(mid.silence, 0);
+  assert_int_equal(mid.tail_silence, 7);
   sim_run(&s, pks, n, 860 * MS);
   assert_string_equal(s.kinds, repeat(want, "3S10P5C14S1F10P"));
   for (int i = 13; i < 17; i++)
@@ -410,7 +412,8 @@ static void test_playout_next__long_gap__fades_to_silence(void **state)
   struct playout_stats st = stats(&s);
   assert_int_equal(st.concealed, 5);   /* it resumed: the PLC was a loss */
   assert_int_equal(st.tail_concealed, 0);
-  assert_int_equal(st.silence, 14);
+  assert_int_equal(st.silence, 14);    /* and so was its silence */
+  assert_int_equal(st.tail_silence, 0);
   assert_int_equal(st.fec_recovered, 1);
   assert_int_equal(st.played, 20);
   assert_int_equal(st.lost, 20);
@@ -627,10 +630,12 @@ static void test_playout_next__sender_stops__silence_not_stale(void **state)
   assert_string_equal(s.kinds, repeat(want, "3S10P5C82S"));
   assert_int_equal(s.flags[17], PLAYOUT_FADE_OUT);
   struct playout_stats st = stats(&s);
-  /* The end of the stream, not a loss. */
+  /* The end of the stream, not a loss: its PLC and its silence are the
+   * tail. */
   assert_int_equal(st.concealed, 0);
   assert_int_equal(st.tail_concealed, 5);
-  assert_int_equal(st.silence, 82);
+  assert_int_equal(st.silence, 0);
+  assert_int_equal(st.tail_silence, 82);
   assert_int_equal(st.played, 10);
   assert_int_equal(st.expected, 10);
   assert_int_equal(st.lost, 0);
@@ -1217,6 +1222,212 @@ static void test_playout_sink_gap__reported__next_frame_flagged_once(void **stat
   sim_done(&s);
 }
 
+/* BYE (playout_end): a clean stream whose sender says BYE right after its
+ * last packet plays to its end and stops there: no PLC, no silence counted
+ * after it, and the engine is unarmed (silence as before a stream). */
+static void test_playout_end__bye_after_last_packet__no_tail(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[10];
+  char want[256];
+  int n = make_stream(pks, 10, 0, 0, 0);
+
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 190 * MS);
+  assert_int_equal(playout_end(s.p, 0x9999, 1, 9 * 960 + 100), 0);   /* not the stream's */
+  assert_int_equal(playout_end(s.p, 0x1234, 1, 9 * 960 + 100), 1);
+  assert_int_equal(playout_take_ended(s.p), 0);
+  sim_run(&s, pks, n, 2000 * MS);
+  assert_int_equal(strncmp(s.kinds, repeat(want, "3S10P"), 13), 0);
+  assert_null(strchr(s.kinds + 13, 'C'));
+  assert_int_equal(playout_take_ended(s.p), 1);
+  assert_int_equal(playout_take_ended(s.p), 0);
+  assert_int_equal(playout_started(s.p), 0);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.played, 10);
+  assert_int_equal(st.expected, 10);
+  assert_int_equal(st.lost, 0);
+  assert_int_equal(st.concealed, 0);
+  assert_int_equal(st.tail_concealed, 0);
+  assert_int_equal(st.silence, 0);
+  assert_int_equal(st.tail_silence, 0);
+  assert_int_equal(st.resyncs, 0);
+  sim_done(&s);
+}
+
+/* The last packet is lost and the BYE's SR says the audio went on past the
+ * newest packet: the missing frame is concealed and counted as a loss (the
+ * sender sent it), then the stream ends: still no tail. */
+static void test_playout_end__last_packet_lost__concealed_not_tail(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[10];
+  char want[256];
+  int n = make_stream(pks, 10, 0, 0, 0);
+
+  n = drop(pks, n, 9, 10);
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 190 * MS);
+  assert_int_equal(playout_end(s.p, 0x1234, 1, 9 * 960 + 100), 1);
+  sim_run(&s, pks, n, 1000 * MS);
+  assert_int_equal(strncmp(s.kinds, repeat(want, "3S9P1C1S"), 14), 0);
+  assert_null(strchr(s.kinds + 13, 'C'));
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.played, 9);
+  assert_int_equal(st.concealed, 1);
+  assert_int_equal(st.tail_concealed, 0);
+  assert_int_equal(st.tail_silence, 0);
+  assert_int_equal(st.silence, 0);
+  sim_done(&s);
+}
+
+/* A BYE that overtook the last packets (RTCP has no jitter on its way):
+ * they still play in time, and a foreign SR timestamp far ahead is capped
+ * at DL_BYE_TAIL_MS of concealment. */
+static void test_playout_end__bye_overtakes_packets__they_play(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[10];
+  int n = make_stream(pks, 10, 0, 0, 0);
+
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 130 * MS);   /* packets 0..6 are in */
+  assert_int_equal(playout_end(s.p, 0x1234, 1, 10 * 960 + 48000 * 10), 1);
+  sim_run(&s, pks, n, 2000 * MS);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.played, 10);
+  /* Capped at 100 ms past the newest packet's end when the BYE came
+   * (packet 6): two frames after packet 9, concealed as loss. */
+  assert_int_equal(st.concealed, (7 * 20 + DL_BYE_TAIL_MS) / 20 - 10);
+  assert_int_equal(st.tail_concealed, 0);
+  assert_int_equal(st.tail_silence, 0);
+  sim_done(&s);
+}
+
+/* After a BYE the next stream (another SSRC) starts at once, its first
+ * frame flagged RESYNC and counted as a restart's resync; a stray packet of
+ * the ended stream is late. */
+static void test_playout_end__new_ssrc_after_bye__new_stream_at_once(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[21];
+  int n = make_stream(pks, 20, 0, 0, 0), i, first2 = -1;
+
+  for (i = 10; i < 20; i++) {
+    pks[i].ssrc = 0xbeef;
+    pks[i].seq = (uint16_t)(7000 + i);
+    pks[i].ts = 123456u + 960u * (uint32_t)i;
+    pks[i].arrival_ns += 300 * MS;
+  }
+  /* A duplicate of the old stream's packet 8, long after its end, kept in
+   * arrival order. */
+  struct pk stray = pks[8];
+  stray.arrival_ns = 400 * MS;
+  memmove(&pks[11], &pks[10], 10 * sizeof pks[0]);
+  pks[10] = stray;
+  n = 21;
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 190 * MS);
+  assert_int_equal(playout_end(s.p, 0x1234, 0, 0), 1);
+  sim_run(&s, pks, n, 2000 * MS);
+  assert_int_equal(pks[10].result, PLAYOUT_LATE);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.played, 20);
+  assert_int_equal(st.resyncs, 1);
+  assert_int_equal(st.late, 1);
+  assert_int_equal(st.lost, 0);
+  assert_int_equal(st.concealed, 0);
+  assert_int_equal(st.tail_concealed, 5);   /* the second stream ends without a BYE */
+  for (i = 0; i < s.n; i++)
+    if (s.flags[i] & PLAYOUT_RESYNC)
+      first2 = i;
+  assert_true(first2 > 13);
+  sim_done(&s);
+}
+
+/* The next stream's first packets come while the ending one still plays
+ * its queue (a sender restarted at once after its BYE): they are held, the
+ * old stream plays to its end, then the new one plays whole. */
+static void test_playout_end__next_stream_while_ending__held_then_played(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[20];
+  int n = make_stream(pks, 20, 0, 0, 0), i;
+
+  for (i = 10; i < 20; i++) {
+    pks[i].ssrc = 0xbeef;
+    pks[i].seq = (uint16_t)(3000 + i);
+    pks[i].ts = 555555u + 960u * (uint32_t)i;
+    pks[i].arrival_ns += 5 * MS;   /* 5 ms after the old stream's would-be packet */
+  }
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 190 * MS);
+  assert_int_equal(playout_end(s.p, 0x1234, 1, 9 * 960 + 100), 1);
+  sim_run(&s, pks, n, 1000 * MS);
+  assert_int_equal(pks[10].result, PLAYOUT_HELD);
+  assert_int_equal(pks[11].result, PLAYOUT_HELD);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.received, 20);
+  assert_int_equal(st.played, 20);
+  assert_int_equal(st.lost, 0);
+  assert_int_equal(st.late, 0);
+  assert_int_equal(st.concealed, 0);
+  assert_int_equal(st.tail_concealed, 5);   /* the second stream ends without a BYE */
+  assert_int_equal(st.resyncs, 1);
+  sim_done(&s);
+}
+
+/* After a BYE: packets of the ended SSRC that a queue held past the end
+ * are late, before and after where it ended; the same SSRC restarting
+ * with other timestamps (a restarted sender keeping its --ssrc) is a new
+ * stream at once, as is anything after DL_BYE_STRAY_MS. */
+static void test_playout_end__stragglers_late_same_ssrc_restart_plays(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct sim s;
+  struct pk pks[30];
+  int n = make_stream(pks, 10, 0, 0, 0), i;
+
+  /* Two stragglers, 400 ms late: one from before the end, one after. */
+  pks[10] = pks[8];
+  pks[10].arrival_ns = 400 * MS;
+  pks[11] = pks[9];
+  pks[11].seq = 10;
+  pks[11].ts = 10 * 960;
+  pks[11].arrival_ns = 401 * MS;
+  /* The same SSRC again, at 600 ms, its timestamps elsewhere (half the
+   * timestamp space away: "before" in serial arithmetic). */
+  for (i = 12; i < 22; i++) {
+    pks[i] = pks[0];
+    pks[i].seq = (uint16_t)(40000 + i);
+    pks[i].ts = 0x80000000u + 960u * (uint32_t)i;
+    pks[i].arrival_ns = 600 * MS + (i - 12) * 20 * MS;
+  }
+  n = 22;
+  sim_init(&s, &c);
+  sim_run(&s, pks, n, 190 * MS);
+  assert_int_equal(playout_end(s.p, 0x1234, 0, 0), 1);
+  sim_run(&s, pks, n, 2000 * MS);
+  assert_int_equal(pks[10].result, PLAYOUT_LATE);
+  assert_int_equal(pks[11].result, PLAYOUT_LATE);
+  struct playout_stats st = stats(&s);
+  assert_int_equal(st.late, 2);
+  assert_int_equal(st.played, 20);
+  assert_int_equal(st.resyncs, 1);
+  sim_done(&s);
+}
+
 static void test_playout__random_impairments__invariants_hold(void **state)
 {
   (void)state;
@@ -1304,10 +1515,83 @@ static void test_playout__random_impairments__invariants_hold(void **state)
   sim_done(&s);
 }
 
+/* A route change made packets 5 and 6 arrive 100 ms late: dropped as late
+ * and concealed meanwhile. Rewound by the step (4800 samples, more than
+ * they are behind), the timeline moves back to packet 5, both are queued
+ * after all and played in order, counted as received, not late; the PLC
+ * that stood in meanwhile is concealment. A rewind of another stream's
+ * packets, by nothing, or of a packet further behind than max_latency does
+ * nothing. */
+static void test_playout_rewind__late_after_a_step__played_after_all(void **state)
+{
+  (void)state;
+  struct playout_config c = default_cfg();
+  struct playout *p;
+  struct playout_frame f;
+  struct pk pks[12];
+  static const uint8_t payload[3] = {0xf8, 0xff, 0xfe};
+  struct rtp_packet late[2];
+  int64_t now = 0;
+  char kinds[64] = "";
+
+  make_stream(pks, 12, 100, 0, 0);
+  assert_int_equal(playout_create(&p, &c), 0);
+  for (int k = 0; k < 5; k++)
+    put_one(p, &pks[k]);
+  /* Play until 40 ms past packet 5's time (it is due at 60 + 100 ms). */
+  while (now < 200 * MS) {
+    int n = playout_next(p, now, DL_MAX_PACKET_SAMPLES, &f);
+    now += n * 1000000000LL / DL_RATE;
+  }
+  uint32_t cursor = playout_cursor(p);
+  for (int k = 5; k < 7; k++) {
+    pks[k].arrival_ns = now;
+    assert_int_equal(put_one(p, &pks[k]), PLAYOUT_LATE);
+    late[k - 5] = (struct rtp_packet){.ssrc = 0x1234, .ts = pks[k].ts, .seq = pks[k].seq, .pt = 96,
+                                      .samples = 960, .len = 3, .payload = payload, .arrival_ns = now};
+  }
+  struct playout_stats st;
+  playout_get_stats(p, &st);
+  assert_int_equal(st.late, 2);
+  struct rtp_packet stranger = late[0];
+  stranger.ssrc = 0x9999;
+  assert_int_equal(playout_rewind(p, &stranger, 1, 4800), 0);
+  assert_int_equal(playout_rewind(p, late, 2, 0), 0);
+  int moved = playout_rewind(p, late, 2, 4800);
+  assert_int_equal(moved, (int)(cursor - pks[5].ts));
+  assert_int_equal(playout_cursor(p), pks[5].ts);
+  for (int k = 7; k < 9; k++) {
+    pks[k].arrival_ns = now;
+    put_one(p, &pks[k]);
+  }
+  for (int i = 0; i < 4; i++) {
+    playout_next(p, now, DL_MAX_PACKET_SAMPLES, &f);
+    strcat(kinds, f.kind == PLAYOUT_PACKET ? "P" : f.kind == PLAYOUT_PLC ? "C" : f.kind == PLAYOUT_FEC ? "F" : "S");
+    if (i < 2)
+      assert_int_equal(f.seq, pks[5 + i].seq);
+  }
+  assert_string_equal(kinds, "PPPP");
+  playout_get_stats(p, &st);
+  assert_int_equal(st.late, 0);
+  assert_int_equal(st.received, 9);
+  assert_true(st.concealed > 0);
+  assert_int_equal(st.resyncs, 0);
+  struct rtp_packet old = late[0];
+  old.ts -= 10u * DL_RATE;   /* further behind than any latency: not a step's */
+  assert_int_equal(playout_rewind(p, &old, 1, 100000), 0);
+  playout_destroy(p);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_playout_next__in_order__all_played),
+    cmocka_unit_test(test_playout_end__bye_after_last_packet__no_tail),
+    cmocka_unit_test(test_playout_end__last_packet_lost__concealed_not_tail),
+    cmocka_unit_test(test_playout_end__bye_overtakes_packets__they_play),
+    cmocka_unit_test(test_playout_end__new_ssrc_after_bye__new_stream_at_once),
+    cmocka_unit_test(test_playout_end__next_stream_while_ending__held_then_played),
+    cmocka_unit_test(test_playout_end__stragglers_late_same_ssrc_restart_plays),
     cmocka_unit_test(test_playout_put__late__discarded),
     cmocka_unit_test(test_playout_put__duplicate__dropped_once_counted),
     cmocka_unit_test(test_playout_put__reordered__played_in_order),
@@ -1335,6 +1619,7 @@ int main(void)
     cmocka_unit_test(test_playout_set_target__new_stream__arms_there),
     cmocka_unit_test(test_playout_next__max_samples__splits_silence_only),
     cmocka_unit_test(test_playout_put__impossible_record__invalid),
+    cmocka_unit_test(test_playout_rewind__late_after_a_step__played_after_all),
     cmocka_unit_test(test_playout_next__contiguous_after_pull_gap__not_a_jump),
     cmocka_unit_test(test_playout_next__contiguous_with_loss_after_pull_gap__not_a_jump),
     cmocka_unit_test(test_playout_next__stall_beyond_max_latency__one_resync),

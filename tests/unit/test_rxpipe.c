@@ -530,7 +530,7 @@ static void test_rxpipe_set_sink_queue__adaptive_target_adds_it__nothing_late(vo
  * the target, the simulator's 2 ms-jitter path concealed two of three
  * single losses instead of recovering them. The same arrivals read in
  * 5 ms and in 1 ms blocks: the targets differ by the 4 ms between. */
-static double target_after_reads(int block)
+static double target_after_reads(int block, int lossy)
 {
   struct rxpipe_config c = cfg(1);
   struct rxpipe *rp;
@@ -538,14 +538,18 @@ static double target_after_reads(int block)
   int64_t jitter[NPK];
   struct rxpipe_stats st;
 
-  for (int k = 0; k < NPK; k++)
+  int lost[NPK] = {0};
+
+  for (int k = 0; k < NPK; k++) {
     jitter[k] = (int64_t)(k * 37 % 5) * MS;
+    lost[k] = lossy && k % 20 == 7;
+  }
   c.playout.target_ns = 20 * MS;
   c.latency_auto = 1;
   c.min_latency_ns = 1 * MS;
   c.resample = 1;
   assert_int_equal(rxpipe_create(&rp, &c), 0);
-  run(rp, NULL, jitter, out, NPK * FRAME + 10 * FRAME, block, 1);
+  run(rp, lost, jitter, out, NPK * FRAME + 10 * FRAME, block, 1);
   rxpipe_get_stats(rp, &st);
   rxpipe_destroy(rp);
   return st.latency_target_ms;
@@ -554,11 +558,15 @@ static double target_after_reads(int block)
 static void test_rxpipe_read__adaptive_target__holds_the_read_block(void **state)
 {
   (void)state;
-  double t5 = target_after_reads(240), t1 = target_after_reads(48);
+  double t5 = target_after_reads(240, 1), t1 = target_after_reads(48, 1);
+  double clean = target_after_reads(240, 0);
 
-  print_message("target: 5 ms blocks %.3f ms, 1 ms blocks %.3f ms\n", t5, t1);
+  print_message("target: 5 ms blocks %.3f ms, 1 ms blocks %.3f ms; no loss, 5 ms blocks %.3f ms\n",
+                t5, t1, clean);
   assert_true(fabs(t5 - t1 - 4.0) < 1e-6);
-  assert_true(t1 > 20 + 1);   /* a frame, the block, and the arrivals' spread */
+  assert_true(t1 > 20 + 1);   /* a frame (the path loses packets), the block, the spread */
+  /* Without loss the FEC frame is not held: only the jitter's own margin. */
+  assert_true(clean < t5 - 5 && clean > 5 + 1);
 }
 
 /* The queue's peak is held and falls 1 ms per second, not at once. */

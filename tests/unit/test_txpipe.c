@@ -235,6 +235,38 @@ static void test_txpipe_set_fec__on_off__accepted(void **state)
   txpipe_destroy(tp);
 }
 
+/* The bitrate changes on the fly: noise encodes to fewer bytes at 12 kbit/s
+ * than at 64; out of range is refused and changes nothing. */
+static void test_txpipe_set_bitrate__lower__smaller_packets(void **state)
+{
+  (void)state;
+  struct txpipe *tp;
+  struct txpipe_config c = cfg(1, 960);
+  static int16_t pcm[960];
+  uint8_t buf[1600];
+  unsigned seed = 1;
+  int hi = 0, lo = 0;
+
+  c.bitrate = 64000;
+  assert_int_equal(txpipe_create(&tp, &c, NULL), 0);
+  for (int k = 0; k < 40; k++) {
+    for (int i = 0; i < 960; i++)
+      pcm[i] = (int16_t)((int)((seed = seed * 1103515245u + 12345u) >> 16) % 16000 - 8000);
+    if (k == 20) {
+      assert_int_equal(txpipe_set_bitrate(tp, DL_MIN_BITRATE - 1), -EINVAL);
+      assert_int_equal(txpipe_set_bitrate(tp, 12000), 0);
+    }
+    int n = txpipe_encode(tp, pcm, buf, sizeof buf);
+    assert_true(n > 0);
+    if (k >= 10 && k < 20)
+      hi += n;
+    if (k >= 30)
+      lo += n;
+  }
+  assert_true(lo * 3 < hi);
+  txpipe_destroy(tp);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -244,6 +276,7 @@ int main(void)
     cmocka_unit_test(test_txpipe_encode__dtx__gap_in_ts_not_seq_marker_after),
     cmocka_unit_test(test_txpipe_pull__end_padding_and_loop),
     cmocka_unit_test(test_txpipe_set_fec__on_off__accepted),
+    cmocka_unit_test(test_txpipe_set_bitrate__lower__smaller_packets),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
