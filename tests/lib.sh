@@ -22,7 +22,12 @@ _cleanup() {
     for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$p" 2>/dev/null
   done
-  if [ -f "$T/pulse/pid" ]; then kill -TERM "$(cat "$T/pulse/pid")" 2>/dev/null; fi
+  if [ -f "$T/pulse/pid" ]; then
+    # The daemon writes its log and state into $T until it has gone.
+    p=$(cat "$T/pulse/pid")
+    kill -TERM "$p" 2>/dev/null
+    for _ in $(seq 1 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  fi
   rm -rf "$T"
 }
 trap _cleanup EXIT
