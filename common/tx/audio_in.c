@@ -99,7 +99,10 @@ int audio_in_open(struct audio_in **out, const char *path, int channels, int qua
   *out = NULL;
   /* Open the file ourselves first, so that a missing or unreadable file
    * gets its errno rather than libsndfile's generic message. */
-  fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* "-" is standard input (a pipe): a duplicate, so that closing ours
+   * leaves the process's descriptor 0 alone. libsndfile reads a WAV from a
+   * pipe without seeking. */
+  fd = strcmp(path, "-") == 0 ? fcntl(0, F_DUPFD_CLOEXEC, 3) : open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     err = -errno;
     set_why(why, why_cap, "%s", strerror(errno));
