@@ -1,6 +1,7 @@
 /* The receiver's network side (see net.h). */
 #include "net.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -151,6 +152,14 @@ static int resolve_peer(const struct net_config *cfg, struct sockaddr_storage *p
 
 int net_join(uv_udp_t *sock, const char *group, const char *iface, const char *source)
 {
+  char scoped[64];
+
+  /* IPv6 names its interface: libuv reads the index from an address's
+   * scope, "::%lo". */
+  if (iface != NULL && strchr(group, ':') != NULL && strchr(iface, ':') == NULL) {
+    snprintf(scoped, sizeof scoped, "::%%%s", iface);
+    iface = scoped;
+  }
   if (source != NULL)
     return uv_udp_set_source_membership(sock, group, iface, source, UV_JOIN_GROUP);
   return uv_udp_set_membership(sock, group, iface, UV_JOIN_GROUP);
