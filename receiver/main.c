@@ -559,6 +559,8 @@ static int setup(struct receiver *r)
     nc.rtcp = &r->rtcp;
     nc.rtcp_mux = r->o.rtcp_mux;
   }
+  nc.iface = r->o.iface;
+  nc.source = r->o.source;
   if (net_open(&r->net, &r->loop, &nc) != 0 || open_rtcp(r) < 0 || open_sink(r) < 0 ||
       make_pipeline(r, r->channels != 0 ? r->channels : 1) < 0)
     return -1;

@@ -1,6 +1,7 @@
 /* The receiver's network side (see net.h). */
 #include "net.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -149,22 +150,52 @@ static int resolve_peer(const struct net_config *cfg, struct sockaddr_storage *p
   return r != 0 ? -1 : 0;
 }
 
+int net_join(uv_udp_t *sock, const char *group, const char *iface, const char *source)
+{
+  char scoped[64];
+
+  /* IPv6 names its interface: libuv reads the index from an address's
+   * scope, "::%lo". */
+  if (iface != NULL && strchr(group, ':') != NULL && strchr(iface, ':') == NULL) {
+    snprintf(scoped, sizeof scoped, "::%%%s", iface);
+    iface = scoped;
+  }
+  if (source != NULL)
+    return uv_udp_set_source_membership(sock, group, iface, source, UV_JOIN_GROUP);
+  return uv_udp_set_membership(sock, group, iface, UV_JOIN_GROUP);
+}
+
 static int bind_socket(struct net *n, uv_loop_t *loop)
 {
   const struct net_config *cfg = &n->cfg;
   const char *host = cfg->host[0] != '\0' ? cfg->host : "0.0.0.0";
   struct sockaddr_storage local;
-  int r;
+  int r, group;
 
   r = resolve_udp(host, cfg->port, RESOLVE_PASSIVE, AF_UNSPEC, &local);
   if (r != 0) {
     report_error(cfg->rep, "%s: cannot resolve: %s", host, resolve_strerror(r));
     return -1;
   }
+  group = addr_is_multicast((const struct sockaddr *)&local);
+  if (!group && (cfg->iface != NULL || cfg->source != NULL)) {
+    report_error(cfg->rep, "--iface and --source need a multicast group as HOST, not %s", host);
+    return -1;
+  }
   r = uv_udp_init(loop, &n->sock);
   n->sock.data = n;
+  /* A group: bound to the group's address, so that only its datagrams
+   * arrive, and shared with the other receivers on this host. */
   if (r == 0)
-    r = uv_udp_bind(&n->sock, (const struct sockaddr *)&local, 0);
+    r = uv_udp_bind(&n->sock, (const struct sockaddr *)&local, group ? UV_UDP_REUSEADDR : 0);
+  if (r == 0 && group) {
+    r = net_join(&n->sock, host, cfg->iface, cfg->source);
+    if (r != 0) {
+      report_error(cfg->rep, "%s: cannot join the group%s%s: %s", host, cfg->source ? " from " : "",
+                   cfg->source ? cfg->source : "", uv_strerror(r));
+      return -1;
+    }
+  }
   if (r == 0) {
     int size = 1 << 20;   /* room for a burst while the loop is busy; best effort */
     uv_recv_buffer_size((uv_handle_t *)&n->sock, &size);

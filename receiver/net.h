@@ -38,6 +38,8 @@ struct net_config {
    * RTCP datagrams that arrive on this port. NULL: no RTCP. */
   struct rxrtcp *rtcp;
   int rtcp_mux;
+  const char *iface;           /* a group: --iface; NULL: any */
+  const char *source;          /* a group: --source (SSM); NULL: any */
 };
 
 struct net {
@@ -59,6 +61,11 @@ int net_open(struct net *n, uv_loop_t *loop, const struct net_config *cfg);
  * playback thread ends it once they are played. A full ring drops it
  * (counted in overflow): the stream then ends as one that stopped. */
 void net_push_end(struct net *n, uint32_t ssrc, int have_end_ts, uint32_t end_ts);
+
+/* Loop thread: sock (bound) joins group (numeric), on the interface of
+ * the local address iface (NULL: any), from source only (NULL: any).
+ * Returns 0 or a libuv error. */
+int net_join(uv_udp_t *sock, const char *group, const char *iface, const char *source);
 
 /* Loop thread: no more datagrams. */
 void net_stop(struct net *n);

@@ -79,6 +79,11 @@ void options_usage(FILE *f)
 "      --peer HOST[:PORT]   accept packets only from HOST (and PORT); default:\n"
 "                           lock to the address and port of the first valid\n"
 "                           packet. Others count in rejected and are dropped\n"
+"      --iface IF           with a multicast group as HOST: join it on this\n"
+"                           interface, for IPv4 a local address (127.0.0.1),\n"
+"                           for IPv6 a name (lo); default: the kernel's choice\n"
+"      --source ADDR        with a group: source-specific multicast, only ADDR's\n"
+"                           packets are delivered (IP_ADD_SOURCE_MEMBERSHIP)\n"
 "      --restart-after MS   the locked host sending a new SSRC (or from a new\n"
 "                           port) after MS ms without a packet is a sender\n"
 "                           restart: accepted, the stream resyncs (counted in\n"
@@ -137,7 +142,7 @@ enum {
   OPT_DURATION, OPT_IDLE_EXIT, OPT_STATS, OPT_STATS_INTERVAL, OPT_QUANTILE, OPT_NO_RESAMPLE,
   OPT_KEY, OPT_GEN_KEY, OPT_PEER, OPT_RESTART_AFTER,
   OPT_TRACE, OPT_STALL_AT, OPT_DEVICE_BUFFER, OPT_METRICS_FILE, OPT_METRICS_STREAM,
-  OPT_EXIT_ON_BYE, OPT_RTCP_INTERVAL, OPT_RTCP_MUX, OPT_NO_RTCP
+  OPT_EXIT_ON_BYE, OPT_RTCP_INTERVAL, OPT_RTCP_MUX, OPT_NO_RTCP, OPT_IFACE, OPT_SOURCE
 };
 
 /* --peer HOST[:PORT] ([V6]:PORT, or a bare V6 address): its syntax, into
@@ -187,6 +192,8 @@ static const struct option longs[] = {
   {"rtcp-interval", required_argument, NULL, OPT_RTCP_INTERVAL},
   {"rtcp-mux", no_argument, NULL, OPT_RTCP_MUX},
   {"no-rtcp", no_argument, NULL, OPT_NO_RTCP},
+  {"iface", required_argument, NULL, OPT_IFACE},
+  {"source", required_argument, NULL, OPT_SOURCE},
   {"quiet", no_argument, NULL, 'q'},
   {"verbose", no_argument, NULL, 'v'},
   {"help", no_argument, NULL, 'h'},
@@ -276,6 +283,8 @@ static int set_flag(struct options *o, int c, char *arg, int *device_set)
     break;
   case OPT_RTCP_MUX: o->rtcp_mux = 1; break;
   case OPT_NO_RTCP: o->no_rtcp = 1; break;
+  case OPT_IFACE: o->iface = arg; break;
+  case OPT_SOURCE: o->source = arg; break;
   default:
     return -1;
   }

@@ -42,6 +42,8 @@ struct options {
   int rtcp_interval_ms;       /* RTCP Tmin */
   int rtcp_mux;               /* RTCP on the RTP port */
   int no_rtcp;
+  const char *iface;          /* --iface: a group's interface address; NULL: any */
+  const char *source;         /* --source: SSM, the one source; NULL: any */
   char host[256];
   char port[8];
 };

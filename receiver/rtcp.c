@@ -54,6 +54,11 @@ static void tell_transit(struct rxrtcp *r)
  * address with its port + 1 (the same port with --rtcp-mux). */
 static int destination(struct rxrtcp *r, struct sockaddr_storage *to)
 {
+  /* RFC 3550 6: in a group, reports go to the group, for every member. */
+  if (r->group) {
+    *to = r->group_to;
+    return 1;
+  }
   if (r->have_sr_from) {
     *to = r->sr_from;
     return 1;
@@ -253,7 +258,12 @@ int rxrtcp_open(struct rxrtcp *r, uv_loop_t *loop, uint32_t ssrc, uint64_t cname
     uv_udp_init(loop, &r->sock);
     r->sock.data = r;
     r->sock_open = 1;
-    rv = uv_udp_bind(&r->sock, (const struct sockaddr *)&local, 0);
+    r->group = addr_is_multicast((const struct sockaddr *)&local);
+    if (r->group)
+      r->group_to = local;
+    rv = uv_udp_bind(&r->sock, (const struct sockaddr *)&local, r->group ? UV_UDP_REUSEADDR : 0);
+    if (rv == 0 && r->group)
+      rv = net_join(&r->sock, host, o->iface, o->source);
     if (rv == 0)
       rv = uv_udp_recv_start(&r->sock, alloc_cb, recv_cb);
     if (rv != 0) {

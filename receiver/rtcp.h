@@ -63,6 +63,8 @@ struct rxrtcp {
   uint64_t rng;                /* the schedule's draws */
   char cname[64];
   int have_sr_from;
+  int group;                         /* HOST is a multicast group */
+  struct sockaddr_storage group_to;  /* then its PORT+1: where reports go */
   struct sockaddr_storage sr_from;   /* where the stream's SRs come from */
   uint64_t sent, received, invalid, rejected, bye_received;
   uint8_t buf[DL_MAX_DATAGRAM];

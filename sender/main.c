@@ -21,6 +21,9 @@
 #include <pthread.h>
 #include <sched.h>
 #include <netdb.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +90,8 @@ struct opts {
   const char *key;        /* --key FILE: SRTP */
   const char *gen_key;    /* --gen-key FILE */
   int rtcp_mux;           /* --rtcp-mux: RTCP on the RTP port */
+  int ttl;                /* --ttl: a group's multicast TTL / hop limit */
+  const char *iface;      /* --iface: a group's outgoing interface address; NULL: the route's */
   int rtcp_interval_ms;   /* --rtcp-interval */
   int no_rtcp;            /* --no-rtcp */
   int adapt;              /* --adapt (default) / --no-adapt */
@@ -207,6 +212,10 @@ static void help(void)
       "                        5 %% bandwidth share may make it longer. 100..3600000\n"
       "                        (%d; below it only on a LAN). SR + SDES go to PORT+1 from\n"
       "                        the port above our RTP port, BYE when the stream stops\n"
+      "      --ttl N           to a multicast group: its TTL (hop limit), 1..255 (1:\n"
+      "                        this link only); loop on, so this host's receivers hear it\n"
+      "      --iface IF        to a multicast group: send out of this interface, for\n"
+      "                        IPv4 a local address (127.0.0.1), for IPv6 a name (lo)\n"
       "      --rtcp-mux        RTCP on the RTP ports (RFC 5761), not on PORT+1\n"
       "      --no-rtcp         no RTCP: no SR, no BYE, no reports heard, no adaptation\n"
       "      --adapt, --no-adapt  follow the receiver's reports (on): the encoder's\n"
@@ -240,7 +249,7 @@ enum {
   OPT_COMPLEXITY = 256, OPT_APPLICATION, OPT_FEC, OPT_NO_FEC, OPT_EXPECT_LOSS, OPT_DTX,
   OPT_PT, OPT_SSRC, OPT_LOOP, OPT_DURATION, OPT_SDP, OPT_SKEW, OPT_STATS,
   OPT_STATS_INTERVAL, OPT_TRACE, OPT_KEY, OPT_GEN_KEY, OPT_METRICS_FILE, OPT_METRICS_STREAM,
-  OPT_RTCP_INTERVAL, OPT_RTCP_MUX, OPT_NO_RTCP, OPT_ADAPT, OPT_NO_ADAPT, OPT_MIN_BITRATE
+  OPT_RTCP_INTERVAL, OPT_RTCP_MUX, OPT_NO_RTCP, OPT_TTL, OPT_IFACE, OPT_ADAPT, OPT_NO_ADAPT, OPT_MIN_BITRATE
 };
 
 /* The sender words each expected value itself ("bit/s from 6000 to
@@ -286,6 +295,8 @@ static const struct option longs[] = {
   {"gen-key", required_argument, NULL, OPT_GEN_KEY},
   {"rtcp-interval", required_argument, NULL, OPT_RTCP_INTERVAL},
   {"rtcp-mux", no_argument, NULL, OPT_RTCP_MUX},
+  {"ttl", required_argument, NULL, OPT_TTL},
+  {"iface", required_argument, NULL, OPT_IFACE},
   {"no-rtcp", no_argument, NULL, OPT_NO_RTCP},
   {"adapt", no_argument, NULL, OPT_ADAPT},
   {"no-adapt", no_argument, NULL, OPT_NO_ADAPT},
@@ -365,6 +376,8 @@ static int set_flag(struct opts *o, int c, char *arg)
                                          "milliseconds, 100..3600000");
     break;
   case OPT_RTCP_MUX: o->rtcp_mux = 1; break;
+  case OPT_TTL: o->ttl = (int)want_long("--ttl", arg, 1, 255, "hops, 1..255"); break;
+  case OPT_IFACE: o->iface = arg; break;
   case OPT_NO_RTCP: o->no_rtcp = 1; break;
   case OPT_ADAPT: o->adapt = 1; break;
   case OPT_NO_ADAPT: o->adapt = 0; break;
@@ -870,6 +883,40 @@ static void say_setup(const struct sender *s, const struct txpipe_config *tc)
           tc->loss_perc, tc->dtx ? "on" : "off", s->o.skew_ppm);
 }
 
+/* A group destination: TTL (hop limit), loop on (this host's receivers
+ * hear it) and --iface on socket fd. IPv4's --iface is a local address,
+ * IPv6's an interface name. Returns 0 or -1 after one line. */
+static int mcast_setup(struct sender *s, int fd)
+{
+  int ttl = s->o.ttl != 0 ? s->o.ttl : 1, loop = 1, ok;
+
+  if (s->addr.ss_family == AF_INET) {
+    struct in_addr ifa = {.s_addr = htonl(INADDR_ANY)};
+    if (s->o.iface != NULL && inet_pton(AF_INET, s->o.iface, &ifa) != 1) {
+      fprintf(stderr, PROG ": --iface %s: expected a local IPv4 address\n", s->o.iface);
+      return -1;
+    }
+    ok = setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) == 0 &&
+         setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) == 0 &&
+         (s->o.iface == NULL || setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &ifa, sizeof ifa) == 0);
+  } else {
+    unsigned idx = s->o.iface != NULL ? if_nametoindex(s->o.iface) : 0;
+    if (s->o.iface != NULL && idx == 0) {
+      fprintf(stderr, PROG ": --iface %s: no such interface\n", s->o.iface);
+      return -1;
+    }
+    ok = setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &ttl, sizeof ttl) == 0 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &loop, sizeof loop) == 0 &&
+         (idx == 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &idx, sizeof idx) == 0);
+  }
+  if (!ok) {
+    fprintf(stderr, PROG ": multicast to %s%s%s: %s\n", s->addr_text, s->o.iface ? " via " : "",
+            s->o.iface ? s->o.iface : "", strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
 /* The loop and its handles: the socket, the schedule's timerfd, the stats
  * and status timers, the signals. Returns 0 or -1 after one line. */
 static int make_loop(struct sender *s)
@@ -903,6 +950,15 @@ static int make_loop(struct sender *s)
       return -1;
     }
     s->rtcp_fd = fds[1];
+  }
+  if (addr_is_multicast((const struct sockaddr *)&s->addr)) {
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&s->udp, &fd) < 0 || mcast_setup(s, fd) < 0 ||
+        (s->rtcp_fd >= 0 && mcast_setup(s, s->rtcp_fd) < 0))
+      return -1;
+  } else if (s->o.ttl != 0 || s->o.iface != NULL) {
+    fprintf(stderr, PROG ": --ttl and --iface need a multicast group, not %s\n", s->addr_text);
+    return -1;
   }
   s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (s->tfd < 0) {

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,6 +41,31 @@ int addr_same(const struct sockaddr *a, const struct sockaddr *b, int with_port)
     const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
     return memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0 &&
            (!with_port || x->sin6_port == y->sin6_port);
+  }
+  return 0;
+}
+
+int addr_is_multicast(const struct sockaddr *a)
+{
+  if (a == NULL)
+    return 0;
+  if (a->sa_family == AF_INET)
+    return (ntohl(((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr) >> 28) == 0xe;
+  if (a->sa_family == AF_INET6)
+    return ((const struct sockaddr_in6 *)(const void *)a)->sin6_addr.s6_addr[0] == 0xff;
+  return 0;
+}
+
+int addr_is_ssm(const struct sockaddr *a)
+{
+  if (a == NULL)
+    return 0;
+  if (a->sa_family == AF_INET)
+    return (ntohl(((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr) >> 24) == 232;
+  if (a->sa_family == AF_INET6) {
+    const uint8_t *b = ((const struct sockaddr_in6 *)(const void *)a)->sin6_addr.s6_addr;
+    /* ff3x::/96 with the prefix length 0 (RFC 4607 1) */
+    return b[0] == 0xff && (b[1] & 0xf0) == 0x30 && b[2] == 0 && b[3] == 0;
   }
   return 0;
 }

@@ -22,6 +22,14 @@ void addr_set_port(struct sockaddr *a, int port);
  * NULL or different families: 0. */
 int addr_same(const struct sockaddr *a, const struct sockaddr *b, int with_port);
 
+/* Whether a is an IP multicast group: IPv4 224.0.0.0/4, IPv6 ff00::/8.
+ * NULL or another family: 0. */
+int addr_is_multicast(const struct sockaddr *a);
+
+/* Whether a is a source-specific multicast group (RFC 4607): IPv4
+ * 232.0.0.0/8, IPv6 ff3x::/32. NULL or another family: 0. */
+int addr_is_ssm(const struct sockaddr *a);
+
 /* Copies a (addr_len bytes) into out and zeroes the rest. */
 void addr_copy(struct sockaddr_storage *out, const struct sockaddr *a);
 
