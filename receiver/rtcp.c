@@ -21,13 +21,6 @@
 
 #define TICK_MS 100   /* the report timer looks this often whether one is due */
 
-static int64_t realtime_ns(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* The schedule's random draws (RFC 3550 A.7: uniform in [0, 1)). */
 static double draw(struct rxrtcp *r)
 {
@@ -39,7 +32,7 @@ static double draw(struct rxrtcp *r)
 
 static void both_clocks(struct rxrtcp *r)
 {
-  rtcp_rx_clock(&r->rx, clock_mono_ns(), realtime_ns());
+  rtcp_rx_clock(&r->rx, clock_mono_ns(), clock_real_ns());
 }
 
 /* The E-model's transit, to the playback thread. */

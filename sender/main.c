@@ -981,13 +981,6 @@ static int make_loop(struct sender *s)
   return 0;
 }
 
-static int64_t realtime_ns(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* rtcp.c: what has been sent, now. The stream's RTP time now is the next
  * frame's timestamp moved back by the time to its deadline (at the
  * schedule's rate, skew included): the pending frame, already encoded,
@@ -1001,7 +994,7 @@ static void rtcp_now_cb(void *arg, struct rtcp_tx_now *n)
   double pps = 1e6 / s->o.frame_us;
 
   n->mono_ns = now;
-  n->realtime_ns = realtime_ns();
+  n->realtime_ns = clock_real_ns();
   n->rtp_ts = next_ts - (uint32_t)(int32_t)llround(ahead);
   n->packets = (uint32_t)s->sent;
   n->octets = (uint32_t)s->payload_bytes;

@@ -21,13 +21,6 @@
 #define PROG "sender"
 #define TICK_MS 50    /* the report timer looks this often whether one is due */
 
-static int64_t realtime_ns(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* RFC 3550 A.7's random draw, uniform in [0, 1). */
 static double draw(struct txrtcp *r)
 {
@@ -35,15 +28,6 @@ static double draw(struct txrtcp *r)
   r->rng ^= r->rng >> 7;
   r->rng ^= r->rng << 17;
   return (double)(r->rng >> 11) / 9007199254740992.0;
-}
-
-static int is_multicast(const struct sockaddr *a)
-{
-  if (a->sa_family == AF_INET)
-    return IN_MULTICAST(ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr));
-  if (a->sa_family == AF_INET6)
-    return IN6_IS_ADDR_MULTICAST(&((const struct sockaddr_in6 *)a)->sin6_addr);
-  return 0;
 }
 
 static void say(struct txrtcp *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -131,7 +115,7 @@ static void datagram(struct txrtcp *r, uint8_t *buf, size_t len, const struct so
   int rc;
 
   /* Only the destination's host reports on our stream (a group: anyone). */
-  if (!addr_same((const struct sockaddr *)&r->cfg.dest, from, 0) && !is_multicast((const struct sockaddr *)&r->cfg.dest)) {
+  if (!addr_same((const struct sockaddr *)&r->cfg.dest, from, 0) && !addr_is_multicast((const struct sockaddr *)&r->cfg.dest)) {
     r->rejected++;
     return;
   }
@@ -154,7 +138,7 @@ static void datagram(struct txrtcp *r, uint8_t *buf, size_t len, const struct so
   }
   r->received++;
   rtcp_tx_seen(&r->tx, len + DL_RTCP_IP_UDP_OVERHEAD);
-  what = rtcp_tx_input(&r->tx, &in, clock_mono_ns(), realtime_ns());
+  what = rtcp_tx_input(&r->tx, &in, clock_mono_ns(), clock_real_ns());
   if ((what & RTCP_TX_REPORT) && !r->said_report) {
     char text[ADDR_TEXT_MAX];
     r->said_report = 1;
