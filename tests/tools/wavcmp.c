@@ -299,6 +299,29 @@ struct lag_result {
 
 /* Best lag in [lo, hi] of y against x by normalised cross-correlation,
  * considering only lags whose overlap is at least min_overlap samples. */
+/* Cross-correlation of x[0, nx) against o[j0, j0 + ny) (o silent outside
+ * [0, on)) by one FFT of nfft points (a power of two, at least ny): x in
+ * the real part, o in the imaginary, split in the spectrum. Leaves in
+ * buf[L] the sum of x[i] * o[j0 + L + i], for 0 <= L <= ny - nx. */
+static void xcorr_packed(const float *x, long nx, const float *o, long on, long j0, long ny,
+                         double complex *buf, size_t nfft) {
+  for (size_t i = 0; i < nfft; i++) {
+    long j = j0 + (long)i;
+    double y = (long)i < ny && j >= 0 && j < on ? o[j] : 0.0;
+    buf[i] = ((long)i < nx ? x[i] : 0.0f) + I * y;
+  }
+  fft(buf, nfft, -1);
+  for (size_t k = 0; k <= nfft / 2; k++) {
+    size_t m = (nfft - k) & (nfft - 1);
+    double complex zk = buf[k], zm = buf[m];
+    double complex xk = (zk + conj(zm)) * 0.5, yk = (zk - conj(zm)) * (-0.5 * I);
+    double complex xm = (zm + conj(zk)) * 0.5, ym = (zm - conj(zk)) * (-0.5 * I);
+    buf[k] = conj(xk) * yk;
+    buf[m] = conj(xm) * ym;
+  }
+  fft(buf, nfft, +1);
+}
+
 static struct lag_result best_lag(const float *x, size_t nx, const float *y, size_t ny,
                                   long lo, long hi, size_t min_overlap) {
   struct lag_result r = {0, 0, 0, 0};
@@ -450,21 +473,7 @@ static void block_search(struct tracker *t, long a0, long lo, long hi, long nlo,
   long y0 = a0 + lo;   /* OUT index of a[0]'s imaginary part */
   double ex = 0;
   for (long i = 0; i < B; i++) ex += (double)x[i] * x[i];
-  for (size_t i = 0; i < n; i++) {
-    long j = y0 + (long)i;
-    float yv = (long)i < M && j >= 0 && j < on ? t->out->x[j] : 0.0f;
-    a[i] = ((long)i < B ? x[i] : 0.0f) + I * (double)yv;
-  }
-  fft(a, n, -1);
-  for (size_t k = 0; k <= n / 2; k++) {
-    size_t m = (n - k) & (n - 1);
-    double complex zk = a[k], zm = a[m];
-    double complex xk = (zk + conj(zm)) * 0.5, yk = (zk - conj(zm)) * (-0.5 * I);
-    double complex xm = (zm + conj(zk)) * 0.5, ym = (zm - conj(zk)) * (-0.5 * I);
-    a[k] = conj(xk) * yk;
-    a[m] = conj(xm) * ym;
-  }
-  fft(a, n, +1);
+  xcorr_packed(x, B, t->out->x, on, y0, M, a, n);
   if (ex <= 0) return;
   for (long L = lo; L <= hi; L++) {
     long j0 = a0 + L < 0 ? 0 : a0 + L, j1 = a0 + L + B > on ? on : a0 + L + B;
@@ -1397,21 +1406,7 @@ static double frame_lag(const float *r, const float *o, const float *od, long on
  * (at least n + hi - lo) in buf. */
 static long frame_search(const float *r, const float *o, const double *po, long on, long a, long n, long lo,
                          long hi, double complex *buf, size_t nfft) {
-  for (size_t i = 0; i < nfft; i++) {
-    long j = a + lo + (long)i;
-    double y = (long)i < n + hi - lo && j >= 0 && j < on ? o[j] : 0.0;
-    buf[i] = ((long)i < n ? r[a + (long)i] : 0.0f) + I * y;
-  }
-  fft(buf, nfft, -1);
-  for (size_t k = 0; k <= nfft / 2; k++) {
-    size_t m = (nfft - k) & (nfft - 1);
-    double complex zk = buf[k], zm = buf[m];
-    double complex xk = (zk + conj(zm)) * 0.5, yk = (zk - conj(zm)) * (-0.5 * I);
-    double complex xm = (zm + conj(zk)) * 0.5, ym = (zm - conj(zk)) * (-0.5 * I);
-    buf[k] = conj(xk) * yk;
-    buf[m] = conj(xm) * ym;
-  }
-  fft(buf, nfft, +1);
+  xcorr_packed(r + a, n, o, on, a + lo, n + hi - lo, buf, nfft);
   long best = lo;
   double be = INFINITY;
   for (long L = lo; L <= hi; L++) {
