@@ -21,15 +21,6 @@
 
 #define TICK_MS 100   /* the report timer looks this often whether one is due */
 
-/* The schedule's random draws (RFC 3550 A.7: uniform in [0, 1)). */
-static double draw(struct rxrtcp *r)
-{
-  r->rng ^= r->rng << 13;
-  r->rng ^= r->rng >> 7;
-  r->rng ^= r->rng << 17;
-  return (double)(r->rng >> 11) / 9007199254740992.0;
-}
-
 static void both_clocks(struct rxrtcp *r)
 {
   rtcp_rx_clock(&r->rx, clock_mono_ns(), clock_real_ns());
@@ -98,7 +89,7 @@ static void send_report(struct rxrtcp *r, int64_t now)
 
   quality(r, &q);
   n = rtcp_rx_build(&r->rx, now, &q, pkt, 1024);
-  rtcp_rx_sent(&r->rx, now, (size_t)(n > 0 ? n : 0) + DL_RTCP_IP_UDP_OVERHEAD, draw(r));
+  rtcp_rx_sent(&r->rx, now, (size_t)(n > 0 ? n : 0) + DL_RTCP_IP_UDP_OVERHEAD, rtcp_interval_draw(&r->rng));
   if (n < 0 || !destination(r, &to))
     return;
   len = (size_t)n;
@@ -120,10 +111,10 @@ static void timer_cb(uv_timer_t *t)
   if (!rtcp_rx_ready(&r->rx))
     return;
   if (rtcp_rx_next_ns(&r->rx) == 0) {
-    rtcp_rx_start(&r->rx, now, draw(r));   /* the stream started: the first report's time */
+    rtcp_rx_start(&r->rx, now, rtcp_interval_draw(&r->rng));   /* the stream started: the first report's time */
     return;
   }
-  if (rtcp_rx_due(&r->rx, now, draw(r)))
+  if (rtcp_rx_due(&r->rx, now, rtcp_interval_draw(&r->rng)))
     send_report(r, now);
 }
 

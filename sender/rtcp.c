@@ -21,15 +21,6 @@
 #define PROG "sender"
 #define TICK_MS 50    /* the report timer looks this often whether one is due */
 
-/* RFC 3550 A.7's random draw, uniform in [0, 1). */
-static double draw(struct txrtcp *r)
-{
-  r->rng ^= r->rng << 13;
-  r->rng ^= r->rng >> 7;
-  r->rng ^= r->rng << 17;
-  return (double)(r->rng >> 11) / 9007199254740992.0;
-}
-
 static void say(struct txrtcp *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(struct txrtcp *r, const char *fmt, ...)
 {
@@ -60,7 +51,7 @@ static int send_compound(struct txrtcp *r, int bye, const char *reason)
   r->cfg.now_cb(r->cfg.now_arg, &now);
   n = rtcp_tx_build(&r->tx, &now, bye, reason, pkt, 1024);
   rtcp_tx_sent(&r->tx, now.mono_ns, (size_t)(n > 0 ? n : 0) + DL_RTCP_IP_UDP_OVERHEAD, now.session_bw,
-               draw(r));
+               rtcp_interval_draw(&r->rng));
   if (n < 0)
     return n;
   len = (size_t)n;
@@ -81,7 +72,7 @@ static void timer_cb(uv_timer_t *t)
   if (clock_mono_ns() < rtcp_tx_next_ns(&r->tx))
     return;
   r->cfg.now_cb(r->cfg.now_arg, &now);
-  if (rtcp_tx_due(&r->tx, now.mono_ns, now.session_bw, draw(r)))
+  if (rtcp_tx_due(&r->tx, now.mono_ns, now.session_bw, rtcp_interval_draw(&r->rng)))
     send_compound(r, 0, NULL);
 }
 
@@ -210,7 +201,7 @@ int txrtcp_open(struct txrtcp *r, uv_loop_t *loop, uv_udp_t *rtp, int fd,
   tc.cname = r->cname;
   tc.min_interval_ns = (int64_t)cfg->interval_ms * 1000000;
   cfg->now_cb(cfg->now_arg, &now);
-  rtcp_tx_init(&r->tx, &tc, now.mono_ns, now.session_bw, draw(r));
+  rtcp_tx_init(&r->tx, &tc, now.mono_ns, now.session_bw, rtcp_interval_draw(&r->rng));
   uv_timer_init(loop, &r->timer);
   r->timer.data = r;
   uv_timer_start(&r->timer, timer_cb, TICK_MS, TICK_MS);

@@ -986,3 +986,13 @@ const char *rtcp_strerror(int err)
   default: return "unknown error";
   }
 }
+
+double rtcp_interval_draw(uint64_t *state)
+{
+  uint64_t x = *state;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  *state = x;
+  return (double)(x >> 11) / 9007199254740992.0;
+}

@@ -385,6 +385,10 @@ struct rtcp_interval_params {
  * number in [0, 1) that the caller draws; out-of-range u is clamped. */
 int64_t rtcp_interval_ns(const struct rtcp_interval_params *p, double u);
 
+/* That u: the next of a xorshift64 sequence in *state (seeded non-zero by
+ * the caller), uniform in [0, 1). */
+double rtcp_interval_draw(uint64_t *state);
+
 /* avg_rtcp_size after a compound packet of bytes (IP and UDP headers
  * included) was sent or received: RFC 3550 6.3.3's 1/16 moving average. */
 double rtcp_avg_size_update(double avg, size_t bytes);

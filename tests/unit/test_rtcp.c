@@ -1286,6 +1286,28 @@ static void test_rtcp_interval__two_party__minimum_randomised_and_compensated(vo
   assert_interval(&p, 0.5, 2.0 / compensation);
 }
 
+/* The draw the programs feed to rtcp_interval_ns: in [0, 1), the state
+ * moved on each time, the same sequence from the same seed, and spread
+ * over the whole range (mean near 1/2, both quarters reached). */
+static void test_rtcp_interval_draw__seeded__uniform_in_unit_range(void **state)
+{
+  (void)state;
+  uint64_t a = 0x9e3779b97f4a7c15ull | 1, b = a, prev = a;
+  double sum = 0, lo = 1, hi = 0;
+  for (int i = 0; i < 10000; i++) {
+    double u = rtcp_interval_draw(&a);
+    assert_true(u >= 0.0 && u < 1.0);
+    assert_true(a != prev);
+    prev = a;
+    assert_true(u == rtcp_interval_draw(&b));
+    sum += u;
+    lo = u < lo ? u : lo;
+    hi = u > hi ? u : hi;
+  }
+  assert_true(sum / 10000 > 0.48 && sum / 10000 < 0.52);
+  assert_true(lo < 0.25 && hi > 0.75);
+}
+
 static void test_rtcp_interval__seeded_draws__within_half_to_three_halves(void **state)
 {
   (void)state;
@@ -1598,6 +1620,7 @@ int main(void)
     cmocka_unit_test(test_rtcp_xr_encodings__rfc3611_rules),
     cmocka_unit_test(test_rtcp_interval__two_party__minimum_randomised_and_compensated),
     cmocka_unit_test(test_rtcp_interval__seeded_draws__within_half_to_three_halves),
+    cmocka_unit_test(test_rtcp_interval_draw__seeded__uniform_in_unit_range),
     cmocka_unit_test(test_rtcp_interval__large_session__bandwidth_split),
     cmocka_unit_test(test_rtcp_avg_size_update__sixteenth_moving_average),
     cmocka_unit_test(test_rtcp__seeded_random_compounds__round_trip),
