@@ -203,6 +203,15 @@ void report_stats(struct report *r, const struct receiver_stats *s, int final)
   json_num(&j, "p99", rx->latency_p99_ms, 2);
   json_num(&j, "max", rx->latency_max_ms, 2);
   json_obj_end(&j);
+  /* Beyond DESIGN.md: the adaptive target (latency_ms.target) taken
+   * apart (rxpipe_stats), ms. */
+  json_obj_begin(&j, "target_parts_ms");
+  json_num(&j, "quantile", rx->target_quantile_ms, 2);
+  json_num(&j, "margin", rx->target_margin_ms, 2);
+  json_num(&j, "sink_queue", rx->target_sinkq_ms, 2);
+  json_num(&j, "block", rx->target_block_ms, 2);
+  json_num(&j, "resampler", rx->target_resampler_ms, 2);
+  json_obj_end(&j);
   json_num(&j, "drift_ppm", rx->drift_ppm, 2);
   json_num(&j, "resample_ratio", rx->resample_ratio, 6);
   json_num(&j, "loss_pct", rx->loss_pct, 3);

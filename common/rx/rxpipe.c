@@ -121,6 +121,7 @@ struct rxpipe {
   int64_t settle_ns;          /* and, after the sink lost time, until then */
   int64_t target_ns;          /* the estimator's target plus sinkq_ns, bounded */
   int64_t sinkq_ns;           /* the sink's queue at decision time, peak held */
+  int64_t margin_ns;          /* the target's margin above the quantile (update_target) */
   int64_t sinkq_at_ns;        /* when sinkq_ns was last updated */
   int block;                  /* the largest read (frames): what a read pulls at once */
   double ctl_latency_ms;
@@ -282,6 +283,7 @@ static void update_target(struct rxpipe *rp)
     if (j < margin)
       margin = j;
   }
+  rp->margin_ns = margin;
   t = delay_target_margin(rp->dm, margin) + rp->sinkq_ns +
       frames_to_ns(rp->block + (rp->cfg.resample ? rp->rs_delay : 0));
   if (t > rp->cfg.playout.max_latency_ns)
@@ -712,6 +714,16 @@ void rxpipe_get_stats(const struct rxpipe *rp, struct rxpipe_stats *out)
   playout_get_stats(rp->po, &out->po);
   out->jitter_ms = rp->jitter * 1000.0 / DL_RATE;
   out->latency_target_ms = (double)rp->target_ns / 1e6;
+  if (rp->dm != NULL) {
+    out->target_quantile_ms = (double)delay_quantile(rp->dm) / 1e6;
+    out->target_margin_ms = (double)rp->margin_ns / 1e6;
+    out->target_sinkq_ms = (double)rp->sinkq_ns / 1e6;
+    out->target_block_ms = (double)frames_to_ns(rp->block) / 1e6;
+    out->target_resampler_ms = rp->cfg.resample ? (double)frames_to_ns(rp->rs_delay) / 1e6 : 0;
+  } else {
+    out->target_quantile_ms = out->target_margin_ms = out->target_sinkq_ms = NAN;
+    out->target_block_ms = out->target_resampler_ms = NAN;
+  }
   out->latency_mean_ms = latstats_mean(&rp->lat);
   out->latency_now_ms = rp->lat_now_ms;
   out->latency_p50_ms = latstats_quantile(&rp->lat, 0.50);

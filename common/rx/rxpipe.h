@@ -37,6 +37,13 @@ struct rxpipe_stats {
   struct playout_stats po;
   double jitter_ms;          /* RFC 3550 A.8 interarrival jitter */
   double latency_target_ms;
+  /* The target taken apart (update_target): the arrival-delay quantile
+   * above the tracked delay, the margin above it (a frame after recent
+   * loss, else what the jitter asks, at most a frame), the sink's measured
+   * queue, the read block and the resampler's delay; they sum to the
+   * target unless it is clamped or still the starting one. */
+  double target_quantile_ms, target_margin_ms, target_sinkq_ms, target_block_ms,
+      target_resampler_ms;
   double latency_mean_ms;    /* arrival to sink, of played packets; NaN before any */
   double latency_now_ms;     /* the same over about the last second (an exponential
                                 mean, DL_LATENCY_NOW_MS); NaN before any */
