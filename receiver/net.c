@@ -1,6 +1,7 @@
 /* The receiver's network side (see net.h). */
 #include "net.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -11,6 +12,7 @@
 #include "report.h"
 #include "rtcp.h"
 #include "shell/clock.h"
+#include "shell/iface.h"
 #include "shell/resolve.h"
 #include "util/addr.h"
 #include "util/ring.h"
@@ -152,13 +154,20 @@ static int resolve_peer(const struct net_config *cfg, struct sockaddr_storage *p
 
 int net_join(uv_udp_t *sock, const char *group, const char *iface, const char *source)
 {
-  char scoped[64];
+  char text[64];
+  struct iface ifc;
 
-  /* IPv6 names its interface: libuv reads the index from an address's
-   * scope, "::%lo". */
-  if (iface != NULL && strchr(group, ':') != NULL && strchr(iface, ':') == NULL) {
-    snprintf(scoped, sizeof scoped, "::%%%s", iface);
-    iface = scoped;
+  /* --iface by name or by one of its addresses (shell/iface), in the form
+   * libuv takes: IPv4 an interface address, IPv6 an address whose scope
+   * names the interface, "::%eth0". */
+  if (iface != NULL) {
+    if (iface_lookup(iface, &ifc) != 0)
+      return UV_ENODEV;
+    if (strchr(group, ':') != NULL)
+      snprintf(text, sizeof text, "::%%%s", ifc.name);
+    else if (inet_ntop(AF_INET, &ifc.v4, text, sizeof text) == NULL || ifc.v4.s_addr == htonl(INADDR_ANY))
+      return UV_EADDRNOTAVAIL;   /* an interface without an IPv4 address */
+    iface = text;
   }
   if (source != NULL)
     return uv_udp_set_source_membership(sock, group, iface, source, UV_JOIN_GROUP);
@@ -188,6 +197,13 @@ static int bind_socket(struct net *n, uv_loop_t *loop)
    * arrive, and shared with the other receivers on this host. */
   if (r == 0)
     r = uv_udp_bind(&n->sock, (const struct sockaddr *)&local, group ? UV_UDP_REUSEADDR : 0);
+  if (group && cfg->iface != NULL) {
+    struct iface ifc;
+    if (iface_lookup(cfg->iface, &ifc) != 0) {
+      report_error(cfg->rep, "--iface %s: no interface of this host has that name or address", cfg->iface);
+      return -1;
+    }
+  }
   if (r == 0 && group) {
     r = net_join(&n->sock, host, cfg->iface, cfg->source);
     if (r != 0) {

@@ -41,6 +41,7 @@
 #include "defaults.h"
 #include "rtcp.h"
 #include "shell/clock.h"
+#include "shell/iface.h"
 #include "shell/keyfile.h"
 #include "shell/linew.h"
 #include "shell/metrics.h"
@@ -91,7 +92,7 @@ struct opts {
   const char *gen_key;    /* --gen-key FILE */
   int rtcp_mux;           /* --rtcp-mux: RTCP on the RTP port */
   int ttl;                /* --ttl: a group's multicast TTL / hop limit */
-  const char *iface;      /* --iface: a group's outgoing interface address; NULL: the route's */
+  const char *iface;      /* --iface: a group's outgoing interface, name or address; NULL: the route's */
   int rtcp_interval_ms;   /* --rtcp-interval */
   int no_rtcp;            /* --no-rtcp */
   int adapt;              /* --adapt (default) / --no-adapt */
@@ -214,8 +215,8 @@ static void help(void)
       "                        the port above our RTP port, BYE when the stream stops\n"
       "      --ttl N           to a multicast group: its TTL (hop limit), 1..255 (1:\n"
       "                        this link only); loop on, so this host's receivers hear it\n"
-      "      --iface IF        to a multicast group: send out of this interface, for\n"
-      "                        IPv4 a local address (127.0.0.1), for IPv6 a name (lo)\n"
+      "      --iface IF        to a multicast group: send out of this interface, by\n"
+      "                        name (eth0) or one of its addresses (192.168.1.10)\n"
       "      --rtcp-mux        RTCP on the RTP ports (RFC 5761), not on PORT+1\n"
       "      --no-rtcp         no RTCP: no SR, no BYE, no reports heard, no adaptation\n"
       "      --adapt, --no-adapt  follow the receiver's reports (on): the encoder's\n"
@@ -884,30 +885,27 @@ static void say_setup(const struct sender *s, const struct txpipe_config *tc)
 }
 
 /* A group destination: TTL (hop limit), loop on (this host's receivers
- * hear it) and --iface on socket fd. IPv4's --iface is a local address,
- * IPv6's an interface name. Returns 0 or -1 after one line. */
+ * hear it) and --iface (a name or one of its addresses, shell/iface) on
+ * socket fd. Returns 0 or -1 after one line. */
 static int mcast_setup(struct sender *s, int fd)
 {
   int ttl = s->o.ttl != 0 ? s->o.ttl : 1, loop = 1, ok;
+  struct iface ifc = {0};
 
+  if (s->o.iface != NULL && iface_lookup(s->o.iface, &ifc) != 0) {
+    fprintf(stderr, PROG ": --iface %s: no interface of this host has that name or address\n", s->o.iface);
+    return -1;
+  }
   if (s->addr.ss_family == AF_INET) {
-    struct in_addr ifa = {.s_addr = htonl(INADDR_ANY)};
-    if (s->o.iface != NULL && inet_pton(AF_INET, s->o.iface, &ifa) != 1) {
-      fprintf(stderr, PROG ": --iface %s: expected a local IPv4 address\n", s->o.iface);
-      return -1;
-    }
+    struct ip_mreqn m = {.imr_address = ifc.v4, .imr_ifindex = (int)ifc.index};
     ok = setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) == 0 &&
          setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) == 0 &&
-         (s->o.iface == NULL || setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &ifa, sizeof ifa) == 0);
+         (s->o.iface == NULL || setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m) == 0);
   } else {
-    unsigned idx = s->o.iface != NULL ? if_nametoindex(s->o.iface) : 0;
-    if (s->o.iface != NULL && idx == 0) {
-      fprintf(stderr, PROG ": --iface %s: no such interface\n", s->o.iface);
-      return -1;
-    }
     ok = setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &ttl, sizeof ttl) == 0 &&
          setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &loop, sizeof loop) == 0 &&
-         (idx == 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &idx, sizeof idx) == 0);
+         (s->o.iface == NULL ||
+          setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifc.index, sizeof ifc.index) == 0);
   }
   if (!ok) {
     fprintf(stderr, PROG ": multicast to %s%s%s: %s\n", s->addr_text, s->o.iface ? " via " : "",

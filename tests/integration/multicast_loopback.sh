@@ -6,7 +6,7 @@
 # received = sent; SSM: --source 127.0.0.1 receives, --source
 # 127.0.0.2 receives nothing; bad input (--ttl
 # 300, a unicast-only option on a unicast address, an unparsable group)
-# is one line and a non-zero exit.
+# or an interface that does not exist is one line and a non-zero exit.
 # timeout: 90
 . "$(dirname "$0")/../lib.sh"
 need sox python3
@@ -67,4 +67,6 @@ bad "$S" --ttl 2 "$T/in.wav" "127.0.0.1:$P"
 bad "$S" "$T/in.wav" "239.1.2.300:$P"
 bad "$R" --source 127.0.0.1 -o "$T/x.wav" "127.0.0.1:$P"
 bad "$R" -o "$T/x.wav" "239.1.2.300:$P"
-pass "two receivers of one IPv4 group, SSM, bad input (IPv6 groups: not verified yet)"
+bad "$S" --iface dl-no-such0 "$T/in.wav" "239.1.2.3:$P"
+bad "$R" --iface dl-no-such0 -o "$T/x.wav" "239.1.2.3:$P"
+pass "two receivers of one IPv4 group, SSM, bad input (IPv6 groups: multicast_netns.sh)"
