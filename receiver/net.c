@@ -169,9 +169,14 @@ int net_join(uv_udp_t *sock, const char *group, const char *iface, const char *s
       return UV_EADDRNOTAVAIL;   /* an interface without an IPv4 address */
     iface = text;
   }
-  if (source != NULL)
-    return uv_udp_set_source_membership(sock, group, iface, source, UV_JOIN_GROUP);
-  return uv_udp_set_membership(sock, group, iface, UV_JOIN_GROUP);
+  int r = source != NULL ? uv_udp_set_source_membership(sock, group, iface, source, UV_JOIN_GROUP)
+                         : uv_udp_set_membership(sock, group, iface, UV_JOIN_GROUP);
+  /* Our reports to the group leave by the same interface (where there is
+   * no route for the group, as on a LAN without a default route, there is
+   * no other way out). */
+  if (r == 0 && iface != NULL)
+    r = uv_udp_set_multicast_interface(sock, iface);
+  return r;
 }
 
 static int bind_socket(struct net *n, uv_loop_t *loop)

@@ -261,6 +261,9 @@ void report_stats(struct report *r, const struct receiver_stats *s, int final)
     else
       json_null(&j, "sender_packets");
     json_u64(&j, "bye_received", rt->bye_received);
+    /* The session's members (RFC 3550 6.3.2): in a group, every receiver
+     * heard; the report interval grows with them. */
+    json_u64(&j, "rtcp_members", rt->rx.members);
     json_num(&j, "rtt_ms", rt->rx.rtt_ns >= 0 ? (double)rt->rx.rtt_ns / 1e6 : NAN, 2);
     json_num(&j, "transit_ms", (double)rt->transit_ns / 1e6, 2);
     json_str(&j, "transit_source", rtcp_transit_source_name(rt->transit_source));

@@ -166,6 +166,9 @@ void rxrtcp_datagram(struct rxrtcp *r, uint8_t *buf, size_t len, const struct so
                      addr_text(from, text, sizeof text), rtcp_strerror(rc));
     return;
   }
+  /* Every member's report counts toward the session's size (a group's
+   * other receivers too), whether or not it is ours to take. */
+  rtcp_rx_member(&r->rx, &in, arrival_ns);
   /* Before a stream is locked only an SR is kept (for the stream it may
    * announce); after, only the stream's host is heard. */
   if (admit_locked(&r->net->admit, &lock, NULL) && !addr_same((const struct sockaddr *)&lock, from, 0)) {

@@ -295,14 +295,38 @@ static double session_bw(const struct rtcp_rx *r)
   return DL_DEFAULT_BITRATE_MONO / 8.0 + 50.0 * (RTP_HEADER_LEN + DL_RTCP_IP_UDP_OVERHEAD);
 }
 
-static int64_t interval(const struct rtcp_rx *r, double u)
+unsigned rtcp_rx_members(const struct rtcp_rx *r)
+{
+  unsigned n = 1 + r->others.n;   /* ourselves and the others heard */
+
+  if (!r->have_source || !rtcp_members_has(&r->others, r->source_ssrc))
+    n++;                          /* the source, heard or to come */
+  return n;
+}
+
+static int64_t interval(struct rtcp_rx *r, double u)
 {
   struct rtcp_interval_params p = {
-    .members = 2, .senders = 1, .we_sent = 0, .initial = r->initial,
+    .members = rtcp_rx_members(r), .senders = 1, .we_sent = 0, .initial = r->initial,
     .rtcp_bw = session_bw(r) * DL_RTCP_BW_PERMILLE / 1000.0,
     .avg_rtcp_size = r->avg_size, .min_interval_ns = r->cfg.min_interval_ns,
   };
+  /* Td: the randomised interval at u = 1/2 undoes the compensation. */
+  r->td_ns = (int64_t)((double)rtcp_interval_ns(&p, 0.5) * (M_E - 1.5));
   return rtcp_interval_ns(&p, u);
+}
+
+/* RFC 3550 6.3.5: those not heard for M deterministic intervals left. */
+static void expire(struct rtcp_rx *r, int64_t now_ns)
+{
+  int64_t td = r->td_ns > 0 ? r->td_ns : r->cfg.min_interval_ns;
+  rtcp_members_expire(&r->others, now_ns, RTCP_MEMBER_TIMEOUT_INTERVALS * td);
+}
+
+void rtcp_rx_member(struct rtcp_rx *r, const struct rtcp_info *in, int64_t now_ns)
+{
+  rtcp_members_take(&r->others, in, r->cfg.ssrc, now_ns);
+  expire(r, now_ns);
 }
 
 void rtcp_rx_start(struct rtcp_rx *r, int64_t now_ns, double u)
@@ -317,6 +341,7 @@ int rtcp_rx_due(struct rtcp_rx *r, int64_t now_ns, double u)
 
   if (r->next_ns == 0 || now_ns < r->next_ns)
     return 0;
+  expire(r, now_ns);
   t = r->prev_ns + interval(r, u);
   if (t <= now_ns)
     return 1;
@@ -378,5 +403,6 @@ void rtcp_rx_get_stats(const struct rtcp_rx *r, struct rtcp_rx_stats *out)
   out->sender_packets = r->sr.packet_count;
   out->sender_octets = r->sr.octet_count;
   out->rtt_ns = r->rtt_ns;
+  out->members = rtcp_rx_members(r);
   out->transit_clock_ns = isnan(r->transit_clock_ns) ? INT64_MIN : (int64_t)r->transit_clock_ns;
 }

@@ -64,6 +64,7 @@ struct rtcp_rx_stats {
   uint32_t sender_octets;
   int64_t rtt_ns;            /* our round trip (RRT/DLRR); < 0: unknown */
   int64_t transit_clock_ns;  /* the wall-clock estimate; INT64_MIN: none yet */
+  unsigned members;          /* rtcp_rx_members */
 };
 
 struct rtcp_rx {
@@ -103,7 +104,10 @@ struct rtcp_rx {
   int64_t rtt_ns;            /* < 0: unknown */
   double transit_clock_ns;   /* exponential mean; NaN: none */
 
-  /* The schedule (RFC 3550 6.3). */
+  /* The schedule (RFC 3550 6.3): the other members heard (besides the
+   * source), and the deterministic interval their timeout counts in. */
+  struct rtcp_members others;
+  int64_t td_ns;
   int initial;
   double avg_size;
   int64_t next_ns;           /* 0: not started */
@@ -165,6 +169,13 @@ int rtcp_rx_build(struct rtcp_rx *r, int64_t now_ns, const struct rtcp_rx_qualit
  * RTCP packet received: rtcp_rx_seen); schedules the next with u. */
 void rtcp_rx_sent(struct rtcp_rx *r, int64_t now_ns, size_t wire_bytes, double u);
 void rtcp_rx_seen(struct rtcp_rx *r, size_t wire_bytes);
+/* A parsed compound from anyone in the session (in a group: the other
+ * receivers too, whose reports are otherwise not ours to take), heard at
+ * now_ns: the session's members, which the report interval scales by. */
+void rtcp_rx_member(struct rtcp_rx *r, const struct rtcp_info *in, int64_t now_ns);
+/* The session's members as the interval counts them: ourselves, the
+ * source, the others heard within their timeout (at least 2). */
+unsigned rtcp_rx_members(const struct rtcp_rx *r);
 
 /* The transit the E-model should use (ns, >= 0) and where it comes from. */
 int64_t rtcp_rx_transit(const struct rtcp_rx *r, enum rtcp_transit_source *source);

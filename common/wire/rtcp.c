@@ -996,3 +996,68 @@ double rtcp_interval_draw(uint64_t *state)
   *state = x;
   return (double)(x >> 11) / 9007199254740992.0;
 }
+
+/* ---- the session's members -------------------------------------------------- */
+
+static int member_index(const struct rtcp_members *m, uint32_t ssrc)
+{
+  for (unsigned i = 0; i < m->n; i++)
+    if (m->ssrc[i] == ssrc)
+      return (int)i;
+  return -1;
+}
+
+void rtcp_members_heard(struct rtcp_members *m, uint32_t ssrc, int64_t now_ns)
+{
+  int i = member_index(m, ssrc);
+
+  if (i < 0 && m->n < RTCP_MEMBERS_MAX)
+    i = (int)m->n++;
+  if (i < 0) {   /* full: the one heard longest ago gives way */
+    i = 0;
+    for (unsigned k = 1; k < m->n; k++)
+      if (m->heard_ns[k] < m->heard_ns[i])
+        i = (int)k;
+  }
+  m->ssrc[i] = ssrc;
+  m->heard_ns[i] = now_ns;
+}
+
+static void member_remove(struct rtcp_members *m, unsigned i)
+{
+  m->n--;
+  m->ssrc[i] = m->ssrc[m->n];
+  m->heard_ns[i] = m->heard_ns[m->n];
+}
+
+void rtcp_members_left(struct rtcp_members *m, uint32_t ssrc)
+{
+  int i = member_index(m, ssrc);
+  if (i >= 0)
+    member_remove(m, (unsigned)i);
+}
+
+unsigned rtcp_members_expire(struct rtcp_members *m, int64_t now_ns, int64_t timeout_ns)
+{
+  for (unsigned i = 0; i < m->n;)
+    if (now_ns - m->heard_ns[i] > timeout_ns)
+      member_remove(m, i);
+    else
+      i++;
+  return m->n;
+}
+
+void rtcp_members_take(struct rtcp_members *m, const struct rtcp_info *in, uint32_t own_ssrc,
+                       int64_t now_ns)
+{
+  if (in->ssrc != own_ssrc)
+    rtcp_members_heard(m, in->ssrc, now_ns);
+  for (unsigned i = 0; i < in->n_bye; i++)
+    if (in->bye_ssrc[i] != own_ssrc)
+      rtcp_members_left(m, in->bye_ssrc[i]);
+}
+
+int rtcp_members_has(const struct rtcp_members *m, uint32_t ssrc)
+{
+  return member_index(m, ssrc) >= 0;
+}

@@ -393,4 +393,37 @@ double rtcp_interval_draw(uint64_t *state);
  * included) was sent or received: RFC 3550 6.3.3's 1/16 moving average. */
 double rtcp_avg_size_update(double avg, size_t bytes);
 
+/* ---- the session's members (RFC 3550 6.3.2, 6.3.5) ------------------------ */
+
+/* The other participants heard, by SSRC, each with when it was last heard:
+ * in a group, every receiver's reports reach every member, and the report
+ * interval grows with their number. A fixed table: beyond RTCP_MEMBERS_MAX
+ * the one heard longest ago gives way (the count then saturates, so the
+ * interval is that of RTCP_MEMBERS_MAX members). */
+#define RTCP_MEMBERS_MAX 256
+/* RFC 3550 6.3.5: a member not heard for this many deterministic report
+ * intervals (M) has left. */
+#define RTCP_MEMBER_TIMEOUT_INTERVALS 5
+
+struct rtcp_members {
+  unsigned n;
+  uint32_t ssrc[RTCP_MEMBERS_MAX];
+  int64_t heard_ns[RTCP_MEMBERS_MAX];
+};
+
+/* ssrc was heard (an RTCP packet of it, or RTP) at now_ns. */
+void rtcp_members_heard(struct rtcp_members *m, uint32_t ssrc, int64_t now_ns);
+/* ssrc said BYE: it has left. */
+void rtcp_members_left(struct rtcp_members *m, uint32_t ssrc);
+/* Removes those not heard since now_ns - timeout_ns; returns how many are
+ * left. */
+unsigned rtcp_members_expire(struct rtcp_members *m, int64_t now_ns, int64_t timeout_ns);
+/* A parsed compound heard at now_ns: its reporter joins (or stays), the
+ * SSRCs of its BYE leave; own_ssrc (our own reports, looped back by a
+ * group) is never counted. */
+void rtcp_members_take(struct rtcp_members *m, const struct rtcp_info *in, uint32_t own_ssrc,
+                       int64_t now_ns);
+/* 1 if ssrc is among them. */
+int rtcp_members_has(const struct rtcp_members *m, uint32_t ssrc);
+
 #endif /* DL_RTCP_H */

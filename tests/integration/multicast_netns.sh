@@ -4,7 +4,9 @@
 # and three receivers of one group, first an IPv4 group (239.1.2.4), then
 # an IPv6 one (ff15::1:4), --iface by name or address: every receiver
 # hears every packet (received = sent) and writes a WAV aligned with the
-# input (speech, correlation >= 0.95 against the clean decode). No
+# input (speech, correlation >= 0.95 against the clean decode), and
+# counts the session's RTCP members (RFC 3550 6.3.2: itself, the sender and
+# the two other receivers, whose reports reach it through the group). No
 # namespace or veth is left behind.
 # timeout: 120
 . "$(dirname "$0")/../lib.sh"
@@ -48,16 +50,17 @@ print(v)' "$1" "$2"; }
 # group TAG HOST:PORT: one sender (h0), three receivers; --iface by name
 # (lan0 in every namespace), receiver 1's by its address instead.
 group() {
-  local tag=$1 dst=$2 rif i pids=() sent got res corr
+  local tag=$1 dst=$2 rif i pids=() sent got res corr mem
   for i in 1 2 3; do
     rif=lan0
     [ $i = 1 ] && { [ "$tag" = v4 ] && rif=10.99.0.2 || rif=fd00:99::2; }
     on h$i "$R" --duration 20 -q --no-resample --latency 100 --iface "$rif" --idle-exit 1 --exit-on-bye \
+      --rtcp-interval 500 \
       -o "$T/$tag$i.wav" --stats "$T/$tag$i.json" "$dst" 2>"$T/$tag$i.err" &
     _pids+=($!) pids+=($!)
   done
   sleep 0.5
-  on h0 timeout 20 "$S" --no-adapt --iface lan0 --stats "$T/$tag-tx.json" "$T/in.wav" "$dst" 2>"$T/$tag-tx.err" ||
+  on h0 timeout 20 "$S" --no-adapt --rtcp-interval 500 --iface lan0 --stats "$T/$tag-tx.json" "$T/in.wav" "$dst" 2>"$T/$tag-tx.err" ||
     fail "$tag sender: $(cat "$T/$tag-tx.err")"
   for i in "${pids[@]}"; do wait_exit "$i" 10; done
   sent=$(key "$T/$tag-tx.json" sent)
@@ -67,7 +70,9 @@ group() {
     res=$("$BUILD/tools/wavcmp" "$T/ref.wav" "$T/$tag$i.wav" --max-lag-ms 3000 --json) || fail "wavcmp $tag $i"
     corr=$(echo "$res" | python3 -c 'import json,sys; print(json.load(sys.stdin)["corr"])')
     python3 -c "import sys; sys.exit(0 if $corr >= 0.95 else 1)" || fail "$tag receiver $i: $res"
-    say "$tag $dst, receiver $i: received $got of $sent, corr $corr"
+    mem=$(key "$T/$tag$i.json" rtcp_members)
+    [ "$mem" = 4 ] || fail "$tag receiver $i: rtcp_members $mem, expected 4 (itself, the sender, two others)"
+    say "$tag $dst, receiver $i: received $got of $sent, corr $corr, RTCP members $mem"
   done
 }
 

@@ -1574,6 +1574,35 @@ static void test_rtcp_strerror__every_code__distinct_text(void **state)
     assert_true(codes[i] < -1100 && codes[i] > -1200);
 }
 
+/* The members table: heard again is one member; full, the one heard
+ * longest ago gives way and the count saturates; expiry and BYE remove. */
+static void test_rtcp_members__full_table__oldest_gives_way(void **state)
+{
+  (void)state;
+  static struct rtcp_members m;
+  unsigned k;
+
+  memset(&m, 0, sizeof m);
+  rtcp_members_heard(&m, 7, 100);
+  rtcp_members_heard(&m, 7, 200);
+  assert_int_equal(m.n, 1);
+  for (k = 0; k < RTCP_MEMBERS_MAX + 10; k++)
+    rtcp_members_heard(&m, 1000 + k, 300 + (int64_t)k);
+  assert_int_equal(m.n, RTCP_MEMBERS_MAX);
+  assert_false(rtcp_members_has(&m, 7));         /* heard at 200: the first to go */
+  assert_false(rtcp_members_has(&m, 1000 + 9));
+  assert_true(rtcp_members_has(&m, 1000 + 10));
+  assert_true(rtcp_members_has(&m, 1000 + RTCP_MEMBERS_MAX + 9));
+  rtcp_members_left(&m, 1000 + 10);
+  assert_int_equal(m.n, RTCP_MEMBERS_MAX - 1);
+  rtcp_members_left(&m, 424242);                 /* not a member: nothing */
+  assert_int_equal(m.n, RTCP_MEMBERS_MAX - 1);
+  /* Heard at 300 + k; at 400 with a timeout of 50, those with k < 50 left
+   * (k = 11..49: 39 of them). */
+  assert_int_equal(rtcp_members_expire(&m, 400, 50), RTCP_MEMBERS_MAX - 1 - 39);
+  assert_int_equal(rtcp_members_expire(&m, 1000000, 50), 0);
+}
+
 int main(void)
 {
   const char *s = getenv("DL_SEED");
@@ -1621,6 +1650,7 @@ int main(void)
     cmocka_unit_test(test_rtcp_interval__two_party__minimum_randomised_and_compensated),
     cmocka_unit_test(test_rtcp_interval__seeded_draws__within_half_to_three_halves),
     cmocka_unit_test(test_rtcp_interval_draw__seeded__uniform_in_unit_range),
+    cmocka_unit_test(test_rtcp_members__full_table__oldest_gives_way),
     cmocka_unit_test(test_rtcp_interval__large_session__bandwidth_split),
     cmocka_unit_test(test_rtcp_avg_size_update__sixteenth_moving_average),
     cmocka_unit_test(test_rtcp__seeded_random_compounds__round_trip),

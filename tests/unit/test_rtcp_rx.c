@@ -2,7 +2,8 @@
  * counts of its report block against a scripted loss pattern, the burst and
  * gap metrics of RFC 3611 4.7.2, the SR's LSR/DLSR and the wall-clock
  * transit, an SR that came before its stream's first packet, a BYE with
- * the SR's end, and the schedule's bounds. */
+ * the SR's end, the schedule's bounds, and the group's members that
+ * scale it. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -282,6 +283,97 @@ static void test_rtcp_rx_due__many_reports__mean_interval_not_shorter(void **sta
   assert_true(mean >= 4.9 && mean <= 6.0);
 }
 
+/* A reporter's compound: an RR from ssrc (rtcp_info as rtcp_parse gives). */
+static struct rtcp_info rr_from(uint32_t ssrc)
+{
+  struct rtcp_info in;
+  memset(&in, 0, sizeof in);
+  in.ssrc = ssrc;
+  return in;
+}
+
+/* The interval after a report at now (u = 1/2: the deterministic one
+ * over e - 3/2). */
+static int64_t next_after_report(struct rtcp_rx *r, int64_t now)
+{
+  rtcp_rx_sent(r, now, 120, 0.5);
+  return rtcp_rx_next_ns(r) - now;
+}
+
+/* RFC 3550 6.3: in a group every receiver's reports are heard; with many,
+ * the interval grows in proportion to them (beyond the minimum), our own
+ * looped-back reports and the source are not counted twice, a BYE leaves. */
+static void test_rtcp_rx_member__group__interval_scales_with_members(void **state)
+{
+  (void)state;
+  struct rtcp_rx r = make();
+  struct rtcp_info in;
+  int64_t now = 2 * S, i2, i100, i200;
+  int k;
+
+  for (k = 0; k < 100; k++)   /* 2 s of the source: the session's bandwidth */
+    packet(&r, k, 0);
+  rtcp_rx_start(&r, now, 0.5);
+  rtcp_rx_sent(&r, now, 120, 0.5);
+  assert_int_equal(rtcp_rx_members(&r), 2);
+  i2 = next_after_report(&r, now);
+  in = rr_from(0x5151);        /* ours, looped back by the group */
+  rtcp_rx_member(&r, &in, now);
+  in = rr_from(SRC);           /* the source's SR */
+  in.has_sr = 1;
+  rtcp_rx_member(&r, &in, now);
+  assert_int_equal(rtcp_rx_members(&r), 2);
+  for (k = 0; k < 98; k++) {
+    in = rr_from(0x100000u + (uint32_t)k);
+    rtcp_rx_member(&r, &in, now);
+  }
+  assert_int_equal(rtcp_rx_members(&r), 100);
+  i100 = next_after_report(&r, now);
+  for (k = 98; k < 198; k++) {
+    in = rr_from(0x100000u + (uint32_t)k);
+    rtcp_rx_member(&r, &in, now);
+  }
+  assert_int_equal(rtcp_rx_members(&r), 200);
+  i200 = next_after_report(&r, now);
+  printf("interval at 2 / 100 / 200 members: %.2f / %.2f / %.2f s\n", (double)i2 / S,
+         (double)i100 / S, (double)i200 / S);
+  assert_true(i100 > 2 * i2);
+  /* n receivers share 3/4 of the RTCP bandwidth: (200-1)/(100-1) apart. */
+  assert_true(fabs((double)i200 / (double)i100 - 199.0 / 99.0) < 0.02);
+  in = rr_from(0x100000u);
+  in.has_bye = 1;
+  in.n_bye = 1;
+  in.bye_ssrc[0] = 0x100000u;
+  rtcp_rx_member(&r, &in, now);
+  assert_int_equal(rtcp_rx_members(&r), 199);
+}
+
+/* RFC 3550 6.3.5: members not heard for 5 deterministic intervals leave;
+ * one heard again stays. */
+static void test_rtcp_rx_member__silent__times_out(void **state)
+{
+  (void)state;
+  struct rtcp_rx r = make();
+  struct rtcp_info in;
+  int64_t now = 2 * S, td;
+  int k;
+
+  for (k = 0; k < 100; k++)
+    packet(&r, k, 0);
+  rtcp_rx_start(&r, now, 0.5);
+  for (k = 0; k < 3; k++) {
+    in = rr_from(0x200000u + (uint32_t)k);
+    rtcp_rx_member(&r, &in, now);
+  }
+  assert_int_equal(rtcp_rx_members(&r), 5);
+  td = next_after_report(&r, now);   /* the minimum: 5 s / (e - 3/2) */
+  in = rr_from(0x200000u);
+  rtcp_rx_member(&r, &in, now + 20 * S);   /* one keeps reporting */
+  rtcp_rx_due(&r, now + 27 * S, 0.5);      /* 27 s: past 5 x 5 s for the others */
+  assert_true(27 * S > 5 * td * (2.71828182845904523536 - 1.5));
+  assert_int_equal(rtcp_rx_members(&r), 3);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -292,6 +384,8 @@ int main(void)
     cmocka_unit_test(test_rtcp_rx_input__early_sr_and_bye),
     cmocka_unit_test(test_rtcp_rx_sent__schedule__within_rfc_bounds),
     cmocka_unit_test(test_rtcp_rx_due__many_reports__mean_interval_not_shorter),
+    cmocka_unit_test(test_rtcp_rx_member__group__interval_scales_with_members),
+    cmocka_unit_test(test_rtcp_rx_member__silent__times_out),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
