@@ -142,3 +142,27 @@ pcm.!default { type pulse  server "unix:$T/pulse/native"  device "nullsink" }
 ctl.!default { type pulse  server "unix:$T/pulse/native" }
 EOT
 }
+
+# stats_key FILE KEY: KEY's last value among FILE's JSON lines (a stats
+# file), "None" if no line has it.
+stats_key() {
+  python3 -c 'import json, sys
+v = None
+for l in open(sys.argv[1]):
+    try: d = json.loads(l)
+    except ValueError: continue
+    v = d.get(sys.argv[2], v)
+print(v)' "$1" "$2"
+}
+
+# aligned REF OUT WHAT: OUT (a WAV a receiver wrote) aligns with REF (the
+# clean decode) with correlation >= 0.95 (tools/wavcmp, lag up to 3 s), or
+# fail naming WHAT; prints the correlation (or, failing, the reason: call
+# it as  corr=$(aligned ...) || { echo "$corr"; exit 1; }).
+aligned() {
+  local res corr
+  res=$("$BUILD/tools/wavcmp" "$1" "$2" --max-lag-ms 3000 --json) || fail "$3: wavcmp: $res"
+  corr=$(echo "$res" | python3 -c 'import json,sys; print(json.load(sys.stdin)["corr"])')
+  python3 -c "import sys; sys.exit(0 if $corr >= 0.95 else 1)" || fail "$3: not aligned with the input: $res"
+  echo "$corr"
+}

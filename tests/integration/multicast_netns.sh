@@ -39,18 +39,11 @@ on() { local h=$1; shift; ip netns exec "$N-$h" "$@"; }
 
 sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" trim 0 4 || fail "sox"
 "$BUILD/tools/encdec" "$T/in.wav" "$T/ref.wav" || fail "encdec"
-key() { python3 -c 'import json,sys
-v=None
-for l in open(sys.argv[1]):
-    try: d=json.loads(l)
-    except ValueError: continue
-    v=d.get(sys.argv[2], v)
-print(v)' "$1" "$2"; }
 
 # group TAG HOST:PORT: one sender (h0), three receivers; --iface by name
 # (lan0 in every namespace), receiver 1's by its address instead.
 group() {
-  local tag=$1 dst=$2 rif i pids=() sent got res corr mem
+  local tag=$1 dst=$2 rif i pids=() sent got corr mem
   for i in 1 2 3; do
     rif=lan0
     [ $i = 1 ] && { [ "$tag" = v4 ] && rif=10.99.0.2 || rif=fd00:99::2; }
@@ -63,14 +56,12 @@ group() {
   on h0 timeout 20 "$S" --no-adapt --rtcp-interval 500 --iface lan0 --stats "$T/$tag-tx.json" "$T/in.wav" "$dst" 2>"$T/$tag-tx.err" ||
     fail "$tag sender: $(cat "$T/$tag-tx.err")"
   for i in "${pids[@]}"; do wait_exit "$i" 10; done
-  sent=$(key "$T/$tag-tx.json" sent)
+  sent=$(stats_key "$T/$tag-tx.json" sent)
   for i in 1 2 3; do
-    got=$(key "$T/$tag$i.json" received)
+    got=$(stats_key "$T/$tag$i.json" received)
     [ "$got" = "$sent" ] || fail "$tag receiver $i: received $got of $sent ($(head -n 2 "$T/$tag$i.err"))"
-    res=$("$BUILD/tools/wavcmp" "$T/ref.wav" "$T/$tag$i.wav" --max-lag-ms 3000 --json) || fail "wavcmp $tag $i"
-    corr=$(echo "$res" | python3 -c 'import json,sys; print(json.load(sys.stdin)["corr"])')
-    python3 -c "import sys; sys.exit(0 if $corr >= 0.95 else 1)" || fail "$tag receiver $i: $res"
-    mem=$(key "$T/$tag$i.json" rtcp_members)
+    corr=$(aligned "$T/ref.wav" "$T/$tag$i.wav" "$tag receiver $i") || { echo "$corr"; exit 1; }
+    mem=$(stats_key "$T/$tag$i.json" rtcp_members)
     [ "$mem" = 4 ] || fail "$tag receiver $i: rtcp_members $mem, expected 4 (itself, the sender, two others)"
     say "$tag $dst, receiver $i: received $got of $sent, corr $corr, RTCP members $mem"
   done
