@@ -166,3 +166,17 @@ aligned() {
   python3 -c "import sys; sys.exit(0 if $corr >= 0.95 else 1)" || fail "$3: not aligned with the input: $res"
   echo "$corr"
 }
+
+# pulse_record CHANNELS FILE [SINK]: record what SINK (nullsink) plays from
+# its monitor into FILE (a WAV), at real-time priority where permitted
+# (a late recorder would lose what a test judges); $rec is its pid. Also
+# what keeps an idle null sink awake: start it before the players.
+pulse_record() {
+  local rt=""
+  chrt -f 10 true 2>/dev/null && rt="chrt -f 10"
+  bg $rt parec --device="${3:-nullsink}.monitor" --latency-msec=20 --file-format=wav --rate=48000 \
+     --channels="$1" --format=s16le "$2"
+  rec=$!
+  sleep 0.5
+  kill -0 "$rec" 2>/dev/null || fail "parec did not start"
+}

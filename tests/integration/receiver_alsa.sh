@@ -30,13 +30,7 @@ port=$(free_rtp_port) || fail "no free port"
 # seconds otherwise stall. Real-time where permitted, like the receiver,
 # so that a loaded machine makes it drop nothing (its overruns would look
 # like the receiver's damage).
-RT=""
-chrt -f 10 true 2>/dev/null && RT="chrt -f 10"
-bg $RT parec --device=nullsink.monitor --latency-msec=20 --file-format=wav --rate=48000 \
-   --channels=1 --format=s16le "$T/played.wav"
-rec=$!
-sleep 0.5
-kill -0 "$rec" 2>/dev/null || fail "parec did not start"
+pulse_record 1 "$T/played.wav"
 
 bg "$BUILD/receiver" -v -c 1 --latency 150 -d default --idle-exit 1 --stats "$T/stats.jsonl" --stats-interval 100 \
    "127.0.0.1:$port" 2>"$T/rx.err"

@@ -25,13 +25,7 @@ sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/a.wav" trim 0 8 || fai
 sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/b.wav" trim 10 8 || fail "sox"
 sox -M "$T/a.wav" "$T/b.wav" "$T/st.wav" || fail "sox -M"
 port=$(free_rtp_port) || fail "no free port"
-RT=""
-chrt -f 10 true 2>/dev/null && RT="chrt -f 10"
-bg $RT parec --device=nullsink.monitor --latency-msec=20 --file-format=wav --rate=48000 \
-   --channels=2 --format=s16le "$T/played.wav"
-rec=$!
-sleep 0.5
-kill -0 "$rec" 2>/dev/null || fail "parec did not start"
+pulse_record 2 "$T/played.wav"
 bg "$BUILD/receiver" -v --latency 150 -d default --idle-exit 1 --stats "$T/stats.jsonl" "127.0.0.1:$port" 2>"$T/rx.err"
 rx=$!
 # Ready once the device was tried at start-up (the sound server's first

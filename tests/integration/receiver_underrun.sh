@@ -64,11 +64,7 @@ export TSAN_OPTIONS="${TSAN_OPTIONS:-} suppressions=$T/tsan.supp"
 
 # A reader of the monitor keeps the null sink awake (it is also what a
 # listener would hear); its recording is not needed.
-bg parec --device=nullsink.monitor --latency-msec=20 --file-format=wav --rate=48000 \
-   --channels=1 --format=s16le "$T/played.wav"
-rec=$!
-sleep 0.5
-kill -0 "$rec" 2>/dev/null || fail "parec did not start"
+pulse_record 1 "$T/played.wav"
 
 # run NAME STALL_AT STALL_MS MAX_LATENCY: one receiver and one 10 s stream.
 # -c 1: the device opens at start-up (told its channels), so the stall is
