@@ -205,7 +205,7 @@ static void help(void)
       "                        timeline, captured or lost)\n"
       "      --raw RATE:CHANNELS:FORMAT  INPUT - is headerless PCM: RATE 1000..384000 Hz,\n"
       "                        CHANNELS 1..8, FORMAT s16, s24 (packed), s32 or f32, little-\n"
-      "                        endian, interleaved (parec --raw: 48000:2:s16)\n"
+      "                        endian, interleaved (parec --raw --rate=48000: 48000:2:s16)\n"
       "      --live            INPUT - is live: each frame is sent as soon as it arrives,\n"
       "                        the pipe's writer (parec, arecord, ffmpeg -re) sets the\n"
       "                        pace; without it a pipe is paced like a file\n"

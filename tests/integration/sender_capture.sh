@@ -16,7 +16,7 @@
 # The receiver runs at a fixed --latency with --no-resample, so that it
 # moves nothing itself: the device and the WAV sink share the machine's
 # clock (the null sink is paced by it).
-# tags: solo
+# tags: sanitize solo
 # timeout: 150
 . "$(dirname "$0")/../lib.sh"
 need sox paplay python3
