@@ -94,6 +94,24 @@
 /* SCHED_FIFO priority of the sender's pacing loop, where permitted. */
 #define DL_SENDER_RT_PRIORITY     40
 
+/* Live capture (sender alsa:DEVICE, issue 12). The capture thread reads
+ * periods of DL_CAPTURE_PERIOD_US; the device's buffer (--capture-buffer)
+ * is how long that thread may be kept from reading before an overrun
+ * loses audio: 40 ms is 8 periods, the receiver's sound-server buffer
+ * (DL_ALSA_SERVER_BUFFER_MS), which held on a loaded 2-core machine. The
+ * capture thread runs above the loop thread: it only reads and hands
+ * over, and a late read is lost audio, where a late send is only late.
+ * The ring to the loop thread holds DL_CAPTURE_RING_MS of periods (a loop
+ * stalled longer drops periods, counted as overruns). */
+#define DL_CAPTURE_PERIOD_US      5000
+#define DL_CAPTURE_BUFFER_MS      40
+#define DL_CAPTURE_BUFFER_MIN_MS  10
+#define DL_CAPTURE_BUFFER_MAX_MS  1000
+#define DL_CAPTURE_RT_PRIORITY    45
+#define DL_CAPTURE_RING_MS        500
+#define DL_CAPTURE_WAIT_MS        100    /* longest wait for the device before looking at the stop flag */
+#define DL_LIVE_READ_BYTES        16384  /* --live: bytes read from the pipe at a time */
+
 /* receiver --trace (receiver/trace.c): records queued by the playback
  * thread, drained into the file by the loop thread. 4096 packets are 41 s
  * of 10 ms frames: a loop thread stalled that long drops trace lines. */

@@ -1,5 +1,7 @@
 /* sender: reads an audio file, encodes it with Opus and sends it as RTP over
- * UDP on an absolute schedule (common/tx/pacer).
+ * UDP on an absolute schedule (common/tx/pacer); or captures live input
+ * (live.c: an ALSA device, or a pipe with --live), whose own clock paces
+ * the stream: each frame is encoded and sent as soon as it is complete.
  *
  * One thread, one libuv loop. The schedule is a timerfd (CLOCK_MONOTONIC,
  * TFD_TIMER_ABSTIME) armed at the next packet's deadline and watched with
@@ -49,7 +51,9 @@
 #include "shell/resolve.h"
 #include "shell/udppair.h"
 #include "shell/usage.h"
+#include "live.h"
 #include "tx/audio_in.h"
+#include "tx/capture.h"
 #include "tx/pacer.h"
 #include "tx/txpipe.h"
 #include "util/addr.h"
@@ -96,6 +100,10 @@ struct opts {
   int rtcp_interval_ms;   /* --rtcp-interval */
   int no_rtcp;            /* --no-rtcp */
   int adapt;              /* --adapt (default) / --no-adapt */
+  int have_raw;           /* --raw RATE:CHANNELS:FORMAT */
+  struct capture_raw raw;
+  int live;               /* --live, or INPUT alsa:DEVICE */
+  int capture_buffer_ms;  /* --capture-buffer */
   int min_bitrate;        /* --min-bitrate; 0: DL_DEFAULT_MIN_BITRATE */
   int quiet, verbose;
   const char *input;
@@ -145,6 +153,15 @@ struct sender {
   int exit_code;
   int finished;
   int loop_ok;                /* the loop was initialised: teardown closes its handles */
+
+  /* Live input (alsa:DEVICE, or - with --live): frames as they come. */
+  struct live *live;
+  struct live_info linfo;
+  uint64_t live_frames;       /* frames of the stream's timeline so far (sent, DTX, skipped) */
+  int64_t live_last_ns;       /* when the last one was handed over */
+  struct capture_peak peak_status, peak_stats;   /* the input level, one for each reader */
+  int64_t last_cpu_ns;        /* the capture thread's CPU at the last stats line */
+  int64_t last_cpu_at_ns;     /* and when that was */
 };
 
 static void help(void)
@@ -153,19 +170,29 @@ static void help(void)
       "Usage: " PROG " [OPTIONS] INPUT HOST:PORT\n"
       "\n"
       "Sends an audio file as Opus over RTP/UDP (RFC 3550, RFC 7587), each packet on\n"
-      "an absolute deadline t0 + k*frame, so the stream never drifts.\n"
+      "an absolute deadline t0 + k*frame, so the stream never drifts; or live sound\n"
+      "from a capture device or a pipe, each packet as soon as its audio is captured.\n"
       "\n"
       "  INPUT                 any file libsndfile reads (WAV, FLAC, Ogg/Vorbis, ...), any\n"
       "                        sample rate (converted to 48 kHz), more than 2 channels are\n"
-      "                        downmixed to stereo; - reads a WAV from standard input (a\n"
-      "                        pipe), paced like a file, its end the stream's end;\n"
-      "                        alsa:DEVICE (live capture) is reserved\n"
+      "                        downmixed to stereo; - reads a WAV (or with --raw, raw\n"
+      "                        PCM) from standard input (a pipe), paced like a file (with\n"
+      "                        --live: as it arrives), its end the stream's end;\n"
+      "                        alsa:DEVICE captures live from an ALSA PCM (alsa:default,\n"
+      "                        alsa:hw:1,0, alsa:pulse, ...): a capture thread reads\n"
+      "                        %.1f ms periods, the device's clock is the stream's (the\n"
+      "                        RTP timestamp counts captured samples, no timer paces it),\n"
+      "                        any rate is converted to 48 kHz; S16_LE preferred, else\n"
+      "                        S32_LE, S24_3LE or FLOAT_LE. An overrun is recovered and\n"
+      "                        counted, and the timestamp jumps by the audio lost, so the\n"
+      "                        receiver conceals exactly that gap. Runs until --duration\n"
+      "                        or SIGINT\n"
       "  HOST:PORT             destination: IPv4 (127.0.0.1:5004), [IPv6]:port ([::1]:5004)\n"
       "                        or a host name (localhost:5004)\n"
       "\n"
       "  -f, --frame-ms MS     Opus frame (= packet) duration: 2.5, 5, 10, 20, 40 or 60 (%d)\n"
       "  -b, --bitrate BPS     Opus bitrate in bit/s, %d..%d (%d mono, %d stereo)\n"
-      "  -c, --channels 1|2    channels to send (the input's, at most 2)\n"
+      "  -c, --channels 1|2    channels to send (the input's or the device's, at most 2)\n"
       "      --complexity N    Opus encoder complexity 0..10 (%d)\n"
       "      --application A   voip, audio or lowdelay: Opus' tuning (voip)\n"
       "      --fec, --no-fec   Opus in-band forward error correction (on)\n"
@@ -175,7 +202,18 @@ static void help(void)
       "      --pt N            RTP payload type, 96..127 (%d)\n"
       "      --ssrc N          RTP SSRC, 0..4294967295 (random)\n"
       "      --loop            start the input again at its end, seamlessly, until stopped\n"
-      "      --duration SEC    stop after SEC seconds of audio\n"
+      "      --duration SEC    stop after SEC seconds of audio (live: of the stream's\n"
+      "                        timeline, captured or lost)\n"
+      "      --raw RATE:CHANNELS:FORMAT  INPUT - is headerless PCM: RATE 1000..384000 Hz,\n"
+      "                        CHANNELS 1..8, FORMAT s16, s24 (packed), s32 or f32, little-\n"
+      "                        endian, interleaved (parec --raw --rate=48000: 48000:2:s16)\n"
+      "      --live            INPUT - is live: each frame is sent as soon as it arrives,\n"
+      "                        the pipe's writer (parec, arecord, ffmpeg -re) sets the\n"
+      "                        pace; without it a pipe is paced like a file\n"
+      "      --capture-buffer MS  alsa:DEVICE: the device's buffer, %d..%d ms (%d): how\n"
+      "                        long the capture thread may be kept from reading before\n"
+      "                        audio is lost (an overrun); a sound server's device\n"
+      "                        (pulse, pipewire) adds its own buffering\n"
       "      --sdp FILE        write an SDP describing the stream, for ffmpeg/ffplay\n"
       "                        (-protocol_whitelist file,udp,rtp -i FILE), VLC or GStreamer;\n"
       "                        with --key: RTP/SAVP and an a=crypto line holding the key\n"
@@ -194,7 +232,14 @@ static void help(void)
       "                        start), sent (packets), bytes (RTP bytes sent), bitrate (Opus bit/s over\n"
       "                        the interval; the final line: over the run), fec, late (packets\n"
       "                        sent a frame or more behind schedule), send_errors, dtx (frames\n"
-      "                        not sent); from RTCP (null before the first report): rtt_ms,\n"
+      "                        not sent); live input: level_dbfs (the input's peak over the\n"
+      "                        interval, dBFS; null for a file), overruns (capture overruns,\n"
+      "                        and periods the loop had no room for), capture_latency_ms\n"
+      "                        (the device's snd_pcm_delay, or a pipe's unread bytes, plus\n"
+      "                        the capture ring and the resampler; null for a file),\n"
+      "                        capture_cpu_pct (the capture thread's CPU over the interval,\n"
+      "                        %% of one core; null without one); from RTCP (null before\n"
+      "                        the first report): rtt_ms,\n"
       "                        loss_pct_reported (the last report's fraction lost, %%),\n"
       "                        lost_reported, jitter_ms_reported, far_mos, far_r_factor and\n"
       "                        far_latency_ms (the receiver's XR VoIP Metrics: its MOS-CQ, R\n"
@@ -230,18 +275,21 @@ static void help(void)
       "                        (CLOCK_MONOTONIC ns)\n"
       "  -q, --quiet           no live status line and no notices, only errors\n"
       "  -v, --verbose         say what was set up (input, destination, SSRC, encoder,\n"
-      "                        and whether the pacing loop runs SCHED_FIFO)\n"
+      "                        and whether the pacing loop and the capture thread run\n"
+      "                        SCHED_FIFO)\n"
       "  -h, --help            this text\n"
       "  -V, --version         the version\n"
       "\n"
-      "On a terminal, a live status line shows position, packets and bitrate, and\n"
-      "once the receiver reports, how the far end hears it (\"far end: MOS 4.3, 2 %% lost,\n"
+      "On a terminal, a live status line shows position, packets and bitrate (live\n"
+      "input: its level, peak dBFS and a meter, and the overruns), and once the\n"
+      "receiver reports, how the far end hears it (\"far end: MOS 4.3, 2 %% lost,\n"
       "62 ms\": its MOS, the loss it reported last, its own delay).\n"
       "SIGINT/SIGTERM stop the stream cleanly (a final stats line, exit 0).\n"
-      "Exit status: 0 done, 1 run-time error (file, host, network), 2 usage error (also:\n"
-      "a --key file that holds no valid key).\n",
-      DL_DEFAULT_FRAME_US / 1000, DL_MIN_BITRATE, DL_MAX_BITRATE, DL_DEFAULT_BITRATE_MONO,
+      "Exit status: 0 done (also: a pipe that closed), 1 run-time error (file, device,\n"
+      "host, network), 2 usage error (also: a --key file that holds no valid key).\n",
+      DL_CAPTURE_PERIOD_US / 1000.0, DL_DEFAULT_FRAME_US / 1000, DL_MIN_BITRATE, DL_MAX_BITRATE, DL_DEFAULT_BITRATE_MONO,
       DL_DEFAULT_BITRATE_STEREO, DL_DEFAULT_COMPLEXITY, DL_DEFAULT_EXPECT_LOSS, DL_DEFAULT_PT,
+      DL_CAPTURE_BUFFER_MIN_MS, DL_CAPTURE_BUFFER_MAX_MS, DL_CAPTURE_BUFFER_MS,
       DL_MIN_STATS_INTERVAL_MS, DL_DEFAULT_STATS_INTERVAL_MS, DL_RTCP_MIN_INTERVAL_MS,
       DL_MIN_BITRATE, DL_DEFAULT_MIN_BITRATE);
 }
@@ -250,7 +298,8 @@ enum {
   OPT_COMPLEXITY = 256, OPT_APPLICATION, OPT_FEC, OPT_NO_FEC, OPT_EXPECT_LOSS, OPT_DTX,
   OPT_PT, OPT_SSRC, OPT_LOOP, OPT_DURATION, OPT_SDP, OPT_SKEW, OPT_STATS,
   OPT_STATS_INTERVAL, OPT_TRACE, OPT_KEY, OPT_GEN_KEY, OPT_METRICS_FILE, OPT_METRICS_STREAM,
-  OPT_RTCP_INTERVAL, OPT_RTCP_MUX, OPT_NO_RTCP, OPT_TTL, OPT_IFACE, OPT_ADAPT, OPT_NO_ADAPT, OPT_MIN_BITRATE
+  OPT_RTCP_INTERVAL, OPT_RTCP_MUX, OPT_NO_RTCP, OPT_TTL, OPT_IFACE, OPT_ADAPT, OPT_NO_ADAPT, OPT_MIN_BITRATE,
+  OPT_RAW, OPT_LIVE, OPT_CAPTURE_BUFFER
 };
 
 /* The sender words each expected value itself ("bit/s from 6000 to
@@ -302,6 +351,9 @@ static const struct option longs[] = {
   {"adapt", no_argument, NULL, OPT_ADAPT},
   {"no-adapt", no_argument, NULL, OPT_NO_ADAPT},
   {"min-bitrate", required_argument, NULL, OPT_MIN_BITRATE},
+  {"raw", required_argument, NULL, OPT_RAW},
+  {"live", no_argument, NULL, OPT_LIVE},
+  {"capture-buffer", required_argument, NULL, OPT_CAPTURE_BUFFER},
   {"quiet", no_argument, NULL, 'q'},
   {"verbose", no_argument, NULL, 'v'},
   {"help", no_argument, NULL, 'h'},
@@ -386,6 +438,18 @@ static int set_flag(struct opts *o, int c, char *arg)
     o->min_bitrate = (int)want_long("--min-bitrate", arg, DL_MIN_BITRATE, DL_MAX_BITRATE,
                                     "bit/s from 6000 to 510000");
     break;
+  case OPT_RAW: {
+    char why[200];
+    if (capture_parse_raw(arg, &o->raw, why, sizeof why) < 0)
+      usage_error("%s", why);
+    o->have_raw = 1;
+    break;
+  }
+  case OPT_LIVE: o->live = 1; break;
+  case OPT_CAPTURE_BUFFER:
+    o->capture_buffer_ms = (int)want_long("--capture-buffer", arg, DL_CAPTURE_BUFFER_MIN_MS,
+                                          DL_CAPTURE_BUFFER_MAX_MS, "milliseconds, 10..1000");
+    break;
   default:
     return -1;
   }
@@ -449,6 +513,23 @@ static void parse(int argc, char **argv, struct opts *o)
     usage_error("port 65535: RTCP needs PORT+1 (give --rtcp-mux or --no-rtcp)");
   if (o->min_bitrate != 0 && o->bitrate != 0 && o->min_bitrate > o->bitrate)
     usage_error("--min-bitrate %d is above --bitrate %d", o->min_bitrate, o->bitrate);
+  int is_stdin = strcmp(o->input, "-") == 0, is_alsa = strncmp(o->input, "alsa:", 5) == 0;
+  if (is_alsa && o->input[5] == '\0')
+    usage_error("alsa: needs a device name (alsa:default, alsa:hw:1,0, ...)");
+  if (o->have_raw && !is_stdin)
+    usage_error("--raw describes standard input: INPUT must be -, not %s", o->input);
+  if (o->live && !is_stdin)
+    usage_error("--live is for INPUT - (alsa:DEVICE is always live; a file is paced)");
+  if (o->capture_buffer_ms != 0 && !is_alsa)
+    usage_error("--capture-buffer is for INPUT alsa:DEVICE");
+  if (is_alsa)
+    o->live = 1;
+  if (o->capture_buffer_ms == 0)
+    o->capture_buffer_ms = DL_CAPTURE_BUFFER_MS;
+  if (o->live && o->loop)
+    usage_error("--loop needs a file: live input has no start to go back to");
+  if (o->live && o->skew_ppm != 0)
+    usage_error("--clock-skew-ppm skews a file's schedule: live input runs on its own clock");
 }
 
 /* ---- statistics and status ---------------------------------------------- */
@@ -494,6 +575,29 @@ static void write_stats(struct sender *s, int final)
   json_u64(&j, "late", s->pacer.late);
   json_u64(&j, "send_errors", s->send_errors);
   json_u64(&j, "dtx", ts.dtx_frames);
+  if (s->live != NULL) {
+    struct live_stats ls;
+    live_get_stats(s->live, &ls);
+    double dt = (double)(now - s->last_cpu_at_ns) / 1e9;
+    json_num(&j, "level_dbfs", capture_peak_take(&s->peak_stats), 1);
+    json_u64(&j, "overruns", ls.overruns);
+    json_num(&j, "capture_latency_ms", ls.latency_ms, 1);
+    if (ls.cpu_ns >= 0 && dt > 0) {
+      /* The final line: over the whole run. */
+      int64_t from = final ? 0 : s->last_cpu_ns;
+      double span = final ? (double)(now - s->start_ns) / 1e9 : dt;
+      json_num(&j, "capture_cpu_pct", span > 0 ? (double)(ls.cpu_ns - from) / 1e9 / span * 100 : NAN, 2);
+      s->last_cpu_ns = ls.cpu_ns;
+    } else {
+      json_null(&j, "capture_cpu_pct");
+    }
+    s->last_cpu_at_ns = now;
+  } else {
+    json_null(&j, "level_dbfs");
+    json_u64(&j, "overruns", 0);
+    json_null(&j, "capture_latency_ms");
+    json_null(&j, "capture_cpu_pct");
+  }
   if (s->rtcp_on)
     txrtcp_json(&s->rtcp, &j);
   if (final)
@@ -509,18 +613,38 @@ static void write_stats(struct sender *s, int final)
     linew_put_line(s->out, s->stats_id, line, final);
 }
 
+static const char *late_text(const struct sender *s)
+{
+  static char buf[24];
+  snprintf(buf, sizeof buf, "%" PRIu64, s->pacer.late);
+  return buf;
+}
+
 static void status_line(struct sender *s, int last)
 {
-  char total[32], far[96] = "";
-  double pos = (double)s->pacer.next * s->frame_samples / DL_RATE;
+  char total[32], far[96] = "", level[64] = "";
+  double pos = (double)(s->live != NULL ? s->live_frames : s->pacer.next) * s->frame_samples / DL_RATE;
   double secs = (double)(clock_mono_ns() - s->start_ns) / 1e9;
 
   if (!s->status_on)
     return;
+  if (s->live != NULL) {
+    struct live_stats ls;
+    char meter[11];
+    double db = capture_peak_take(&s->peak_status);
+    live_get_stats(s->live, &ls);
+    capture_meter(db, meter, 10);
+    if (db <= CAPTURE_SILENCE_DBFS)
+      snprintf(level, sizeof level, "  level  -inf dBFS [%s]  overruns %" PRIu64, meter, ls.overruns);
+    else
+      snprintf(level, sizeof level, "  level %5.1f dBFS [%s]  overruns %" PRIu64, db, meter, ls.overruns);
+  }
   if (s->o.duration > 0)
     snprintf(total, sizeof total, "%.1f s", s->o.duration);
   else if (s->o.loop)
     snprintf(total, sizeof total, "loop");
+  else if (s->live != NULL)
+    snprintf(total, sizeof total, "live");
   else if (s->info.out_frames >= 0)
     snprintf(total, sizeof total, "%.1f s", (double)s->info.out_frames / DL_RATE);
   else
@@ -528,9 +652,10 @@ static void status_line(struct sender *s, int last)
   if (s->rtcp_on)
     txrtcp_status(&s->rtcp, far, sizeof far);
   linew_printf(s->out, s->err_id,
-               "\r" PROG ": %.1f s / %s  packets %" PRIu64 "  %.1f kb/s  late %" PRIu64 "%s\033[K%s",
+               "\r" PROG ": %.1f s / %s  packets %" PRIu64 "  %.1f kb/s%s%s%s\033[K%s",
                pos, total, s->sent, secs > 0 ? (double)s->payload_bytes * 8 / secs / 1000 : 0.0,
-               s->pacer.late, far, last ? "\n" : "");
+               s->live != NULL ? "" : "  late ", s->live != NULL ? level : late_text(s), far,
+               last ? "\n" : "");
 }
 
 static void stats_cb(uv_timer_t *t)
@@ -554,8 +679,11 @@ static void finish(struct sender *s, int code)
   /* The receiver can tell "ended" from "lost" (RFC 3550 6.6). */
   if (s->rtcp_on)
     txrtcp_bye(&s->rtcp, code == 0 ? "end of stream" : "sender error");
+  live_stop(s->live);
   uv_stop(&s->loop);
 }
+
+static int protect_pending(struct sender *s, int len);
 
 /* Encodes the packet after the one just sent. Returns 0, or 1 at the end. */
 static int encode_next(struct sender *s)
@@ -578,21 +706,31 @@ static int encode_next(struct sender *s)
     finish(s, EXIT_RUNTIME);
     return 1;
   }
-  if (rc > 0 && s->srtp != NULL) {
-    size_t len = (size_t)rc;
-    int prc = dl_srtp_protect(s->srtp, s->pending, &len, sizeof s->pending);
-    if (prc < 0) {
-      linew_printf(s->out, s->err_id, "%s" PROG ": SRTP protect: %s\n", s->status_on ? "\n" : "",
-                   dl_srtp_strerror(prc));
-      s->have_pending = 0;
-      finish(s, EXIT_RUNTIME);
-      return 1;
-    }
-    rc = (int)len;
+  if ((rc = protect_pending(s, rc)) < 0) {
+    s->have_pending = 0;
+    return 1;
   }
   s->pending_len = rc;
   s->have_pending = 1;
   return 0;
+}
+
+/* With --key, protects the datagram of len bytes in s->pending. Returns
+ * its new length, or -1 after finishing the stream with an error. */
+static int protect_pending(struct sender *s, int len)
+{
+  if (len > 0 && s->srtp != NULL) {
+    size_t n = (size_t)len;
+    int prc = dl_srtp_protect(s->srtp, s->pending, &n, sizeof s->pending);
+    if (prc < 0) {
+      linew_printf(s->out, s->err_id, "%s" PROG ": SRTP protect: %s\n", s->status_on ? "\n" : "",
+                   dl_srtp_strerror(prc));
+      finish(s, EXIT_RUNTIME);
+      return -1;
+    }
+    len = (int)n;
+  }
+  return len;
 }
 
 /* at: CLOCK_MONOTONIC just before the datagram goes to the kernel. */
@@ -678,6 +816,66 @@ static void signal_cb(uv_signal_t *h, int signum)
 {
   (void)signum;
   finish(h->data, 0);
+}
+
+/* ---- live input --------------------------------------------------------------- */
+
+/* live.h: a frame, complete at at_ns: encoded and sent now. Whole frames
+ * lost before it (an overrun) move the sequence number and timestamp on
+ * first, as if their datagrams had been lost. */
+static int live_frame_cb(void *arg, const int16_t *pcm, unsigned skip, int64_t at_ns)
+{
+  struct sender *s = arg;
+  size_t samples = (size_t)s->frame_samples * (size_t)s->info.channels;
+  int rc;
+
+  if (s->finished)
+    return 1;
+  if (skip > 0) {
+    txpipe_skip(s->tp, skip);
+    s->live_frames += skip;
+  }
+  capture_peak_feed(&s->peak_status, pcm, samples);
+  capture_peak_feed(&s->peak_stats, pcm, samples);
+  rc = txpipe_encode(s->tp, pcm, s->pending, DGRAM_CAP);
+  if (rc < 0) {
+    linew_printf(s->out, s->err_id, "%s" PROG ": %s: %s\n", s->status_on ? "\n" : "", s->o.input,
+                 rc == -EIO ? "encode error" : strerror(-rc));
+    finish(s, EXIT_RUNTIME);
+    return 1;
+  }
+  if ((rc = protect_pending(s, rc)) < 0)
+    return 1;
+  s->pending_len = rc;
+  if (rc > 0)
+    send_pending(s, at_ns, clock_mono_ns());
+  s->live_frames++;
+  s->live_last_ns = at_ns;
+  notify_watchdog();   /* a frame went out: the loop is alive */
+  if (s->max_frames != 0 && s->live_frames >= s->max_frames) {
+    finish(s, 0);
+    return 1;
+  }
+  return 0;
+}
+
+/* live.h: the pipe closed (a clean end) or the device failed. */
+static void live_end_cb(void *arg, int err, const char *why)
+{
+  struct sender *s = arg;
+
+  if (err < 0) {
+    linew_printf(s->out, s->err_id, "%s" PROG ": %s: %s\n", s->status_on ? "\n" : "", s->o.input,
+                 why != NULL ? why : strerror(-err));
+    finish(s, EXIT_RUNTIME);
+    return;
+  }
+  if (s->live_frames == 0 && s->exit_code == 0) {
+    linew_printf(s->out, s->err_id, PROG ": %s: no audio to send (the input is empty)\n", s->o.input);
+    finish(s, EXIT_RUNTIME);
+    return;
+  }
+  finish(s, 0);
 }
 
 /* ---- setup ------------------------------------------------------------------ */
@@ -805,23 +1003,59 @@ static int open_outputs(struct sender *s)
   return 0;
 }
 
-/* The input (a file; live capture is not here yet), and the bitrate that
+/* Live input (live.c): the device or the pipe, opened now so that a
+ * device that does not open, is busy or has no usable format is said
+ * before anything starts; its format fills s->info as a file's would.
+ * Returns 0 or -1 after one line. */
+static int open_live(struct sender *s)
+{
+  struct live_config c = {
+    .input = s->o.input, .raw = s->o.have_raw ? &s->o.raw : NULL, .channels = s->o.channels,
+    .frame_samples = (int)((int64_t)s->o.frame_us * DL_RATE / 1000000),
+    .buffer_ms = s->o.capture_buffer_ms, .quality = DL_RESAMPLE_QUALITY,
+  };
+  char why[256];
+
+  if (live_open(&s->live, &c, why, sizeof why) < 0) {
+    fprintf(stderr, PROG ": %s: %s\n", s->o.input, why);
+    return -1;
+  }
+  live_get_info(s->live, &s->linfo);
+  memset(&s->info, 0, sizeof s->info);
+  s->info.in_rate = s->linfo.rate;
+  s->info.in_channels = s->linfo.in_channels;
+  s->info.channels = s->linfo.channels;
+  s->info.downmixed = s->linfo.in_channels > DL_MAX_CHANNELS && s->linfo.channels == 2;
+  s->info.resampled = s->linfo.rate != DL_RATE;
+  s->info.in_frames = s->info.out_frames = -1;
+  snprintf(s->info.format, sizeof s->info.format, "%s", s->linfo.format);
+  return 0;
+}
+
+/* The input (a file, a pipe, or live: open_live), and the bitrate that
  * follows from its channels. Returns 0 or -1 after one line. */
 static int open_input(struct sender *s)
 {
   char why[256];
   int rc;
 
-  if (strncmp(s->o.input, "alsa:", 5) == 0) {
-    fprintf(stderr, PROG ": %s: live ALSA capture is not supported yet\n", s->o.input);
-    return -1;
+  if (s->o.live)
+    rc = open_live(s) < 0 ? -1 : 0;
+  else if (s->o.have_raw)
+    rc = audio_in_open_raw(&s->in, s->o.input, &s->o.raw, s->o.channels, DL_RESAMPLE_QUALITY, why,
+                           sizeof why);
+  else
+    rc = audio_in_open(&s->in, s->o.input, s->o.channels, DL_RESAMPLE_QUALITY, why, sizeof why);
+  if (s->o.live) {
+    if (rc < 0)
+      return -1;
+  } else if (rc == 0) {
+    audio_in_get_info(s->in, &s->info);
   }
-  rc = audio_in_open(&s->in, s->o.input, s->o.channels, DL_RESAMPLE_QUALITY, why, sizeof why);
   if (rc < 0) {
     fprintf(stderr, PROG ": %s: %s\n", s->o.input, why);
     return -1;
   }
-  audio_in_get_info(s->in, &s->info);
   if (s->info.downmixed && !s->o.quiet)
     fprintf(stderr, PROG ": %s: %d channels, downmixed to stereo\n", s->o.input, s->info.in_channels);
   if (s->o.bitrate == 0)
@@ -871,10 +1105,15 @@ static int make_pipeline(struct sender *s, struct txpipe_config *tc)
 /* -v: what was set up. */
 static void say_setup(const struct sender *s, const struct txpipe_config *tc)
 {
-  fprintf(stderr, PROG ": input %s: %s, %d Hz, %d channel%s%s, %.3f s\n", s->o.input,
-          s->info.format, s->info.in_rate, s->info.in_channels, s->info.in_channels == 1 ? "" : "s",
-          s->info.resampled ? " (resampled to 48 kHz)" : "",
-          s->info.out_frames >= 0 ? (double)s->info.out_frames / DL_RATE : -1.0);
+  if (s->live != NULL)
+    fprintf(stderr, PROG ": input %s: live, %s, %d Hz, %d channel%s%s\n", s->o.input,
+            s->info.format, s->info.in_rate, s->info.in_channels, s->info.in_channels == 1 ? "" : "s",
+            s->info.resampled ? " (resampled to 48 kHz)" : "");
+  else
+    fprintf(stderr, PROG ": input %s: %s, %d Hz, %d channel%s%s, %.3f s\n", s->o.input,
+            s->info.format, s->info.in_rate, s->info.in_channels, s->info.in_channels == 1 ? "" : "s",
+            s->info.resampled ? " (resampled to 48 kHz)" : "",
+            s->info.out_frames >= 0 ? (double)s->info.out_frames / DL_RATE : -1.0);
   fprintf(stderr, PROG ": to %s, SSRC %" PRIu32 ", pt %d, seq %u, ts %" PRIu32 ", %s\n",
           s->addr_text, tc->ssrc, tc->pt, tc->seq0, tc->ts0,
           s->srtp != NULL ? "SRTP " DL_SRTP_SUITE : "plain RTP");
@@ -994,6 +1233,12 @@ static void rtcp_now_cb(void *arg, struct rtcp_tx_now *n)
   n->mono_ns = now;
   n->realtime_ns = clock_real_ns();
   n->rtp_ts = next_ts - (uint32_t)(int32_t)llround(ahead);
+  if (s->live != NULL) {
+    /* Live: the next frame begins where the last one handed over ended,
+     * and the stream's time has run on since, at the RTP clock. */
+    int64_t since = s->live_last_ns != 0 ? now - s->live_last_ns : 0;
+    n->rtp_ts = txpipe_next_ts(s->tp) + (uint32_t)(since * DL_RATE / 1000000000);
+  }
   n->packets = (uint32_t)s->sent;
   n->octets = (uint32_t)s->payload_bytes;
   n->session_bw = s->o.bitrate / 8.0 + pps * (RTP_HEADER_LEN + DL_RTCP_IP_UDP_OVERHEAD);
@@ -1051,8 +1296,13 @@ static int start_rtcp(struct sender *s)
 
 /* The first packet is encoded before t0, like every later one before its
  * deadline; then the schedule starts. Returns 0 or -1 after one line. */
+static int start_live(struct sender *s);
+static void start_reports(struct sender *s);
+
 static int start(struct sender *s)
 {
+  if (s->live != NULL)
+    return start_live(s);
   if (pacer_init(&s->pacer, 0, (int64_t)s->o.frame_us * 1000, s->o.skew_ppm) < 0) {
     fprintf(stderr, PROG ": --clock-skew-ppm: out of range\n");
     return -1;
@@ -1075,6 +1325,13 @@ static int start(struct sender *s)
   if (!s->o.no_rtcp && start_rtcp(s) < 0)
     return -1;
   uv_poll_start(&s->poll, UV_READABLE, tick_cb);
+  start_reports(s);
+  return 0;
+}
+
+/* The stats and status timers, for either kind of input. */
+static void start_reports(struct sender *s)
+{
   if (s->stats_id >= 0 || s->metrics_id >= 0)
     uv_timer_start(&s->stats_timer, stats_cb, (uint64_t)s->o.stats_interval_ms,
                    (uint64_t)s->o.stats_interval_ms);
@@ -1084,6 +1341,25 @@ static int start(struct sender *s)
                  (s->o.stats == NULL || strcmp(s->o.stats, "-") != 0);
   if (s->status_on)
     uv_timer_start(&s->status_timer, status_cb, DL_STATUS_INTERVAL_MS, DL_STATUS_INTERVAL_MS);
+}
+
+/* Live input: no schedule; each frame goes out from live_frame_cb as
+ * soon as it is captured. Returns 0 or -1 after one line. */
+static int start_live(struct sender *s)
+{
+  char why[256];
+
+  s->exit_code = 0;
+  s->start_ns = clock_mono_ns();
+  s->last_stats_ns = s->last_cpu_at_ns = s->start_ns;
+  if (!s->o.no_rtcp && start_rtcp(s) < 0)
+    return -1;
+  if (live_start(s->live, &s->loop, live_frame_cb, live_end_cb, s, why, sizeof why) < 0) {
+    fprintf(stderr, PROG ": %s: %s\n", s->o.input, why);
+    s->exit_code = EXIT_RUNTIME;
+    return -1;
+  }
+  start_reports(s);
   return 0;
 }
 
@@ -1103,6 +1379,7 @@ static void run(struct sender *s)
                      : "with normal scheduling (SCHED_FIFO refused)");
   notify_ready();   /* a service manager's READY=1: the pacing loop runs */
   uv_run(&s->loop, UV_RUN_DEFAULT);
+  live_stop(s->live);
   status_line(s, 1);
   /* Everything queued goes out before the final stats line, which goes
    * out before the files are closed and the verbose summary. */
@@ -1111,9 +1388,16 @@ static void run(struct sender *s)
   s->out = NULL;
   if (rc < 0 && s->exit_code == 0)
     s->exit_code = EXIT_RUNTIME;
-  if (s->o.verbose)
+  if (s->o.verbose && s->live != NULL) {
+    struct live_stats ls;
+    live_get_stats(s->live, &ls);
+    fprintf(stderr, PROG ": sent %" PRIu64 " packets, %" PRIu64 " overruns%s\n", s->sent, ls.overruns,
+            ls.rt < 0 ? "" : ls.rt ? ", capture thread at SCHED_FIFO priority " STR(DL_CAPTURE_RT_PRIORITY)
+                                   : ", capture thread with normal scheduling (SCHED_FIFO refused)");
+  } else if (s->o.verbose) {
     fprintf(stderr, PROG ": sent %" PRIu64 " packets, %" PRIu64 " late, max lateness %.3f ms\n",
             s->sent, s->pacer.late, s->pacer.sent > 0 ? (double)s->pacer.max_late_ns / 1e6 : 0.0);
+  }
 }
 
 static void close_walk_cb(uv_handle_t *h, void *arg)
@@ -1126,6 +1410,8 @@ static void close_walk_cb(uv_handle_t *h, void *arg)
 /* Whatever was set up, however far that got. Returns the exit status. */
 static int teardown(struct sender *s)
 {
+  /* The capture thread wakes the loop: it stops before the handles close. */
+  live_stop(s->live);
   if (s->loop_ok) {
     uv_walk(&s->loop, close_walk_cb, NULL);
     uv_run(&s->loop, UV_RUN_DEFAULT);
@@ -1138,6 +1424,7 @@ static int teardown(struct sender *s)
     s->exit_code = EXIT_RUNTIME;
   txpipe_destroy(s->tp);
   audio_in_close(s->in);
+  live_destroy(s->live);
   dl_srtp_destroy(s->srtp);
   dl_srtp_destroy(s->srtcp_in);
   if (s->rtcp_fd >= 0)

@@ -23,6 +23,7 @@
 #include <speex/speex_resampler.h>
 
 #include "defaults.h"
+#include "tx/capture.h"
 
 #define OUT_CAP 4096                /* resampler output frames per call */
 #define MAX_RATE 2000000            /* a larger rate is a broken header */
@@ -83,8 +84,9 @@ static void format_name(const SF_INFO *si, char *buf, size_t cap)
   snprintf(buf, cap, "%s%s%s", major, *sub ? ", " : "", sub);
 }
 
-int audio_in_open(struct audio_in **out, const char *path, int channels, int quality,
-                  char *why, size_t why_cap)
+/* raw: NULL for a file with a header (libsndfile finds its format). */
+static int open_any(struct audio_in **out, const char *path, const struct capture_raw *raw,
+                    int channels, int quality, char *why, size_t why_cap)
 {
   struct audio_in *a = NULL;
   SF_INFO si;
@@ -121,6 +123,15 @@ int audio_in_open(struct audio_in **out, const char *path, int channels, int qua
   }
   a->fd = -1;
   memset(&si, 0, sizeof si);
+  if (raw != NULL) {
+    static const int sub[] = {
+      [CAPTURE_S16] = SF_FORMAT_PCM_16, [CAPTURE_S24] = SF_FORMAT_PCM_24,
+      [CAPTURE_S32] = SF_FORMAT_PCM_32, [CAPTURE_F32] = SF_FORMAT_FLOAT,
+    };
+    si.samplerate = raw->rate;
+    si.channels = raw->channels;
+    si.format = SF_FORMAT_RAW | sub[raw->fmt] | SF_ENDIAN_LITTLE;
+  }
   /* libsndfile does not close the descriptor (close_desc 0): we own it in
    * every outcome. */
   a->fd = fd;
@@ -187,6 +198,22 @@ fail:
     close(fd);
   audio_in_close(a);
   return err;
+}
+
+int audio_in_open(struct audio_in **out, const char *path, int channels, int quality,
+                  char *why, size_t why_cap)
+{
+  return open_any(out, path, NULL, channels, quality, why, why_cap);
+}
+
+int audio_in_open_raw(struct audio_in **out, const char *path, const struct capture_raw *raw,
+                      int channels, int quality, char *why, size_t why_cap)
+{
+  if (raw == NULL || capture_fmt_bytes(raw->fmt) == 0 || raw->rate <= 0 || raw->channels <= 0) {
+    set_why(why, why_cap, "%s", "bad arguments");
+    return -EINVAL;
+  }
+  return open_any(out, path, raw, channels, quality, why, why_cap);
 }
 
 void audio_in_close(struct audio_in *a)

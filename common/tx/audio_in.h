@@ -38,6 +38,11 @@ struct audio_in_info {
  *   -EINVAL   bad arguments         -ENOMEM  out of memory */
 int audio_in_open(struct audio_in **out, const char *path, int channels, int quality,
                   char *why, size_t why_cap);
+/* The same for headerless PCM (--raw): path's bytes are samples of raw
+ * (little-endian, interleaved; "-" is standard input). */
+struct capture_raw;
+int audio_in_open_raw(struct audio_in **out, const char *path, const struct capture_raw *raw,
+                      int channels, int quality, char *why, size_t why_cap);
 void audio_in_close(struct audio_in *a);   /* accepts NULL */
 
 /* Reads up to `frames` 48 kHz frames (interleaved, `channels` per frame) into

@@ -1,7 +1,8 @@
 /* The pure parts of live input, shared by the ALSA capture path and the
- * standard-input path: the --raw RATE:CHANNELS:FORMAT spec, the peak level
- * of an interval in dBFS and its meter, and the RTP timestamp gap an
- * overrun leaves.
+ * standard-input path: the --raw RATE:CHANNELS:FORMAT spec, a WAV header
+ * read from a pipe, samples of those formats as floats, the peak level of
+ * an interval in dBFS and its meter, and the RTP timestamp gap an overrun
+ * leaves.
  *
  * No I/O, no clock reads: times are arguments. Any thread. */
 #ifndef DL_CAPTURE_H
@@ -25,6 +26,23 @@ int capture_parse_raw(const char *spec, struct capture_raw *out, char *why, size
 
 /* Bytes of one sample of fmt (s24 is packed, 3 bytes); 0 for a bad fmt. */
 int capture_fmt_bytes(enum capture_fmt fmt);
+
+/* Converts `samples` samples of fmt (little-endian; s24 packed) at raw
+ * into floats in [-1, 1) at out. raw needs no alignment. */
+void capture_to_float(const void *raw, enum capture_fmt fmt, size_t samples, float *out);
+
+/* A WAV header at the start of a stream (a pipe: no seeking, the data
+ * chunk's size may be 0 or 0xffffffff as ffmpeg and sox write it there).
+ * len bytes of it are at buf. Returns 0 with the format in *out and the
+ * offset of the first sample in *data_off; -EAGAIN if more bytes are
+ * needed (the header is not complete in len); -EPROTO if it is not a WAV
+ * or not one of the formats (PCM 16, 24 or 32 bit, float 32 bit, also as
+ * WAVE_FORMAT_EXTENSIBLE; 1..8 channels, 1000..384000 Hz), with a
+ * one-line reason in why (if not NULL). A header longer than
+ * CAPTURE_WAV_MAX_HEADER bytes is -EPROTO. */
+#define CAPTURE_WAV_MAX_HEADER 65536
+int capture_parse_wav(const uint8_t *buf, size_t len, struct capture_raw *out, size_t *data_off,
+                      char *why, size_t why_cap);
 
 /* The peak level, as a running maximum over an interval of int16 samples. */
 struct capture_peak {

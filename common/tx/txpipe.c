@@ -175,6 +175,12 @@ int txpipe_set_bitrate(struct txpipe *tp, int bitrate)
   return 0;
 }
 
+void txpipe_skip(struct txpipe *tp, unsigned frames)
+{
+  tp->seq = (uint16_t)(tp->seq + frames);
+  tp->ts += (uint32_t)frames * (uint32_t)tp->cfg.frame_samples;
+}
+
 uint32_t txpipe_next_ts(const struct txpipe *tp) { return tp->ts; }
 uint16_t txpipe_next_seq(const struct txpipe *tp) { return tp->seq; }
 

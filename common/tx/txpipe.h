@@ -66,6 +66,14 @@ int txpipe_set_fec(struct txpipe *tp, int fec, int loss_perc);
  * DL_MIN_BITRATE..DL_MAX_BITRATE. Returns 0 or -EINVAL. */
 int txpipe_set_bitrate(struct txpipe *tp, int bitrate);
 
+/* Live input lost `frames` whole frames (a capture overrun, tx/livein's
+ * skip): the next datagram's sequence number and timestamp jump by that
+ * many, as if their datagrams had been lost on the way, so that the
+ * receiver conceals exactly them and its timeline does not move (a
+ * timestamp jump alone would not fit the sequence numbers: RFC 3550's
+ * receiver takes it for a new timeline). No marker: the talkspurt goes on. */
+void txpipe_skip(struct txpipe *tp, unsigned frames);
+
 /* The RTP timestamp and sequence number the next frame/datagram gets. */
 uint32_t txpipe_next_ts(const struct txpipe *tp);
 uint16_t txpipe_next_seq(const struct txpipe *tp);

@@ -89,7 +89,13 @@ else
   say "running as root: the unreadable-file case cannot be made"
 fi
 expect 1 "unresolvable host" "$T/ok.wav" no-such-host.invalid:5004
-expect 1 "alsa input" alsa:default "$D"
+expect 1 "no such capture device" alsa:dl_no_such_pcm "$D"
+expect 2 "alsa: without a name" alsa: "$D"
+expect 2 "bad --raw" --raw 48000:0:s16 - "$D"
+expect 2 "--raw on a file" --raw 48000:2:s16 "$T/ok.wav" "$D"
+expect 2 "--live on a file" --live "$T/ok.wav" "$D"
+expect 2 "--loop live" --loop alsa:dl_no_such_pcm "$D"
+expect 2 "--capture-buffer out of range" --capture-buffer 5 alsa:dl_no_such_pcm "$D"
 expect 1 "sdp unwritable" --sdp "$T/dir/no/x.sdp" "$T/ok.wav" "$D"
 expect 1 "stats unwritable" --stats "$T/dir/no/s.jsonl" "$T/ok.wav" "$D"
 expect 1 "trace unwritable" --trace "$T/dir/no/t.tsv" "$T/ok.wav" "$D"
@@ -98,12 +104,12 @@ expect 1 "trace unwritable" --trace "$T/dir/no/t.tsv" "$T/ok.wav" "$D"
 "$SENDER" -f 7 "$IN" "$D" 2>&1 | grep -q -- '--frame-ms' || fail "frame-size message does not name --frame-ms"
 "$SENDER" "$T/zero.wav" "$D" 2>&1 | grep -q 'sample rate' || fail "rate-0 message does not say sample rate"
 "$SENDER" "$T/nope.wav" "$D" 2>&1 | grep -q 'No such file' || fail "missing-file message"
-"$SENDER" alsa:default "$D" 2>&1 | grep -q 'not supported yet' || fail "alsa message"
+"$SENDER" alsa:dl_no_such_pcm "$D" 2>&1 | grep -q 'no such ALSA capture device' || fail "alsa message"
 # --help explains every flag of the CLI (issue 2) and exits 0; so does -V.
 "$SENDER" --help >"$T/help" 2>&1 || fail "--help exit $?"
 for f in -f --frame-ms -b --bitrate -c --channels --complexity --application --fec --no-fec \
          --expect-loss --dtx --pt --ssrc --loop --duration --sdp --clock-skew-ppm --stats \
-         --stats-interval --trace -q -v -h --help -V --version; do
+         --stats-interval --trace --raw --live --capture-buffer -q -v -h --help -V --version; do
   grep -q -- "$f\b" "$T/help" || fail "--help does not mention $f"
 done
 "$SENDER" -V | grep -q '^sender ' || fail "-V does not print the version"

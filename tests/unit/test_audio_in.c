@@ -20,6 +20,7 @@
 
 #include "defaults.h"
 #include "tx/audio_in.h"
+#include "tx/capture.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -257,6 +258,51 @@ static void test_audio_in__channels_asked__mono_to_stereo_and_back(void **state)
   audio_in_close(a);
 }
 
+/* --raw: headerless s16 stereo at 44.1 kHz reads as its samples, resampled
+ * to the exact length; f32 mono at 48 kHz bit-exact but for rounding. */
+static void test_audio_in_open_raw__s16_and_f32__samples_and_length(void **state)
+{
+  (void)state;
+  struct audio_in *a;
+  char why[200];
+  struct capture_raw r = {.rate = 44100, .channels = 2, .fmt = CAPTURE_S16};
+  enum { N = 4410 };
+  int16_t in[N * 2], pcm[4800 * 2 + 16];
+  for (int i = 0; i < N; i++) {
+    in[2 * i] = (int16_t)(10000 * sin(2 * M_PI * 300 * i / 44100.0));
+    in[2 * i + 1] = (int16_t)-in[2 * i];
+  }
+  FILE *f = fopen(path_of("a.raw"), "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(in, sizeof in, 1, f), 1);
+  fclose(f);
+  assert_int_equal(audio_in_open_raw(&a, path_of("a.raw"), &r, 0, 5, why, sizeof why), 0);
+  struct audio_in_info info;
+  audio_in_get_info(a, &info);
+  assert_int_equal(info.in_rate, 44100);
+  assert_int_equal(info.channels, 2);
+  assert_int_equal(info.out_frames, 4800);
+  assert_int_equal(audio_in_read(a, pcm, 4800 + 8), 4800);
+  assert_true(abs(pcm[2 * 1000] + pcm[2 * 1000 + 1]) <= 2);   /* R is -L */
+  assert_true(abs(pcm[2 * 1000] - (int)(10000 * sin(2 * M_PI * 300 * 1000 / 48000.0))) < 300);
+  audio_in_close(a);
+
+  float fl[480];
+  for (int i = 0; i < 480; i++)
+    fl[i] = (float)(0.5 * sin(2 * M_PI * 1000 * i / 48000.0));
+  f = fopen(path_of("b.raw"), "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(fl, sizeof fl, 1, f), 1);
+  fclose(f);
+  struct capture_raw r2 = {.rate = 48000, .channels = 1, .fmt = CAPTURE_F32};
+  assert_int_equal(audio_in_open_raw(&a, path_of("b.raw"), &r2, 0, 5, why, sizeof why), 0);
+  assert_int_equal(audio_in_read(a, pcm, 480), 480);
+  for (int i = 0; i < 480; i++)
+    assert_true(abs(pcm[i] - (int)lrint(fl[i] * 32768.0)) <= 1);
+  audio_in_close(a);
+  assert_int_equal(audio_in_open_raw(&a, path_of("b.raw"), NULL, 0, 5, why, sizeof why), -EINVAL);
+}
+
 static void test_audio_in_rewind__second_pass__identical(void **state)
 {
   (void)state;
@@ -353,6 +399,7 @@ int main(void)
     cmocka_unit_test(test_audio_in__ogg_vorbis__length_and_tone),
     cmocka_unit_test(test_audio_in__six_channels__downmixed_to_stereo),
     cmocka_unit_test(test_audio_in__channels_asked__mono_to_stereo_and_back),
+    cmocka_unit_test(test_audio_in_open_raw__s16_and_f32__samples_and_length),
     cmocka_unit_test(test_audio_in_rewind__second_pass__identical),
     cmocka_unit_test(test_audio_in_open__bad_files__clear_errors),
     cmocka_unit_test(test_audio_in_open__rate_zero__refused),

@@ -174,6 +174,39 @@ static void test_txpipe_encode__dtx__gap_in_ts_not_seq_marker_after(void **state
   txpipe_destroy(tp);
 }
 
+/* An overrun's skip: sequence and timestamp jump together (across the
+ * wrap), by whole frames, and the marker stays off. */
+static void test_txpipe_skip__frames__seq_and_ts_jump_together(void **state)
+{
+  (void)state;
+  struct txpipe *tp;
+  struct txpipe_config c = cfg(1, 960);
+  int16_t pcm[960];
+  uint8_t dg[1600];
+  struct rtp_header h;
+  const uint8_t *pl;
+  size_t plen;
+  assert_int_equal(txpipe_create(&tp, &c, NULL), 0);
+  tone(pcm, 960, 1, 0);
+  assert_true(txpipe_encode(tp, pcm, dg, sizeof dg) > 0);
+  txpipe_skip(tp, 0);
+  assert_int_equal(txpipe_next_seq(tp), (uint16_t)(c.seq0 + 1));
+  txpipe_skip(tp, 15);
+  assert_int_equal(txpipe_next_seq(tp), (uint16_t)(c.seq0 + 16));
+  assert_int_equal(txpipe_next_ts(tp), (uint32_t)(c.ts0 + 16u * 960u));
+  tone(pcm, 960, 1, 16 * 960);
+  int n = txpipe_encode(tp, pcm, dg, sizeof dg);
+  assert_true(n > 0);
+  assert_int_equal(rtp_parse(dg, (size_t)n, &h, &pl, &plen), RTP_OK);
+  assert_int_equal(h.seq, (uint16_t)(c.seq0 + 16));
+  assert_int_equal(h.timestamp, (uint32_t)(c.ts0 + 16u * 960u));
+  assert_int_equal(h.marker, 0);
+  struct txpipe_stats st;
+  txpipe_get_stats(tp, &st);
+  assert_int_equal(st.frames, 2);   /* skipped frames were never encoded */
+  txpipe_destroy(tp);
+}
+
 static void write_wav(const char *path, int frames)
 {
   SF_INFO si = {.samplerate = 48000, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
@@ -274,6 +307,7 @@ int main(void)
     cmocka_unit_test(test_txpipe_encode__every_frame_size__rtp_fields_and_toc),
     cmocka_unit_test(test_txpipe_encode__small_buffer__enobufs),
     cmocka_unit_test(test_txpipe_encode__dtx__gap_in_ts_not_seq_marker_after),
+    cmocka_unit_test(test_txpipe_skip__frames__seq_and_ts_jump_together),
     cmocka_unit_test(test_txpipe_pull__end_padding_and_loop),
     cmocka_unit_test(test_txpipe_set_fec__on_off__accepted),
     cmocka_unit_test(test_txpipe_set_bitrate__lower__smaller_packets),
