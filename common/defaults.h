@@ -80,6 +80,9 @@
 /* Sender (h-sender). */
 #define DL_RESAMPLE_QUALITY       5      /* speexdsp 0..10: input rate conversion */
 #define DL_AUDIO_IN_CHUNK         1024   /* input frames read from the file at a time */
+/* Fan-out (sender/dests): destinations of one sender. Each has its own
+ * socket pair and RTCP session; past a few, multicast is the better tool. */
+#define DL_MAX_DESTS              16
 #define DL_SENDER_START_LEAD_US   5000   /* t0 is this far after setup, so the first packet is not already late */
 #define DL_MIN_STATS_INTERVAL_MS  10
 

@@ -39,6 +39,7 @@
 #include <uv.h>
 
 #include "defaults.h"
+#include "dests.h"
 #include "rtcp.h"
 #include "shell/clock.h"
 #include "shell/keyfile.h"
@@ -98,8 +99,8 @@ struct opts {
   int min_bitrate;        /* --min-bitrate; 0: DL_DEFAULT_MIN_BITRATE */
   int quiet, verbose;
   const char *input;
-  const char *dest;
-  char host[256], port[16];
+  const char *dest;       /* the first HOST:PORT as given */
+  int n_dests;            /* how many (struct sender's dests) */
 };
 
 struct sender {
@@ -117,8 +118,7 @@ struct sender {
   struct audio_in_info info;
   struct txpipe *tp;
   struct pacer pacer;
-  struct sockaddr_storage addr;
-  char addr_text[ADDR_TEXT_MAX];
+  struct dests dests;         /* where the stream goes, each with its socket and RTCP */
 
   /* The next packet, encoded (and with --key protected) ahead of its
    * deadline; libsrtp2 may write DL_SRTP_MAX_TRAILER past the RTP packet. */
@@ -129,18 +129,15 @@ struct sender {
   int frame_samples;
   struct dl_srtp *srtp;       /* --key: the sending session; NULL: plain RTP */
   struct dl_srtp *srtcp_in;   /* --key: the session that checks the receiver's RTCP */
-  struct txrtcp rtcp;         /* RTCP (rtcp.h), unless --no-rtcp */
-  int rtcp_fd;                /* its socket until txrtcp_open takes it; -1: none */
   uint32_t ssrc;              /* the stream's */
   uint8_t key[DL_SRTP_KEY_LEN];
 
   struct linew *out;          /* every line written once the loop runs */
   int err_id, stats_id, trace_id, metrics_id;   /* its streams; -1: none */
   int64_t start_ns;           /* CLOCK_MONOTONIC at t0 */
-  uint64_t sent, bytes, payload_bytes, send_errors;
+  uint64_t sent, bytes, payload_bytes;   /* the stream's: each packet once, however many took it */
   uint64_t last_payload_bytes;
   int64_t last_stats_ns;
-  int send_error_said;
   int exit_code;
   int finished;
   int loop_ok;                /* the loop was initialised: teardown closes its handles */
@@ -149,7 +146,7 @@ struct sender {
 static void help(void)
 {
   printf(
-      "Usage: " PROG " [OPTIONS] INPUT HOST:PORT\n"
+      "Usage: " PROG " [OPTIONS] INPUT HOST:PORT [HOST:PORT...]\n"
       "\n"
       "Sends an audio file as Opus over RTP/UDP (RFC 3550, RFC 7587), each packet on\n"
       "an absolute deadline t0 + k*frame, so the stream never drifts.\n"
@@ -160,7 +157,13 @@ static void help(void)
       "                        pipe), paced like a file, its end the stream's end;\n"
       "                        alsa:DEVICE (live capture) is reserved\n"
       "  HOST:PORT             destination: IPv4 (127.0.0.1:5004), [IPv6]:port ([::1]:5004)\n"
-      "                        or a host name (localhost:5004)\n"
+      "                        or a host name (localhost:5004), or a multicast group;\n"
+      "                        up to %d of them (fan-out): each packet is encoded once\n"
+      "                        and sent to every one, each destination from its own\n"
+      "                        ports with its own RTCP session; the encoder's\n"
+      "                        adaptation follows the worst of their reports. Two\n"
+      "                        destinations may not be one address and port, nor (with\n"
+      "                        RTCP on PORT+1) one host's adjacent ports\n"
       "\n"
       "  -f, --frame-ms MS     Opus frame (= packet) duration: 2.5, 5, 10, 20, 40 or 60 (%d)\n"
       "  -b, --bitrate BPS     Opus bitrate in bit/s, %d..%d (%d mono, %d stereo)\n"
@@ -175,7 +178,8 @@ static void help(void)
       "      --ssrc N          RTP SSRC, 0..4294967295 (random)\n"
       "      --loop            start the input again at its end, seamlessly, until stopped\n"
       "      --duration SEC    stop after SEC seconds of audio\n"
-      "      --sdp FILE        write an SDP describing the stream, for ffmpeg/ffplay\n"
+      "      --sdp FILE        write an SDP describing the stream (one destination only),\n"
+      "                        for ffmpeg/ffplay\n"
       "                        (-protocol_whitelist file,udp,rtp -i FILE), VLC or GStreamer;\n"
       "                        with --key: RTP/SAVP and an a=crypto line holding the key\n"
       "                        (ffmpeg: -protocol_whitelist file,udp,rtp,srtp)\n"
@@ -200,13 +204,19 @@ static void help(void)
       "                        and end system delay); adapt_events (settings changed),\n"
       "                        encoder_loss_pct, encoder_bitrate; rtcp_sent, rtcp_received,\n"
       "                        rtcp_invalid, rtcp_rejected (not from the destination's host),\n"
-      "                        auth_failed (--key: SRTCP that failed)\n"
+      "                        auth_failed (--key: SRTCP that failed). With several\n"
+      "                        destinations: sent and bytes count each packet once,\n"
+      "                        send_errors is the sum, the RTCP figures are the worst\n"
+      "                        destination's (highest RTT and loss, lowest MOS) and the\n"
+      "                        RTCP counts sums, and \"dests\" lists each: addr, sent,\n"
+      "                        bytes, send_errors and its own RTCP keys above\n"
       "      --stats-interval MS   period of the stats lines, %d..3600000 (%d)\n"
       "      --metrics-file PATH   the same statistics in Prometheus' text format, the file\n"
       "                        replaced atomically every --stats-interval (node_exporter's\n"
       "                        textfile collector): driftless_sender_KEY, counts as counters\n"
       "                        (_total), the rest as gauges (README \"Metrics\")\n"
-      "      --metrics-stream NAME  the metrics' stream label (default: HOST:PORT as given)\n"
+      "      --metrics-stream NAME  the metrics' stream label (default: the first HOST:PORT as\n"
+      "                        given); the per-destination \"dests\" are not in the file\n"
       "      --rtcp-interval MS  RTCP: the minimum report interval (RFC 3550 Tmin),\n"
       "                        randomised 0.5..1.5 x and halved before the first; the\n"
       "                        5 %% bandwidth share may make it longer. 100..3600000\n"
@@ -239,7 +249,7 @@ static void help(void)
       "SIGINT/SIGTERM stop the stream cleanly (a final stats line, exit 0).\n"
       "Exit status: 0 done, 1 run-time error (file, host, network), 2 usage error (also:\n"
       "a --key file that holds no valid key).\n",
-      DL_DEFAULT_FRAME_US / 1000, DL_MIN_BITRATE, DL_MAX_BITRATE, DL_DEFAULT_BITRATE_MONO,
+      DL_MAX_DESTS, DL_DEFAULT_FRAME_US / 1000, DL_MIN_BITRATE, DL_MAX_BITRATE, DL_DEFAULT_BITRATE_MONO,
       DL_DEFAULT_BITRATE_STEREO, DL_DEFAULT_COMPLEXITY, DL_DEFAULT_EXPECT_LOSS, DL_DEFAULT_PT,
       DL_MIN_STATS_INTERVAL_MS, DL_DEFAULT_STATS_INTERVAL_MS, DL_RTCP_MIN_INTERVAL_MS,
       DL_MIN_BITRATE, DL_DEFAULT_MIN_BITRATE);
@@ -391,7 +401,7 @@ static int set_flag(struct opts *o, int c, char *arg)
   return 0;
 }
 
-static void parse(int argc, char **argv, struct opts *o)
+static void parse(int argc, char **argv, struct opts *o, struct dests *ds)
 {
   int c;
 
@@ -430,22 +440,33 @@ static void parse(int argc, char **argv, struct opts *o)
       usage_error("--gen-key FILE is used alone: it writes a key and exits");
     return;
   }
-  if (argc - optind != 2)
+  if (argc - optind < 2)
     usage_error("expected INPUT and HOST:PORT, got %d argument%s (see --help)", argc - optind,
                 argc - optind == 1 ? "" : "s");
+  if (argc - optind - 1 > DL_MAX_DESTS)
+    usage_error("%d destinations: at most %d", argc - optind - 1, DL_MAX_DESTS);
   o->input = argv[optind];
   o->dest = argv[optind + 1];
+  o->n_dests = argc - optind - 1;
   if (o->metrics_stream == NULL)
     o->metrics_stream = o->dest;
-  if (args_hostport(o->dest, 0, o->host, sizeof o->host, o->port, sizeof o->port) < 0 ||
-      o->host[0] == '\0')
-    usage_error("%s: expected HOST:PORT with a port 1..65535 (IPv6: [ADDR]:PORT)", o->dest);
+  ds->n = o->n_dests;
+  for (int i = 0; i < ds->n; i++) {
+    struct dest *d = &ds->d[i];
+    d->arg = argv[optind + 1 + i];
+    d->rtcp_fd = -1;
+    if (args_hostport(d->arg, 0, d->host, sizeof d->host, d->port, sizeof d->port) < 0 ||
+        d->host[0] == '\0')
+      usage_error("%s: expected HOST:PORT with a port 1..65535 (IPv6: [ADDR]:PORT)", d->arg);
+    if (!o->rtcp_mux && !o->no_rtcp && strcmp(d->port, "65535") == 0)
+      usage_error("port 65535: RTCP needs PORT+1 (give --rtcp-mux or --no-rtcp)");
+  }
+  if (o->sdp != NULL && ds->n > 1)
+    usage_error("--sdp describes one destination; %d were given", ds->n);
   if (o->quiet && o->verbose)
     usage_error("-q and -v contradict each other");
   if (o->no_rtcp && o->rtcp_mux)
     usage_error("--no-rtcp and --rtcp-mux contradict each other");
-  if (!o->rtcp_mux && !o->no_rtcp && strcmp(o->port, "65535") == 0)
-    usage_error("port 65535: RTCP needs PORT+1 (give --rtcp-mux or --no-rtcp)");
   if (o->min_bitrate != 0 && o->bitrate != 0 && o->min_bitrate > o->bitrate)
     usage_error("--min-bitrate %d is above --bitrate %d", o->min_bitrate, o->bitrate);
 }
@@ -461,7 +482,7 @@ static const char *const counters[] = {
 
 static void write_stats(struct sender *s, int final)
 {
-  char buf[1536];
+  char buf[8192];   /* room for DL_MAX_DESTS entries of "dests" */
   struct json j;
   struct txpipe_stats ts;
   int64_t now = clock_mono_ns();
@@ -485,16 +506,16 @@ static void write_stats(struct sender *s, int final)
   json_u64(&j, "sent", s->sent);
   json_u64(&j, "bytes", s->bytes);
   json_num(&j, "bitrate", bitrate, 0);
-  json_bool(&j, "fec", s->rtcp_on ? txrtcp_fec(&s->rtcp) : s->o.fec);
+  json_bool(&j, "fec", s->rtcp_on ? dests_fec(&s->dests) : s->o.fec);
   if (!s->rtcp_on) {
     json_null(&j, "loss_pct_reported");
     json_null(&j, "rtt_ms");
   }
   json_u64(&j, "late", s->pacer.late);
-  json_u64(&j, "send_errors", s->send_errors);
+  json_u64(&j, "send_errors", dests_send_errors(&s->dests));
   json_u64(&j, "dtx", ts.dtx_frames);
-  if (s->rtcp_on)
-    txrtcp_json(&s->rtcp, &j);
+  if (s->rtcp_on || s->dests.n > 1)
+    dests_json(&s->dests, &j);
   if (final)
     json_bool(&j, "final", 1);
   const char *line = json_end(&j);
@@ -525,7 +546,7 @@ static void status_line(struct sender *s, int last)
   else
     snprintf(total, sizeof total, "?");
   if (s->rtcp_on)
-    txrtcp_status(&s->rtcp, far, sizeof far);
+    dests_status(&s->dests, far, sizeof far);
   linew_printf(s->out, s->err_id,
                "\r" PROG ": %.1f s / %s  packets %" PRIu64 "  %.1f kb/s  late %" PRIu64 "%s\033[K%s",
                pos, total, s->sent, secs > 0 ? (double)s->payload_bytes * 8 / secs / 1000 : 0.0,
@@ -552,7 +573,7 @@ static void finish(struct sender *s, int code)
   s->exit_code = code;
   /* The receiver can tell "ended" from "lost" (RFC 3550 6.6). */
   if (s->rtcp_on)
-    txrtcp_bye(&s->rtcp, code == 0 ? "end of stream" : "sender error");
+    dests_bye(&s->dests, code == 0 ? "end of stream" : "sender error");
   uv_stop(&s->loop);
 }
 
@@ -597,21 +618,14 @@ static int encode_next(struct sender *s)
 /* at: CLOCK_MONOTONIC just before the datagram goes to the kernel. */
 static void send_pending(struct sender *s, int64_t deadline, int64_t at)
 {
-  uv_buf_t b = uv_buf_init((char *)s->pending, (unsigned)s->pending_len);
-  int rc = uv_udp_try_send(&s->udp, &b, 1, (const struct sockaddr *)&s->addr);
+  size_t payload = (size_t)(s->pending_len - RTP_HEADER_LEN - (s->srtp != NULL ? DL_SRTP_TAG_LEN : 0));
 
-  if (rc < 0) {
-    s->send_errors++;
-    if (!s->send_error_said && !s->o.quiet) {
-      linew_printf(s->out, s->err_id, "%s" PROG ": send to %s: %s (counting send_errors, going on)\n",
-                   s->status_on ? "\n" : "", s->addr_text, uv_strerror(rc));
-      s->send_error_said = 1;
-    }
-  } else {
+  /* Encoded and protected once, sent to each destination. */
+  if (dests_send(&s->dests, s->pending, (size_t)s->pending_len, payload, s->out, s->err_id,
+                 s->status_on ? "\n" : "", s->o.quiet, PROG) > 0) {
     s->sent++;
     s->bytes += (uint64_t)s->pending_len;
-    s->payload_bytes += (uint64_t)(s->pending_len - RTP_HEADER_LEN -
-                                   (s->srtp != NULL ? DL_SRTP_TAG_LEN : 0));
+    s->payload_bytes += (uint64_t)payload;
   }
   if (s->trace_id >= 0) {
     const uint8_t *p = s->pending;
@@ -681,15 +695,15 @@ static void signal_cb(uv_signal_t *h, int signum)
 
 /* ---- setup ------------------------------------------------------------------ */
 
+/* Each destination's host; a bad one is an exit status (dests.h). */
 static int resolve(struct sender *s)
 {
-  int rc = resolve_udp(s->o.host, s->o.port, 0, AF_UNSPEC, &s->addr);
+  int rc = dests_resolve(&s->dests, !s->o.no_rtcp && !s->o.rtcp_mux, PROG);
 
   if (rc != 0) {
-    fprintf(stderr, PROG ": %s: cannot resolve: %s\n", s->o.host, resolve_strerror(rc));
+    s->exit_code = rc;
     return -1;
   }
-  addr_text((const struct sockaddr *)&s->addr, s->addr_text, sizeof s->addr_text);
   return 0;
 }
 
@@ -700,15 +714,17 @@ static int write_sdp(struct sender *s, uint32_t ssrc)
   FILE *f;
   int n;
 
-  if (getnameinfo((struct sockaddr *)&s->addr, sizeof s->addr, text, sizeof text, NULL, 0,
+  const struct dest *d = &s->dests.d[0];   /* --sdp: one destination */
+
+  if (getnameinfo((const struct sockaddr *)&d->addr, sizeof d->addr, text, sizeof text, NULL, 0,
                   NI_NUMERICHOST) != 0)
     return -EINVAL;
   /* Drop an IPv6 zone ("%eth0"): SDP has no place for it. */
   text[strcspn(text, "%")] = '\0';
   memset(&p, 0, sizeof p);
   p.addr = text;
-  p.ipv6 = s->addr.ss_family == AF_INET6;
-  p.port = atoi(s->o.port);
+  p.ipv6 = d->addr.ss_family == AF_INET6;
+  p.port = addr_port((const struct sockaddr *)&d->addr);
   p.pt = s->o.pt;
   p.channels = s->info.channels;
   p.bitrate = s->o.bitrate;
@@ -874,8 +890,11 @@ static void say_setup(const struct sender *s, const struct txpipe_config *tc)
           s->info.format, s->info.in_rate, s->info.in_channels, s->info.in_channels == 1 ? "" : "s",
           s->info.resampled ? " (resampled to 48 kHz)" : "",
           s->info.out_frames >= 0 ? (double)s->info.out_frames / DL_RATE : -1.0);
+  char to[DL_MAX_DESTS * (ADDR_TEXT_MAX + 2)] = "";
+  for (int i = 0; i < s->dests.n; i++)
+    snprintf(to + strlen(to), sizeof to - strlen(to), "%s%s", i > 0 ? ", " : "", s->dests.d[i].addr_text);
   fprintf(stderr, PROG ": to %s, SSRC %" PRIu32 ", pt %d, seq %u, ts %" PRIu32 ", %s\n",
-          s->addr_text, tc->ssrc, tc->pt, tc->seq0, tc->ts0,
+          to, tc->ssrc, tc->pt, tc->seq0, tc->ts0,
           s->srtp != NULL ? "SRTP " DL_SRTP_SUITE : "plain RTP");
   fprintf(stderr, PROG ": Opus %s, %d ch, %g ms frames, %d bit/s, complexity %d, FEC %s"
           " (expect %d%% loss), DTX %s, skew %g ppm\n", s->o.application_name, tc->channels,
@@ -883,44 +902,12 @@ static void say_setup(const struct sender *s, const struct txpipe_config *tc)
           tc->loss_perc, tc->dtx ? "on" : "off", s->o.skew_ppm);
 }
 
-/* A group destination: TTL (hop limit), loop on (this host's receivers
- * hear it) and --iface on socket fd. IPv4's --iface is a local address,
- * IPv6's an interface name. Returns 0 or -1 after one line. */
-static int mcast_setup(struct sender *s, int fd)
-{
-  int ttl = s->o.ttl != 0 ? s->o.ttl : 1, loop = 1, ok;
-
-  if (s->addr.ss_family == AF_INET) {
-    struct in_addr ifa = {.s_addr = htonl(INADDR_ANY)};
-    if (s->o.iface != NULL && inet_pton(AF_INET, s->o.iface, &ifa) != 1) {
-      fprintf(stderr, PROG ": --iface %s: expected a local IPv4 address\n", s->o.iface);
-      return -1;
-    }
-    ok = setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) == 0 &&
-         setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) == 0 &&
-         (s->o.iface == NULL || setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &ifa, sizeof ifa) == 0);
-  } else {
-    unsigned idx = s->o.iface != NULL ? if_nametoindex(s->o.iface) : 0;
-    if (s->o.iface != NULL && idx == 0) {
-      fprintf(stderr, PROG ": --iface %s: no such interface\n", s->o.iface);
-      return -1;
-    }
-    ok = setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &ttl, sizeof ttl) == 0 &&
-         setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &loop, sizeof loop) == 0 &&
-         (idx == 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &idx, sizeof idx) == 0);
-  }
-  if (!ok) {
-    fprintf(stderr, PROG ": multicast to %s%s%s: %s\n", s->addr_text, s->o.iface ? " via " : "",
-            s->o.iface ? s->o.iface : "", strerror(errno));
-    return -1;
-  }
-  return 0;
-}
-
 /* The loop and its handles: the socket, the schedule's timerfd, the stats
  * and status timers, the signals. Returns 0 or -1 after one line. */
 static int make_loop(struct sender *s)
 {
+  struct dests_net net = {.no_rtcp = s->o.no_rtcp, .rtcp_mux = s->o.rtcp_mux, .ttl = s->o.ttl,
+                          .iface = s->o.iface};
   int rc;
 
   if ((rc = uv_loop_init(&s->loop)) < 0) {
@@ -928,38 +915,14 @@ static int make_loop(struct sender *s)
     return -1;
   }
   s->loop_ok = 1;
-  if (s->o.no_rtcp) {
-    if ((rc = uv_udp_init_ex(&s->loop, &s->udp, s->addr.ss_family)) < 0) {
-      fprintf(stderr, PROG ": UDP socket: %s\n", uv_strerror(rc));
+  if (s->o.ttl != 0 || s->o.iface != NULL) {
+    if (!dests_any_group(&s->dests)) {
+      fprintf(stderr, PROG ": --ttl and --iface need a multicast group, not %s\n", s->dests.d[0].addr_text);
       return -1;
     }
-  } else {
-    /* RTP from an even port, RTCP from the one above it (RFC 3550 11),
-     * so that a receiver answering "source port + 1" reaches us. */
-    int fds[2] = {-1, -1};
-    if ((rc = udppair_bind(s->addr.ss_family, fds, s->o.rtcp_mux ? 1 : 2)) < 0) {
-      fprintf(stderr, PROG ": UDP sockets: %s\n", strerror(-rc));
-      return -1;
-    }
-    uv_udp_init(&s->loop, &s->udp);
-    if ((rc = uv_udp_open(&s->udp, fds[0])) < 0) {
-      fprintf(stderr, PROG ": UDP socket: %s\n", uv_strerror(rc));
-      close(fds[0]);
-      if (fds[1] >= 0)
-        close(fds[1]);
-      return -1;
-    }
-    s->rtcp_fd = fds[1];
   }
-  if (addr_is_multicast((const struct sockaddr *)&s->addr)) {
-    uv_os_fd_t fd;
-    if (uv_fileno((uv_handle_t *)&s->udp, &fd) < 0 || mcast_setup(s, fd) < 0 ||
-        (s->rtcp_fd >= 0 && mcast_setup(s, s->rtcp_fd) < 0))
-      return -1;
-  } else if (s->o.ttl != 0 || s->o.iface != NULL) {
-    fprintf(stderr, PROG ": --ttl and --iface need a multicast group, not %s\n", s->addr_text);
+  if (dests_open(&s->dests, &s->loop, &net, PROG) < 0)
     return -1;
-  }
   s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (s->tfd < 0) {
     fprintf(stderr, PROG ": timerfd_create: %s\n", strerror(errno));
@@ -1024,7 +987,6 @@ static int start_rtcp(struct sender *s)
   c.verbose = s->o.verbose;
   c.ssrc = s->ssrc;
   c.rand = rnd;
-  c.dest = s->addr;
   c.srtp_out = s->srtp;
   c.srtp_in = s->srtcp_in;
   c.tp = s->tp;
@@ -1032,21 +994,22 @@ static int start_rtcp(struct sender *s)
   c.err_id = s->err_id;
   c.now_cb = rtcp_now_cb;
   c.now_arg = s;
-  rc = txrtcp_open(&s->rtcp, &s->loop, &s->udp, s->rtcp_fd, &c);
-  s->rtcp_fd = -1;   /* the RTCP handle has it now */
+  rc = dests_start_rtcp(&s->dests, &s->loop, &c);
   if (rc < 0) {
     fprintf(stderr, PROG ": RTCP socket: %s\n", uv_strerror(rc));
     return -1;
   }
   s->rtcp_on = 1;
-  if (s->o.verbose) {
+  for (int i = 0; s->o.verbose && i < s->dests.n; i++) {
+    struct dest *d = &s->dests.d[i];
     struct sockaddr_storage local;
     int len = sizeof local;
-    int port = uv_udp_getsockname(&s->udp, (struct sockaddr *)&local, &len) == 0
+    int port = uv_udp_getsockname(&d->udp, (struct sockaddr *)&local, &len) == 0
                    ? addr_port((const struct sockaddr *)&local) : -1;
-    fprintf(stderr, PROG ": RTP from port %d, RTCP from port %d to port %d%s, CNAME %s, adaptation %s\n",
-            port, s->o.rtcp_mux ? port : port + 1, addr_port((const struct sockaddr *)&s->rtcp.to),
-            s->o.rtcp_mux ? " (muxed)" : "", s->rtcp.cname, s->o.adapt ? "on" : "off");
+    fprintf(stderr, PROG ": RTP from port %d, RTCP from port %d to port %d%s%s, CNAME %s, adaptation %s\n",
+            port, s->o.rtcp_mux ? port : port + 1, addr_port((const struct sockaddr *)&d->rtcp.to),
+            s->o.rtcp_mux ? " (muxed)" : "", d->label, d->rtcp.cname,
+            !s->o.adapt ? "off" : s->dests.n > 1 ? "on (the encoder follows the worst destination)" : "on");
   }
   return 0;
 }
@@ -1142,8 +1105,7 @@ static int teardown(struct sender *s)
   audio_in_close(s->in);
   dl_srtp_destroy(s->srtp);
   dl_srtp_destroy(s->srtcp_in);
-  if (s->rtcp_fd >= 0)
-    close(s->rtcp_fd);
+  dests_close(&s->dests);
   memset(s->key, 0, sizeof s->key);
   return s->exit_code;
 }
@@ -1154,13 +1116,12 @@ int main(int argc, char **argv)
   struct txpipe_config tc;
   int rc;
 
-  parse(argc, argv, &s.o);
+  parse(argc, argv, &s.o, &s.dests);
   if (s.o.gen_key != NULL)
     return keyfile_generate(PROG, s.o.gen_key);
   if (s.o.key != NULL && (rc = keyfile_read(PROG, s.o.key, s.key)) != 0)
     return rc;
   s.tfd = -1;
-  s.rtcp_fd = -1;
   s.err_id = s.stats_id = s.trace_id = s.metrics_id = -1;
   s.exit_code = EXIT_RUNTIME;
   signal(SIGPIPE, SIG_IGN);
