@@ -38,6 +38,7 @@
 #include <opus/opus.h>
 #include <uv.h>
 
+#include "announce.h"
 #include "defaults.h"
 #include "dests.h"
 #include "rtcp.h"
@@ -97,6 +98,10 @@ struct opts {
   int no_rtcp;            /* --no-rtcp */
   int adapt;              /* --adapt (default) / --no-adapt */
   int min_bitrate;        /* --min-bitrate; 0: DL_DEFAULT_MIN_BITRATE */
+  const char *announce;   /* --announce: the session's name; NULL: no SAP */
+  char announce_default[300];   /* --announce alone: "driftless on HOST" */
+  const char *sap_addr;   /* --sap-addr as given; NULL: DL_SAP_ADDR:DL_SAP_PORT */
+  struct sockaddr_storage sap;  /* the SAP group */
   int quiet, verbose;
   const char *input;
   const char *dest;       /* the first HOST:PORT as given */
@@ -119,6 +124,7 @@ struct sender {
   struct txpipe *tp;
   struct pacer pacer;
   struct dests dests;         /* where the stream goes, each with its socket and RTCP */
+  struct announce ann;        /* --announce */
 
   /* The next packet, encoded (and with --key protected) ahead of its
    * deadline; libsrtp2 may write DL_SRTP_MAX_TRAILER past the RTP packet. */
@@ -204,7 +210,8 @@ static void help(void)
       "                        and end system delay); adapt_events (settings changed),\n"
       "                        encoder_loss_pct, encoder_bitrate; rtcp_sent, rtcp_received,\n"
       "                        rtcp_invalid, rtcp_rejected (not from the destination's host),\n"
-      "                        auth_failed (--key: SRTCP that failed). With several\n"
+      "                        auth_failed (--key: SRTCP that failed); sap_sent (--announce:\n"
+      "                        SAP packets sent). With several\n"
       "                        destinations: sent and bytes count each packet once,\n"
       "                        send_errors is the sum, the RTCP figures are the worst\n"
       "                        destination's (highest RTT and loss, lowest MOS) and the\n"
@@ -222,6 +229,17 @@ static void help(void)
       "                        5 %% bandwidth share may make it longer. 100..3600000\n"
       "                        (%d; below it only on a LAN). SR + SDES go to PORT+1 from\n"
       "                        the port above our RTP port, BYE when the stream stops\n"
+      "      --announce, --announce=NAME  announce the stream by SAP (RFC 2974), as\n"
+      "                        VLC's and PipeWire's discovery expect: its SDP (s=NAME;\n"
+      "                        default \"driftless on HOSTNAME\") to the SAP group at once,\n"
+      "                        then every %d s (a third either way at random), and a\n"
+      "                        deletion when the stream stops; receiver --sap NAME joins\n"
+      "                        it. One destination (a group, usually). With --key the\n"
+      "                        announcement says RTP/SAVP but never holds the key: each\n"
+      "                        receiver needs the key file. --ttl and --iface apply to\n"
+      "                        it as to a group\n"
+      "      --sap-addr GROUP:PORT  where --announce sends (%s:%d, the\n"
+      "                        SAP group VLC listens on); for a test, a group of its own\n"
       "      --ttl N           to a multicast group: its TTL (hop limit), 1..255 (1:\n"
       "                        this link only); loop on, so this host's receivers hear it\n"
       "      --iface IF        to a multicast group: send out of this interface, for\n"
@@ -252,14 +270,15 @@ static void help(void)
       DL_MAX_DESTS, DL_DEFAULT_FRAME_US / 1000, DL_MIN_BITRATE, DL_MAX_BITRATE, DL_DEFAULT_BITRATE_MONO,
       DL_DEFAULT_BITRATE_STEREO, DL_DEFAULT_COMPLEXITY, DL_DEFAULT_EXPECT_LOSS, DL_DEFAULT_PT,
       DL_MIN_STATS_INTERVAL_MS, DL_DEFAULT_STATS_INTERVAL_MS, DL_RTCP_MIN_INTERVAL_MS,
-      DL_MIN_BITRATE, DL_DEFAULT_MIN_BITRATE);
+      DL_SAP_INTERVAL_MS / 1000, DL_SAP_ADDR, DL_SAP_PORT, DL_MIN_BITRATE, DL_DEFAULT_MIN_BITRATE);
 }
 
 enum {
   OPT_COMPLEXITY = 256, OPT_APPLICATION, OPT_FEC, OPT_NO_FEC, OPT_EXPECT_LOSS, OPT_DTX,
   OPT_PT, OPT_SSRC, OPT_LOOP, OPT_DURATION, OPT_SDP, OPT_SKEW, OPT_STATS,
   OPT_STATS_INTERVAL, OPT_TRACE, OPT_KEY, OPT_GEN_KEY, OPT_METRICS_FILE, OPT_METRICS_STREAM,
-  OPT_RTCP_INTERVAL, OPT_RTCP_MUX, OPT_NO_RTCP, OPT_TTL, OPT_IFACE, OPT_ADAPT, OPT_NO_ADAPT, OPT_MIN_BITRATE
+  OPT_RTCP_INTERVAL, OPT_RTCP_MUX, OPT_NO_RTCP, OPT_TTL, OPT_IFACE, OPT_ADAPT, OPT_NO_ADAPT, OPT_MIN_BITRATE,
+  OPT_ANNOUNCE, OPT_SAP_ADDR
 };
 
 /* The sender words each expected value itself ("bit/s from 6000 to
@@ -311,6 +330,8 @@ static const struct option longs[] = {
   {"adapt", no_argument, NULL, OPT_ADAPT},
   {"no-adapt", no_argument, NULL, OPT_NO_ADAPT},
   {"min-bitrate", required_argument, NULL, OPT_MIN_BITRATE},
+  {"announce", optional_argument, NULL, OPT_ANNOUNCE},
+  {"sap-addr", required_argument, NULL, OPT_SAP_ADDR},
   {"quiet", no_argument, NULL, 'q'},
   {"verbose", no_argument, NULL, 'v'},
   {"help", no_argument, NULL, 'h'},
@@ -395,10 +416,50 @@ static int set_flag(struct opts *o, int c, char *arg)
     o->min_bitrate = (int)want_long("--min-bitrate", arg, DL_MIN_BITRATE, DL_MAX_BITRATE,
                                     "bit/s from 6000 to 510000");
     break;
+  case OPT_ANNOUNCE:
+    if (arg == NULL) {
+      char host[256] = "localhost";
+      gethostname(host, sizeof host - 1);
+      host[sizeof host - 1] = '\0';
+      snprintf(o->announce_default, sizeof o->announce_default, "driftless on %s", host);
+      arg = o->announce_default;
+    }
+    o->announce = arg;
+    if (strlen(arg) == 0 || strlen(arg) > SDP_MAX_NAME)
+      usage_error("--announce: expected a name of 1..%d characters, got \"%s\"", SDP_MAX_NAME, arg);
+    for (const char *ch = arg; *ch != '\0'; ch++)
+      if ((unsigned char)*ch < 0x20 || *ch == 0x7f)
+        usage_error("--announce: the name may not hold control characters");
+    break;
+  case OPT_SAP_ADDR: o->sap_addr = arg; break;
   default:
     return -1;
   }
   return 0;
+}
+
+/* --sap-addr GROUP:PORT, numeric, a multicast group; or the default. */
+static void parse_sap_addr(struct opts *o)
+{
+  char host[64], port[16];
+  const char *arg = o->sap_addr != NULL ? o->sap_addr : DL_SAP_ADDR ":" STR(DL_SAP_PORT);
+  struct sockaddr_in *v4 = (struct sockaddr_in *)&o->sap;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&o->sap;
+
+  memset(&o->sap, 0, sizeof o->sap);
+  if (args_hostport(arg, 0, host, sizeof host, port, sizeof port) < 0)
+    usage_error("--sap-addr: expected GROUP:PORT, got \"%s\"", arg);
+  if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)atoi(port));
+  } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons((uint16_t)atoi(port));
+  } else {
+    usage_error("--sap-addr: expected a numeric multicast group, got \"%s\"", host);
+  }
+  if (!addr_is_multicast((const struct sockaddr *)&o->sap))
+    usage_error("--sap-addr: %s is not a multicast group", host);
 }
 
 static void parse(int argc, char **argv, struct opts *o, struct dests *ds)
@@ -463,6 +524,12 @@ static void parse(int argc, char **argv, struct opts *o, struct dests *ds)
   }
   if (o->sdp != NULL && ds->n > 1)
     usage_error("--sdp describes one destination; %d were given", ds->n);
+  if (o->announce != NULL && ds->n > 1)
+    usage_error("--announce describes one destination; %d were given", ds->n);
+  if (o->sap_addr != NULL && o->announce == NULL)
+    usage_error("--sap-addr is where --announce sends; give --announce too");
+  if (o->announce != NULL)
+    parse_sap_addr(o);
   if (o->quiet && o->verbose)
     usage_error("-q and -v contradict each other");
   if (o->no_rtcp && o->rtcp_mux)
@@ -477,7 +544,7 @@ static void parse(int argc, char **argv, struct opts *o, struct dests *ds)
  * are gauges). */
 static const char *const counters[] = {
   "sent", "bytes", "late", "send_errors", "dtx", "overruns", "adapt_events", "rtcp_invalid",
-  "rtcp_sent", "rtcp_received", "rtcp_rejected", "auth_failed", NULL,
+  "rtcp_sent", "rtcp_received", "rtcp_rejected", "auth_failed", "sap_sent", NULL,
 };
 
 static void write_stats(struct sender *s, int final)
@@ -516,6 +583,8 @@ static void write_stats(struct sender *s, int final)
   json_u64(&j, "dtx", ts.dtx_frames);
   if (s->rtcp_on || s->dests.n > 1)
     dests_json(&s->dests, &j);
+  if (s->o.announce != NULL)
+    json_u64(&j, "sap_sent", s->ann.sent);
   if (final)
     json_bool(&j, "final", 1);
   const char *line = json_end(&j);
@@ -574,6 +643,7 @@ static void finish(struct sender *s, int code)
   /* The receiver can tell "ended" from "lost" (RFC 3550 6.6). */
   if (s->rtcp_on)
     dests_bye(&s->dests, code == 0 ? "end of stream" : "sender error");
+  announce_stop(&s->ann);
   uv_stop(&s->loop);
 }
 
@@ -707,11 +777,14 @@ static int resolve(struct sender *s)
   return 0;
 }
 
-static int write_sdp(struct sender *s, uint32_t ssrc)
+/* The stream's SDP into buf. name: s= (NULL: sdp_write's). announce:
+ * for SAP, where the key is not given out (RTP/SAVP without a=crypto).
+ * Returns its length or a negative errno. */
+static int make_sdp(const struct sender *s, uint32_t ssrc, const char *name, int announce,
+                    char *buf, size_t cap)
 {
-  char text[INET6_ADDRSTRLEN], buf[2048];
+  char text[INET6_ADDRSTRLEN];
   struct sdp_params p;
-  FILE *f;
   int n;
 
   const struct dest *d = &s->dests.d[0];   /* --sdp: one destination */
@@ -733,15 +806,28 @@ static int write_sdp(struct sender *s, uint32_t ssrc)
   p.frame_us = s->o.frame_us;
   p.ssrc = ssrc;
   p.session_id = (uint64_t)time(NULL);
-  if (s->srtp != NULL) {
+  p.session_name = name;
+  if (s->srtp != NULL && announce) {
+    p.savp = 1;
+    n = sdp_write(&p, buf, cap);
+  } else if (s->srtp != NULL) {
     char line[128];
     if (dl_srtp_sdp_crypto(s->key, line, sizeof line) < 0)
       return -EINVAL;
     p.crypto = line + strlen("a=crypto:");   /* sdp_write adds the attribute name */
-    n = sdp_write(&p, buf, sizeof buf);
+    n = sdp_write(&p, buf, cap);
   } else {
-    n = sdp_write(&p, buf, sizeof buf);
+    n = sdp_write(&p, buf, cap);
   }
+  return n;
+}
+
+static int write_sdp(struct sender *s, uint32_t ssrc)
+{
+  char buf[2048];
+  FILE *f;
+  int n = make_sdp(s, ssrc, s->o.announce, 0, buf, sizeof buf);
+
   if (n < 0)
     return n;
   f = fopen(s->o.sdp, "w");
@@ -916,7 +1002,7 @@ static int make_loop(struct sender *s)
   }
   s->loop_ok = 1;
   if (s->o.ttl != 0 || s->o.iface != NULL) {
-    if (!dests_any_group(&s->dests)) {
+    if (!dests_any_group(&s->dests) && s->o.announce == NULL) {
       fprintf(stderr, PROG ": --ttl and --iface need a multicast group, not %s\n", s->dests.d[0].addr_text);
       return -1;
     }
@@ -1014,6 +1100,29 @@ static int start_rtcp(struct sender *s)
   return 0;
 }
 
+/* --announce: the stream's SDP by SAP, from now until finish(). Returns 0
+ * or -1 after one line. */
+static int start_announce(struct sender *s)
+{
+  char sdp[SAP_MAX_BUILD];
+  int n = make_sdp(s, s->ssrc, s->o.announce, 1, sdp, sizeof sdp);
+
+  if (n < 0) {
+    fprintf(stderr, PROG ": --announce: the SDP: %s\n", strerror(-n));
+    return -1;
+  }
+  if (announce_start(&s->ann, &s->loop, (const struct sockaddr *)&s->o.sap, sdp, (size_t)n, s->o.ttl,
+                     s->o.iface, (uint64_t)random_u32() << 32 | random_u32(), s->out, s->err_id, PROG) < 0)
+    return -1;
+  if (s->o.verbose) {
+    char to[ADDR_TEXT_MAX];
+    fprintf(stderr, PROG ": announcing \"%s\" by SAP to %s every %d s (hash %04x)\n", s->o.announce,
+            addr_text((const struct sockaddr *)&s->o.sap, to, sizeof to), DL_SAP_INTERVAL_MS / 1000,
+            s->ann.msg.hash);
+  }
+  return 0;
+}
+
 /* The first packet is encoded before t0, like every later one before its
  * deadline; then the schedule starts. Returns 0 or -1 after one line. */
 static int start(struct sender *s)
@@ -1038,6 +1147,8 @@ static int start(struct sender *s)
     return -1;
   }
   if (!s->o.no_rtcp && start_rtcp(s) < 0)
+    return -1;
+  if (s->o.announce != NULL && start_announce(s) < 0)
     return -1;
   uv_poll_start(&s->poll, UV_READABLE, tick_cb);
   if (s->stats_id >= 0 || s->metrics_id >= 0)
