@@ -80,6 +80,17 @@
 /* Sender (h-sender). */
 #define DL_RESAMPLE_QUALITY       5      /* speexdsp 0..10: input rate conversion */
 #define DL_AUDIO_IN_CHUNK         1024   /* input frames read from the file at a time */
+/* Fan-out (sender/dests): destinations of one sender. Each has its own
+ * socket pair and RTCP session; past a few, multicast is the better tool. */
+#define DL_MAX_DESTS              16
+/* SAP (RFC 2974): the well-known global-scope group and port that VLC and
+ * PipeWire listen on, and our announcement interval. RFC 2974 3.1 asks
+ * for at least 300 s on a shared network's 4 kb/s budget; on a LAN a few
+ * seconds is what players expect (PipeWire sends every 5 s), so that a
+ * receiver started now finds the stream within one interval. */
+#define DL_SAP_ADDR               "224.2.127.254"
+#define DL_SAP_PORT               9875
+#define DL_SAP_INTERVAL_MS        5000
 #define DL_SENDER_START_LEAD_US   5000   /* t0 is this far after setup, so the first packet is not already late */
 #define DL_MIN_STATS_INTERVAL_MS  10
 

@@ -12,6 +12,7 @@
  * Exit: SIGINT, SIGTERM, SIGHUP, --duration or --idle-exit stop the playback
  * thread, finalise the sink (a WAV's header), write the final stats line and
  * exit 0; a fatal sink error does the same and exits 1. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -28,11 +29,13 @@
 #include "report.h"
 #include "rtcp.h"
 #include "rx/rxpipe.h"
+#include "sap.h"
 #include "shell/clock.h"
 #include "shell/keyfile.h"
 #include "shell/notify.h"
 #include "sink.h"
 #include "trace.h"
+#include "util/addr.h"
 #include "util/ring.h"
 #include "wire/srtp.h"
 
@@ -40,6 +43,9 @@ struct receiver {
   struct options o;
   uv_loop_t loop;
   struct net net;
+  struct net_config nc;       /* net's, kept: with --sap it opens when the announcement comes */
+  int net_opened;
+  struct rxsap sap;           /* --sap NAME */
   uv_timer_t stats_timer, status_timer, duration_timer, idle_timer, trace_timer, watchdog_timer;
   uv_signal_t sig_int, sig_term, sig_hup;
   uv_async_t failed_async;
@@ -94,6 +100,7 @@ static void snapshot(struct receiver *r, struct receiver_stats *s)
   s->t_s = (double)(clock_mono_ns() - r->start_ns) / 1e9;
   s->playing = r->net.last_packet_ns != 0;
   rxrtcp_get_stats(&r->rtcp, &s->rtcp);
+  rxsap_get_stats(&r->sap, &s->sap);
 }
 
 /* rtcp.c's view of the playback thread's counters. */
@@ -153,7 +160,9 @@ static void shutdown_receiver(struct receiver *r, int code)
   r->stopping = 1;
   r->exit_code = code;
   notify_stopping();
-  net_stop(&r->net);
+  if (r->net_opened)
+    net_stop(&r->net);
+  rxsap_stop(&r->sap);
   rxrtcp_stop(&r->rtcp);
   playback_stop(&r->pb);
   if (atomic_load(&r->pb.failed)) {
@@ -485,6 +494,50 @@ static void start_signal(struct receiver *r, uv_signal_t *s, int signum)
   uv_signal_start(s, signal_cb, signum);
 }
 
+/* The stream's socket and its RTCP. Returns 0 or -1 after one line. */
+static int open_net(struct receiver *r)
+{
+  if (net_open(&r->net, &r->loop, &r->nc) != 0)
+    return -1;
+  r->net_opened = 1;
+  return open_rtcp(r);
+}
+
+/* Loop thread (sap.c): the announcement named by --sap came: its address
+ * and port are the stream's, as if given as HOST:PORT. */
+static void sap_found_cb(void *arg, const struct sdp_info *sdp)
+{
+  struct receiver *r = arg;
+  struct sockaddr_storage ss;
+  int group;
+
+  if (r->stopping)
+    return;
+  snprintf(r->o.host, sizeof r->o.host, "%s", sdp->addr);
+  snprintf(r->o.port, sizeof r->o.port, "%d", sdp->port);
+  /* sdp_parse checked the address is numeric in its family. */
+  memset(&ss, 0, sizeof ss);
+  ss.ss_family = sdp->ipv6 ? AF_INET6 : AF_INET;
+  inet_pton(ss.ss_family, sdp->addr, sdp->ipv6 ? (void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+                                               : (void *)&((struct sockaddr_in *)&ss)->sin_addr);
+  group = addr_is_multicast((const struct sockaddr *)&ss);
+  if (r->o.pt == 0)
+    r->nc.pt = sdp->pt;
+  /* --iface was for the SAP group; a unicast stream is bound as given. */
+  if (!group) {
+    r->nc.iface = NULL;
+    r->nc.source = NULL;
+  }
+  report_verbose(r->rep, "SAP: \"%s\" is %s%s%s port %d, %s, payload type %d%s", r->o.sap_name,
+                 sdp->ipv6 ? "[" : "", sdp->addr, sdp->ipv6 ? "]" : "", sdp->port,
+                 sdp->savp ? "RTP/SAVP" : "RTP/AVP", sdp->pt, group ? " (a group: joining it)" : "");
+  if ((sdp->savp || sdp->has_crypto) && r->srtp == NULL)
+    report_error(r->rep, "SAP: \"%s\" is SRTP (RTP/SAVP) and no --key was given: its packets will be refused",
+                 r->o.sap_name);
+  if (open_net(r) < 0)
+    shutdown_receiver(r, EXIT_RUNTIME);
+}
+
 /* Signals, timers: the loop's work besides the socket. */
 static void start_handles(struct receiver *r)
 {
@@ -525,7 +578,7 @@ static int setup(struct receiver *r)
     .peer_host = r->o.peer_host, .peer_port = r->o.peer_port,
     .pt = r->o.pt, .restart_after_ms = r->o.restart_after_ms, .quiet = r->o.quiet,
   };
-  int rc2;
+  int rc2, net_rc;
 
   if (report_open(&r->rep, &rc) < 0)
     return -1;
@@ -561,7 +614,17 @@ static int setup(struct receiver *r)
   }
   nc.iface = r->o.iface;
   nc.source = r->o.source;
-  if (net_open(&r->net, &r->loop, &nc) != 0 || open_rtcp(r) < 0 || open_sink(r) < 0 ||
+  r->nc = nc;
+  if (r->o.sap_name != NULL) {
+    r->sap.name = r->o.sap_name;
+    r->sap.rep = r->rep;
+    r->sap.found_cb = sap_found_cb;
+    r->sap.found_arg = r;
+    net_rc = rxsap_open(&r->sap, &r->loop, r->o.sap_host, r->o.sap_port, r->o.iface);
+  } else {
+    net_rc = open_net(r);
+  }
+  if (net_rc != 0 || open_sink(r) < 0 ||
       make_pipeline(r, r->channels != 0 ? r->channels : 1) < 0)
     return -1;
   /* With a known channel count the sink is open: play (silence until the

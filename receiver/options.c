@@ -3,6 +3,7 @@
  * Main thread, before anything else runs. */
 #include "options.h"
 
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +12,17 @@
 #include "defaults.h"
 #include "shell/usage.h"
 #include "util/args.h"
+#include "wire/sdp.h"
 #include "wire/srtp.h"
+
+#define DL_STR_(x) #x
+#define DL_STR(x) DL_STR_(x)
 
 void options_usage(FILE *f)
 {
   fprintf(f,
 "usage: " PROG " [OPTIONS] [HOST:]PORT\n"
+"       " PROG " [OPTIONS] --sap NAME\n"
 "       " PROG " --gen-key FILE\n"
 "Receives an Opus stream over RTP (RFC 7587) on UDP PORT and plays it on an\n"
 "ALSA device, or writes it to a WAV file paced in real time like a device.\n"
@@ -84,6 +90,15 @@ void options_usage(FILE *f)
 "                           (192.168.1.10); default: the kernel's choice\n"
 "      --source ADDR        with a group: source-specific multicast, only ADDR's\n"
 "                           packets are delivered (IP_ADD_SOURCE_MEMBERSHIP)\n"
+"      --sap NAME           no [HOST:]PORT: find the stream by SAP (RFC 2974), as\n"
+"                           announced by sender --announce=NAME (or PipeWire, or\n"
+"                           any Opus RTP announcer): listen on the SAP group,\n"
+"                           wait for the announcement whose session name (s=)\n"
+"                           is NAME exactly, and join its address and port (a\n"
+"                           group on --iface), its payload type unless --pt.\n"
+"                           Other announcements are never joined; malformed or\n"
+"                           oversized ones count in sap_invalid\n"
+"      --sap-addr GROUP:PORT  the SAP group to listen on (%s:%d)\n"
 "      --restart-after MS   the locked host sending a new SSRC (or from a new\n"
 "                           port) after MS ms without a packet is a sender\n"
 "                           restart: accepted, the stream resyncs (counted in\n"
@@ -134,7 +149,7 @@ void options_usage(FILE *f)
           DL_WAV_BLOCK_US / 1000, DL_WAV_SYNC_MS, DL_MAX_LATENCY_LIMIT_MS, DL_DEFAULT_LATENCY_MS,
           DL_DEFAULT_MIN_LATENCY_MS, DL_DEFAULT_LATENCY_QUANTILE, DL_DEFAULT_MAX_LATENCY_MS,
           DL_MAX_LATENCY_LIMIT_MS, DL_SILENCE_AFTER_MS, DL_MIN_DYNAMIC_PT, DL_MAX_DYNAMIC_PT, DL_SRTP_REPLAY_WINDOW,
-          DL_RESTART_AFTER_MS, DL_RTCP_MIN_INTERVAL_MS, DL_DEFAULT_STATS_INTERVAL_MS);
+          DL_SAP_ADDR, DL_SAP_PORT, DL_RESTART_AFTER_MS, DL_RTCP_MIN_INTERVAL_MS, DL_DEFAULT_STATS_INTERVAL_MS);
 }
 
 enum {
@@ -142,7 +157,8 @@ enum {
   OPT_DURATION, OPT_IDLE_EXIT, OPT_STATS, OPT_STATS_INTERVAL, OPT_QUANTILE, OPT_NO_RESAMPLE,
   OPT_KEY, OPT_GEN_KEY, OPT_PEER, OPT_RESTART_AFTER,
   OPT_TRACE, OPT_STALL_AT, OPT_DEVICE_BUFFER, OPT_METRICS_FILE, OPT_METRICS_STREAM,
-  OPT_EXIT_ON_BYE, OPT_RTCP_INTERVAL, OPT_RTCP_MUX, OPT_NO_RTCP, OPT_IFACE, OPT_SOURCE
+  OPT_EXIT_ON_BYE, OPT_RTCP_INTERVAL, OPT_RTCP_MUX, OPT_NO_RTCP, OPT_IFACE, OPT_SOURCE,
+  OPT_SAP, OPT_SAP_ADDR
 };
 
 /* --peer HOST[:PORT] ([V6]:PORT, or a bare V6 address): its syntax, into
@@ -194,6 +210,8 @@ static const struct option longs[] = {
   {"no-rtcp", no_argument, NULL, OPT_NO_RTCP},
   {"iface", required_argument, NULL, OPT_IFACE},
   {"source", required_argument, NULL, OPT_SOURCE},
+  {"sap", required_argument, NULL, OPT_SAP},
+  {"sap-addr", required_argument, NULL, OPT_SAP_ADDR},
   {"quiet", no_argument, NULL, 'q'},
   {"verbose", no_argument, NULL, 'v'},
   {"help", no_argument, NULL, 'h'},
@@ -285,6 +303,12 @@ static int set_flag(struct options *o, int c, char *arg, int *device_set)
   case OPT_NO_RTCP: o->no_rtcp = 1; break;
   case OPT_IFACE: o->iface = arg; break;
   case OPT_SOURCE: o->source = arg; break;
+  case OPT_SAP:
+    if (arg[0] == '\0' || strlen(arg) > SDP_MAX_NAME)
+      usage_error("--sap: expected a session name of 1..%d characters", SDP_MAX_NAME);
+    o->sap_name = arg;
+    break;
+  case OPT_SAP_ADDR: o->sap_addr = arg; break;
   default:
     return -1;
   }
@@ -327,14 +351,28 @@ void options_parse(int argc, char **argv, struct options *o)
       usage_error("--gen-key FILE is used alone: it writes a key and exits");
     return;
   }
-  if (optind >= argc)
-    usage_error("missing [HOST:]PORT to listen on");
-  if (optind + 1 < argc)
-    usage_error("unexpected argument \"%s\"", argv[optind + 1]);
-  if (o->metrics_stream == NULL)
-    o->metrics_stream = argv[optind];
-  if (args_hostport(argv[optind], 1, o->host, sizeof o->host, o->port, sizeof o->port) != 0)
-    usage_error("expected [HOST:]PORT with PORT 1..65535, got \"%s\"", argv[optind]);
+  if (o->sap_addr != NULL && o->sap_name == NULL)
+    usage_error("--sap-addr is where --sap listens; give --sap NAME too");
+  if (o->sap_name != NULL) {
+    const char *sa = o->sap_addr != NULL ? o->sap_addr : DL_SAP_ADDR ":" DL_STR(DL_SAP_PORT);
+    unsigned char bin[16];
+    if (optind < argc)
+      usage_error("--sap NAME finds the address and port: no [HOST:]PORT with it (got \"%s\")", argv[optind]);
+    if (args_hostport(sa, 0, o->sap_host, sizeof o->sap_host, o->sap_port, sizeof o->sap_port) != 0 ||
+        (inet_pton(AF_INET, o->sap_host, bin) != 1 && inet_pton(AF_INET6, o->sap_host, bin) != 1))
+      usage_error("--sap-addr: expected a numeric GROUP:PORT, got \"%s\"", sa);
+    if (o->metrics_stream == NULL)
+      o->metrics_stream = o->sap_name;
+  } else {
+    if (optind >= argc)
+      usage_error("missing [HOST:]PORT to listen on (or --sap NAME)");
+    if (optind + 1 < argc)
+      usage_error("unexpected argument \"%s\"", argv[optind + 1]);
+    if (o->metrics_stream == NULL)
+      o->metrics_stream = argv[optind];
+    if (args_hostport(argv[optind], 1, o->host, sizeof o->host, o->port, sizeof o->port) != 0)
+      usage_error("expected [HOST:]PORT with PORT 1..65535, got \"%s\"", argv[optind]);
+  }
   if (o->output != NULL && device_set)
     usage_error("-d/--device and -o/--output exclude each other");
   if (o->output != NULL && o->device_buffer_ms != 0)

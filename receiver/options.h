@@ -44,7 +44,11 @@ struct options {
   int no_rtcp;
   const char *iface;          /* --iface: a group's interface address; NULL: any */
   const char *source;         /* --source: SSM, the one source; NULL: any */
-  char host[256];
+  const char *sap_name;       /* --sap NAME: find the stream by SAP; NULL: HOST:PORT given */
+  const char *sap_addr;       /* --sap-addr as given; NULL: DL_SAP_ADDR:DL_SAP_PORT */
+  char sap_host[64];          /* its group */
+  char sap_port[8];
+  char host[256];             /* with --sap: set when the announcement comes */
   char port[8];
 };
 

@@ -158,7 +158,7 @@ static const char *const counters[] = {
   "received", "late", "duplicate", "reordered", "invalid", "rejected", "auth_failed",
   "fec_recovered", "concealed", "played", "underruns", "datagrams", "overflow", "resyncs",
   "restarts", "sink_frames", "frames_out", "tsm_splices", "route_steps", "rtcp_invalid", "rtcp_sent", "rtcp_received",
-  "rtcp_rejected", "sr_received", "bye_received", NULL,
+  "rtcp_rejected", "sr_received", "bye_received", "sap_seen", "sap_invalid", "sap_deleted", NULL,
 };
 
 void report_stats(struct report *r, const struct receiver_stats *s, int final)
@@ -232,6 +232,14 @@ void report_stats(struct report *r, const struct receiver_stats *s, int final)
    * part of a decoded packet still waiting for the next period (and, once
    * drift compensation is on, what the resampler changed);
    * latency_ctl_ms: the latency controller's smoothed latency. */
+  /* Issue 16, --sap: announcements heard (any name), refused, and
+   * whether the named one came (and was deleted). */
+  if (s->sap.on) {
+    json_u64(&j, "sap_seen", s->sap.seen);
+    json_u64(&j, "sap_invalid", s->sap.invalid);
+    json_bool(&j, "sap_found", s->sap.found);
+    json_u64(&j, "sap_deleted", s->sap.deleted);
+  }
   json_u64(&j, "datagrams", s->datagrams);
   json_u64(&j, "overflow", s->overflow);
   json_u64(&j, "resyncs", rx->po.resyncs);

@@ -40,10 +40,11 @@
 #include <opus/opus.h>
 #include <uv.h>
 
+#include "announce.h"
 #include "defaults.h"
+#include "dests.h"
 #include "rtcp.h"
 #include "shell/clock.h"
-#include "shell/iface.h"
 #include "shell/keyfile.h"
 #include "shell/linew.h"
 #include "shell/metrics.h"
@@ -105,10 +106,14 @@ struct opts {
   int live;               /* --live, or INPUT alsa:DEVICE */
   int capture_buffer_ms;  /* --capture-buffer */
   int min_bitrate;        /* --min-bitrate; 0: DL_DEFAULT_MIN_BITRATE */
+  const char *announce;   /* --announce: the session's name; NULL: no SAP */
+  char announce_default[300];   /* --announce alone: "driftless on HOST" */
+  const char *sap_addr;   /* --sap-addr as given; NULL: DL_SAP_ADDR:DL_SAP_PORT */
+  struct sockaddr_storage sap;  /* the SAP group */
   int quiet, verbose;
   const char *input;
-  const char *dest;
-  char host[256], port[16];
+  const char *dest;       /* the first HOST:PORT as given */
+  int n_dests;            /* how many (struct sender's dests) */
 };
 
 struct sender {
@@ -126,8 +131,8 @@ struct sender {
   struct audio_in_info info;
   struct txpipe *tp;
   struct pacer pacer;
-  struct sockaddr_storage addr;
-  char addr_text[ADDR_TEXT_MAX];
+  struct dests dests;         /* where the stream goes, each with its socket and RTCP */
+  struct announce ann;        /* --announce */
 
   /* The next packet, encoded (and with --key protected) ahead of its
    * deadline; libsrtp2 may write DL_SRTP_MAX_TRAILER past the RTP packet. */
@@ -138,18 +143,15 @@ struct sender {
   int frame_samples;
   struct dl_srtp *srtp;       /* --key: the sending session; NULL: plain RTP */
   struct dl_srtp *srtcp_in;   /* --key: the session that checks the receiver's RTCP */
-  struct txrtcp rtcp;         /* RTCP (rtcp.h), unless --no-rtcp */
-  int rtcp_fd;                /* its socket until txrtcp_open takes it; -1: none */
   uint32_t ssrc;              /* the stream's */
   uint8_t key[DL_SRTP_KEY_LEN];
 
   struct linew *out;          /* every line written once the loop runs */
   int err_id, stats_id, trace_id, metrics_id;   /* its streams; -1: none */
   int64_t start_ns;           /* CLOCK_MONOTONIC at t0 */
-  uint64_t sent, bytes, payload_bytes, send_errors;
+  uint64_t sent, bytes, payload_bytes;   /* the stream's: each packet once, however many took it */
   uint64_t last_payload_bytes;
   int64_t last_stats_ns;
-  int send_error_said;
   int exit_code;
   int finished;
   int loop_ok;                /* the loop was initialised: teardown closes its handles */
@@ -167,7 +169,7 @@ struct sender {
 static void help(void)
 {
   printf(
-      "Usage: " PROG " [OPTIONS] INPUT HOST:PORT\n"
+      "Usage: " PROG " [OPTIONS] INPUT HOST:PORT [HOST:PORT...]\n"
       "\n"
       "Sends an audio file as Opus over RTP/UDP (RFC 3550, RFC 7587), each packet on\n"
       "an absolute deadline t0 + k*frame, so the stream never drifts; or live sound\n"
@@ -188,7 +190,13 @@ static void help(void)
       "                        receiver conceals exactly that gap. Runs until --duration\n"
       "                        or SIGINT\n"
       "  HOST:PORT             destination: IPv4 (127.0.0.1:5004), [IPv6]:port ([::1]:5004)\n"
-      "                        or a host name (localhost:5004)\n"
+      "                        or a host name (localhost:5004), or a multicast group;\n"
+      "                        up to %d of them (fan-out): each packet is encoded once\n"
+      "                        and sent to every one, each destination from its own\n"
+      "                        ports with its own RTCP session; the encoder's\n"
+      "                        adaptation follows the worst of their reports. Two\n"
+      "                        destinations may not be one address and port, nor (with\n"
+      "                        RTCP on PORT+1) one host's adjacent ports\n"
       "\n"
       "  -f, --frame-ms MS     Opus frame (= packet) duration: 2.5, 5, 10, 20, 40 or 60 (%d)\n"
       "  -b, --bitrate BPS     Opus bitrate in bit/s, %d..%d (%d mono, %d stereo)\n"
@@ -214,7 +222,8 @@ static void help(void)
       "                        long the capture thread may be kept from reading before\n"
       "                        audio is lost (an overrun); a sound server's device\n"
       "                        (pulse, pipewire) adds its own buffering\n"
-      "      --sdp FILE        write an SDP describing the stream, for ffmpeg/ffplay\n"
+      "      --sdp FILE        write an SDP describing the stream (one destination only),\n"
+      "                        for ffmpeg/ffplay\n"
       "                        (-protocol_whitelist file,udp,rtp -i FILE), VLC or GStreamer;\n"
       "                        with --key: RTP/SAVP and an a=crypto line holding the key\n"
       "                        (ffmpeg: -protocol_whitelist file,udp,rtp,srtp)\n"
@@ -246,18 +255,36 @@ static void help(void)
       "                        and end system delay); adapt_events (settings changed),\n"
       "                        encoder_loss_pct, encoder_bitrate; rtcp_sent, rtcp_received,\n"
       "                        rtcp_invalid, rtcp_rejected (not from the destination's host),\n"
-      "                        auth_failed (--key: SRTCP that failed)\n"
+      "                        auth_failed (--key: SRTCP that failed); sap_sent (--announce:\n"
+      "                        SAP packets sent). With several\n"
+      "                        destinations: sent and bytes count each packet once,\n"
+      "                        send_errors is the sum, the RTCP figures are the worst\n"
+      "                        destination's (highest RTT and loss, lowest MOS) and the\n"
+      "                        RTCP counts sums, and \"dests\" lists each: addr, sent,\n"
+      "                        bytes, send_errors and its own RTCP keys above\n"
       "      --stats-interval MS   period of the stats lines, %d..3600000 (%d)\n"
       "      --metrics-file PATH   the same statistics in Prometheus' text format, the file\n"
       "                        replaced atomically every --stats-interval (node_exporter's\n"
       "                        textfile collector): driftless_sender_KEY, counts as counters\n"
       "                        (_total), the rest as gauges (README \"Metrics\")\n"
-      "      --metrics-stream NAME  the metrics' stream label (default: HOST:PORT as given)\n"
+      "      --metrics-stream NAME  the metrics' stream label (default: the first HOST:PORT as\n"
+      "                        given); the per-destination \"dests\" are not in the file\n"
       "      --rtcp-interval MS  RTCP: the minimum report interval (RFC 3550 Tmin),\n"
       "                        randomised 0.5..1.5 x and halved before the first; the\n"
       "                        5 %% bandwidth share may make it longer. 100..3600000\n"
       "                        (%d; below it only on a LAN). SR + SDES go to PORT+1 from\n"
       "                        the port above our RTP port, BYE when the stream stops\n"
+      "      --announce, --announce=NAME  announce the stream by SAP (RFC 2974), as\n"
+      "                        VLC's and PipeWire's discovery expect: its SDP (s=NAME;\n"
+      "                        default \"driftless on HOSTNAME\") to the SAP group at once,\n"
+      "                        then every %d s (a third either way at random), and a\n"
+      "                        deletion when the stream stops; receiver --sap NAME joins\n"
+      "                        it. One destination (a group, usually). With --key the\n"
+      "                        announcement says RTP/SAVP but never holds the key: each\n"
+      "                        receiver needs the key file. --ttl and --iface apply to\n"
+      "                        it as to a group\n"
+      "      --sap-addr GROUP:PORT  where --announce sends (%s:%d, the\n"
+      "                        SAP group VLC listens on); for a test, a group of its own\n"
       "      --ttl N           to a multicast group: its TTL (hop limit), 1..255 (1:\n"
       "                        this link only); loop on, so this host's receivers hear it\n"
       "      --iface IF        to a multicast group: send out of this interface, by\n"
@@ -287,11 +314,11 @@ static void help(void)
       "SIGINT/SIGTERM stop the stream cleanly (a final stats line, exit 0).\n"
       "Exit status: 0 done (also: a pipe that closed), 1 run-time error (file, device,\n"
       "host, network), 2 usage error (also: a --key file that holds no valid key).\n",
-      DL_CAPTURE_PERIOD_US / 1000.0, DL_DEFAULT_FRAME_US / 1000, DL_MIN_BITRATE, DL_MAX_BITRATE, DL_DEFAULT_BITRATE_MONO,
+      DL_CAPTURE_PERIOD_US / 1000.0, DL_MAX_DESTS, DL_DEFAULT_FRAME_US / 1000, DL_MIN_BITRATE, DL_MAX_BITRATE, DL_DEFAULT_BITRATE_MONO,
       DL_DEFAULT_BITRATE_STEREO, DL_DEFAULT_COMPLEXITY, DL_DEFAULT_EXPECT_LOSS, DL_DEFAULT_PT,
       DL_CAPTURE_BUFFER_MIN_MS, DL_CAPTURE_BUFFER_MAX_MS, DL_CAPTURE_BUFFER_MS,
       DL_MIN_STATS_INTERVAL_MS, DL_DEFAULT_STATS_INTERVAL_MS, DL_RTCP_MIN_INTERVAL_MS,
-      DL_MIN_BITRATE, DL_DEFAULT_MIN_BITRATE);
+      DL_SAP_INTERVAL_MS / 1000, DL_SAP_ADDR, DL_SAP_PORT, DL_MIN_BITRATE, DL_DEFAULT_MIN_BITRATE);
 }
 
 enum {
@@ -299,7 +326,7 @@ enum {
   OPT_PT, OPT_SSRC, OPT_LOOP, OPT_DURATION, OPT_SDP, OPT_SKEW, OPT_STATS,
   OPT_STATS_INTERVAL, OPT_TRACE, OPT_KEY, OPT_GEN_KEY, OPT_METRICS_FILE, OPT_METRICS_STREAM,
   OPT_RTCP_INTERVAL, OPT_RTCP_MUX, OPT_NO_RTCP, OPT_TTL, OPT_IFACE, OPT_ADAPT, OPT_NO_ADAPT, OPT_MIN_BITRATE,
-  OPT_RAW, OPT_LIVE, OPT_CAPTURE_BUFFER
+  OPT_RAW, OPT_LIVE, OPT_CAPTURE_BUFFER, OPT_ANNOUNCE, OPT_SAP_ADDR
 };
 
 /* The sender words each expected value itself ("bit/s from 6000 to
@@ -354,6 +381,8 @@ static const struct option longs[] = {
   {"raw", required_argument, NULL, OPT_RAW},
   {"live", no_argument, NULL, OPT_LIVE},
   {"capture-buffer", required_argument, NULL, OPT_CAPTURE_BUFFER},
+  {"announce", optional_argument, NULL, OPT_ANNOUNCE},
+  {"sap-addr", required_argument, NULL, OPT_SAP_ADDR},
   {"quiet", no_argument, NULL, 'q'},
   {"verbose", no_argument, NULL, 'v'},
   {"help", no_argument, NULL, 'h'},
@@ -450,13 +479,53 @@ static int set_flag(struct opts *o, int c, char *arg)
     o->capture_buffer_ms = (int)want_long("--capture-buffer", arg, DL_CAPTURE_BUFFER_MIN_MS,
                                           DL_CAPTURE_BUFFER_MAX_MS, "milliseconds, 10..1000");
     break;
+  case OPT_ANNOUNCE:
+    if (arg == NULL) {
+      char host[256] = "localhost";
+      gethostname(host, sizeof host - 1);
+      host[sizeof host - 1] = '\0';
+      snprintf(o->announce_default, sizeof o->announce_default, "driftless on %s", host);
+      arg = o->announce_default;
+    }
+    o->announce = arg;
+    if (strlen(arg) == 0 || strlen(arg) > SDP_MAX_NAME)
+      usage_error("--announce: expected a name of 1..%d characters, got \"%s\"", SDP_MAX_NAME, arg);
+    for (const char *ch = arg; *ch != '\0'; ch++)
+      if ((unsigned char)*ch < 0x20 || *ch == 0x7f)
+        usage_error("--announce: the name may not hold control characters");
+    break;
+  case OPT_SAP_ADDR: o->sap_addr = arg; break;
   default:
     return -1;
   }
   return 0;
 }
 
-static void parse(int argc, char **argv, struct opts *o)
+/* --sap-addr GROUP:PORT, numeric, a multicast group; or the default. */
+static void parse_sap_addr(struct opts *o)
+{
+  char host[64], port[16];
+  const char *arg = o->sap_addr != NULL ? o->sap_addr : DL_SAP_ADDR ":" STR(DL_SAP_PORT);
+  struct sockaddr_in *v4 = (struct sockaddr_in *)&o->sap;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&o->sap;
+
+  memset(&o->sap, 0, sizeof o->sap);
+  if (args_hostport(arg, 0, host, sizeof host, port, sizeof port) < 0)
+    usage_error("--sap-addr: expected GROUP:PORT, got \"%s\"", arg);
+  if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)atoi(port));
+  } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons((uint16_t)atoi(port));
+  } else {
+    usage_error("--sap-addr: expected a numeric multicast group, got \"%s\"", host);
+  }
+  if (!addr_is_multicast((const struct sockaddr *)&o->sap))
+    usage_error("--sap-addr: %s is not a multicast group", host);
+}
+
+static void parse(int argc, char **argv, struct opts *o, struct dests *ds)
 {
   int c;
 
@@ -495,22 +564,39 @@ static void parse(int argc, char **argv, struct opts *o)
       usage_error("--gen-key FILE is used alone: it writes a key and exits");
     return;
   }
-  if (argc - optind != 2)
+  if (argc - optind < 2)
     usage_error("expected INPUT and HOST:PORT, got %d argument%s (see --help)", argc - optind,
                 argc - optind == 1 ? "" : "s");
+  if (argc - optind - 1 > DL_MAX_DESTS)
+    usage_error("%d destinations: at most %d", argc - optind - 1, DL_MAX_DESTS);
   o->input = argv[optind];
   o->dest = argv[optind + 1];
+  o->n_dests = argc - optind - 1;
   if (o->metrics_stream == NULL)
     o->metrics_stream = o->dest;
-  if (args_hostport(o->dest, 0, o->host, sizeof o->host, o->port, sizeof o->port) < 0 ||
-      o->host[0] == '\0')
-    usage_error("%s: expected HOST:PORT with a port 1..65535 (IPv6: [ADDR]:PORT)", o->dest);
+  ds->n = o->n_dests;
+  for (int i = 0; i < ds->n; i++) {
+    struct dest *d = &ds->d[i];
+    d->arg = argv[optind + 1 + i];
+    d->rtcp_fd = -1;
+    if (args_hostport(d->arg, 0, d->host, sizeof d->host, d->port, sizeof d->port) < 0 ||
+        d->host[0] == '\0')
+      usage_error("%s: expected HOST:PORT with a port 1..65535 (IPv6: [ADDR]:PORT)", d->arg);
+    if (!o->rtcp_mux && !o->no_rtcp && strcmp(d->port, "65535") == 0)
+      usage_error("port 65535: RTCP needs PORT+1 (give --rtcp-mux or --no-rtcp)");
+  }
+  if (o->sdp != NULL && ds->n > 1)
+    usage_error("--sdp describes one destination; %d were given", ds->n);
+  if (o->announce != NULL && ds->n > 1)
+    usage_error("--announce describes one destination; %d were given", ds->n);
+  if (o->sap_addr != NULL && o->announce == NULL)
+    usage_error("--sap-addr is where --announce sends; give --announce too");
+  if (o->announce != NULL)
+    parse_sap_addr(o);
   if (o->quiet && o->verbose)
     usage_error("-q and -v contradict each other");
   if (o->no_rtcp && o->rtcp_mux)
     usage_error("--no-rtcp and --rtcp-mux contradict each other");
-  if (!o->rtcp_mux && !o->no_rtcp && strcmp(o->port, "65535") == 0)
-    usage_error("port 65535: RTCP needs PORT+1 (give --rtcp-mux or --no-rtcp)");
   if (o->min_bitrate != 0 && o->bitrate != 0 && o->min_bitrate > o->bitrate)
     usage_error("--min-bitrate %d is above --bitrate %d", o->min_bitrate, o->bitrate);
   int is_stdin = strcmp(o->input, "-") == 0, is_alsa = strncmp(o->input, "alsa:", 5) == 0;
@@ -538,12 +624,12 @@ static void parse(int argc, char **argv, struct opts *o)
  * are gauges). */
 static const char *const counters[] = {
   "sent", "bytes", "late", "send_errors", "dtx", "overruns", "adapt_events", "rtcp_invalid",
-  "rtcp_sent", "rtcp_received", "rtcp_rejected", "auth_failed", NULL,
+  "rtcp_sent", "rtcp_received", "rtcp_rejected", "auth_failed", "sap_sent", NULL,
 };
 
 static void write_stats(struct sender *s, int final)
 {
-  char buf[1536];
+  char buf[8192];   /* room for DL_MAX_DESTS entries of "dests" */
   struct json j;
   struct txpipe_stats ts;
   int64_t now = clock_mono_ns();
@@ -567,13 +653,13 @@ static void write_stats(struct sender *s, int final)
   json_u64(&j, "sent", s->sent);
   json_u64(&j, "bytes", s->bytes);
   json_num(&j, "bitrate", bitrate, 0);
-  json_bool(&j, "fec", s->rtcp_on ? txrtcp_fec(&s->rtcp) : s->o.fec);
+  json_bool(&j, "fec", s->rtcp_on ? dests_fec(&s->dests) : s->o.fec);
   if (!s->rtcp_on) {
     json_null(&j, "loss_pct_reported");
     json_null(&j, "rtt_ms");
   }
   json_u64(&j, "late", s->pacer.late);
-  json_u64(&j, "send_errors", s->send_errors);
+  json_u64(&j, "send_errors", dests_send_errors(&s->dests));
   json_u64(&j, "dtx", ts.dtx_frames);
   if (s->live != NULL) {
     struct live_stats ls;
@@ -598,8 +684,10 @@ static void write_stats(struct sender *s, int final)
     json_null(&j, "capture_latency_ms");
     json_null(&j, "capture_cpu_pct");
   }
-  if (s->rtcp_on)
-    txrtcp_json(&s->rtcp, &j);
+  if (s->rtcp_on || s->dests.n > 1)
+    dests_json(&s->dests, &j);
+  if (s->o.announce != NULL)
+    json_u64(&j, "sap_sent", s->ann.sent);
   if (final)
     json_bool(&j, "final", 1);
   const char *line = json_end(&j);
@@ -650,7 +738,7 @@ static void status_line(struct sender *s, int last)
   else
     snprintf(total, sizeof total, "?");
   if (s->rtcp_on)
-    txrtcp_status(&s->rtcp, far, sizeof far);
+    dests_status(&s->dests, far, sizeof far);
   linew_printf(s->out, s->err_id,
                "\r" PROG ": %.1f s / %s  packets %" PRIu64 "  %.1f kb/s%s%s%s\033[K%s",
                pos, total, s->sent, secs > 0 ? (double)s->payload_bytes * 8 / secs / 1000 : 0.0,
@@ -678,7 +766,8 @@ static void finish(struct sender *s, int code)
   s->exit_code = code;
   /* The receiver can tell "ended" from "lost" (RFC 3550 6.6). */
   if (s->rtcp_on)
-    txrtcp_bye(&s->rtcp, code == 0 ? "end of stream" : "sender error");
+    dests_bye(&s->dests, code == 0 ? "end of stream" : "sender error");
+  announce_stop(&s->ann);
   live_stop(s->live);
   uv_stop(&s->loop);
 }
@@ -736,21 +825,14 @@ static int protect_pending(struct sender *s, int len)
 /* at: CLOCK_MONOTONIC just before the datagram goes to the kernel. */
 static void send_pending(struct sender *s, int64_t deadline, int64_t at)
 {
-  uv_buf_t b = uv_buf_init((char *)s->pending, (unsigned)s->pending_len);
-  int rc = uv_udp_try_send(&s->udp, &b, 1, (const struct sockaddr *)&s->addr);
+  size_t payload = (size_t)(s->pending_len - RTP_HEADER_LEN - (s->srtp != NULL ? DL_SRTP_TAG_LEN : 0));
 
-  if (rc < 0) {
-    s->send_errors++;
-    if (!s->send_error_said && !s->o.quiet) {
-      linew_printf(s->out, s->err_id, "%s" PROG ": send to %s: %s (counting send_errors, going on)\n",
-                   s->status_on ? "\n" : "", s->addr_text, uv_strerror(rc));
-      s->send_error_said = 1;
-    }
-  } else {
+  /* Encoded and protected once, sent to each destination. */
+  if (dests_send(&s->dests, s->pending, (size_t)s->pending_len, payload, s->out, s->err_id,
+                 s->status_on ? "\n" : "", s->o.quiet, PROG) > 0) {
     s->sent++;
     s->bytes += (uint64_t)s->pending_len;
-    s->payload_bytes += (uint64_t)(s->pending_len - RTP_HEADER_LEN -
-                                   (s->srtp != NULL ? DL_SRTP_TAG_LEN : 0));
+    s->payload_bytes += (uint64_t)payload;
   }
   if (s->trace_id >= 0) {
     const uint8_t *p = s->pending;
@@ -880,34 +962,39 @@ static void live_end_cb(void *arg, int err, const char *why)
 
 /* ---- setup ------------------------------------------------------------------ */
 
+/* Each destination's host; a bad one is an exit status (dests.h). */
 static int resolve(struct sender *s)
 {
-  int rc = resolve_udp(s->o.host, s->o.port, 0, AF_UNSPEC, &s->addr);
+  int rc = dests_resolve(&s->dests, !s->o.no_rtcp && !s->o.rtcp_mux, PROG);
 
   if (rc != 0) {
-    fprintf(stderr, PROG ": %s: cannot resolve: %s\n", s->o.host, resolve_strerror(rc));
+    s->exit_code = rc;
     return -1;
   }
-  addr_text((const struct sockaddr *)&s->addr, s->addr_text, sizeof s->addr_text);
   return 0;
 }
 
-static int write_sdp(struct sender *s, uint32_t ssrc)
+/* The stream's SDP into buf. name: s= (NULL: sdp_write's). announce:
+ * for SAP, where the key is not given out (RTP/SAVP without a=crypto).
+ * Returns its length or a negative errno. */
+static int make_sdp(const struct sender *s, uint32_t ssrc, const char *name, int announce,
+                    char *buf, size_t cap)
 {
-  char text[INET6_ADDRSTRLEN], buf[2048];
+  char text[INET6_ADDRSTRLEN];
   struct sdp_params p;
-  FILE *f;
   int n;
 
-  if (getnameinfo((struct sockaddr *)&s->addr, sizeof s->addr, text, sizeof text, NULL, 0,
+  const struct dest *d = &s->dests.d[0];   /* --sdp: one destination */
+
+  if (getnameinfo((const struct sockaddr *)&d->addr, sizeof d->addr, text, sizeof text, NULL, 0,
                   NI_NUMERICHOST) != 0)
     return -EINVAL;
   /* Drop an IPv6 zone ("%eth0"): SDP has no place for it. */
   text[strcspn(text, "%")] = '\0';
   memset(&p, 0, sizeof p);
   p.addr = text;
-  p.ipv6 = s->addr.ss_family == AF_INET6;
-  p.port = atoi(s->o.port);
+  p.ipv6 = d->addr.ss_family == AF_INET6;
+  p.port = addr_port((const struct sockaddr *)&d->addr);
   p.pt = s->o.pt;
   p.channels = s->info.channels;
   p.bitrate = s->o.bitrate;
@@ -916,15 +1003,28 @@ static int write_sdp(struct sender *s, uint32_t ssrc)
   p.frame_us = s->o.frame_us;
   p.ssrc = ssrc;
   p.session_id = (uint64_t)time(NULL);
-  if (s->srtp != NULL) {
+  p.session_name = name;
+  if (s->srtp != NULL && announce) {
+    p.savp = 1;
+    n = sdp_write(&p, buf, cap);
+  } else if (s->srtp != NULL) {
     char line[128];
     if (dl_srtp_sdp_crypto(s->key, line, sizeof line) < 0)
       return -EINVAL;
     p.crypto = line + strlen("a=crypto:");   /* sdp_write adds the attribute name */
-    n = sdp_write(&p, buf, sizeof buf);
+    n = sdp_write(&p, buf, cap);
   } else {
-    n = sdp_write(&p, buf, sizeof buf);
+    n = sdp_write(&p, buf, cap);
   }
+  return n;
+}
+
+static int write_sdp(struct sender *s, uint32_t ssrc)
+{
+  char buf[2048];
+  FILE *f;
+  int n = make_sdp(s, ssrc, s->o.announce, 0, buf, sizeof buf);
+
   if (n < 0)
     return n;
   f = fopen(s->o.sdp, "w");
@@ -1114,8 +1214,11 @@ static void say_setup(const struct sender *s, const struct txpipe_config *tc)
             s->info.format, s->info.in_rate, s->info.in_channels, s->info.in_channels == 1 ? "" : "s",
             s->info.resampled ? " (resampled to 48 kHz)" : "",
             s->info.out_frames >= 0 ? (double)s->info.out_frames / DL_RATE : -1.0);
+  char to[DL_MAX_DESTS * (ADDR_TEXT_MAX + 2)] = "";
+  for (int i = 0; i < s->dests.n; i++)
+    snprintf(to + strlen(to), sizeof to - strlen(to), "%s%s", i > 0 ? ", " : "", s->dests.d[i].addr_text);
   fprintf(stderr, PROG ": to %s, SSRC %" PRIu32 ", pt %d, seq %u, ts %" PRIu32 ", %s\n",
-          s->addr_text, tc->ssrc, tc->pt, tc->seq0, tc->ts0,
+          to, tc->ssrc, tc->pt, tc->seq0, tc->ts0,
           s->srtp != NULL ? "SRTP " DL_SRTP_SUITE : "plain RTP");
   fprintf(stderr, PROG ": Opus %s, %d ch, %g ms frames, %d bit/s, complexity %d, FEC %s"
           " (expect %d%% loss), DTX %s, skew %g ppm\n", s->o.application_name, tc->channels,
@@ -1123,41 +1226,12 @@ static void say_setup(const struct sender *s, const struct txpipe_config *tc)
           tc->loss_perc, tc->dtx ? "on" : "off", s->o.skew_ppm);
 }
 
-/* A group destination: TTL (hop limit), loop on (this host's receivers
- * hear it) and --iface (a name or one of its addresses, shell/iface) on
- * socket fd. Returns 0 or -1 after one line. */
-static int mcast_setup(struct sender *s, int fd)
-{
-  int ttl = s->o.ttl != 0 ? s->o.ttl : 1, loop = 1, ok;
-  struct iface ifc = {0};
-
-  if (s->o.iface != NULL && iface_lookup(s->o.iface, &ifc) != 0) {
-    fprintf(stderr, PROG ": --iface %s: no interface of this host has that name or address\n", s->o.iface);
-    return -1;
-  }
-  if (s->addr.ss_family == AF_INET) {
-    struct ip_mreqn m = {.imr_address = ifc.v4, .imr_ifindex = (int)ifc.index};
-    ok = setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) == 0 &&
-         setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) == 0 &&
-         (s->o.iface == NULL || setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m) == 0);
-  } else {
-    ok = setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &ttl, sizeof ttl) == 0 &&
-         setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &loop, sizeof loop) == 0 &&
-         (s->o.iface == NULL ||
-          setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifc.index, sizeof ifc.index) == 0);
-  }
-  if (!ok) {
-    fprintf(stderr, PROG ": multicast to %s%s%s: %s\n", s->addr_text, s->o.iface ? " via " : "",
-            s->o.iface ? s->o.iface : "", strerror(errno));
-    return -1;
-  }
-  return 0;
-}
-
 /* The loop and its handles: the socket, the schedule's timerfd, the stats
  * and status timers, the signals. Returns 0 or -1 after one line. */
 static int make_loop(struct sender *s)
 {
+  struct dests_net net = {.no_rtcp = s->o.no_rtcp, .rtcp_mux = s->o.rtcp_mux, .ttl = s->o.ttl,
+                          .iface = s->o.iface};
   int rc;
 
   if ((rc = uv_loop_init(&s->loop)) < 0) {
@@ -1165,38 +1239,14 @@ static int make_loop(struct sender *s)
     return -1;
   }
   s->loop_ok = 1;
-  if (s->o.no_rtcp) {
-    if ((rc = uv_udp_init_ex(&s->loop, &s->udp, s->addr.ss_family)) < 0) {
-      fprintf(stderr, PROG ": UDP socket: %s\n", uv_strerror(rc));
+  if (s->o.ttl != 0 || s->o.iface != NULL) {
+    if (!dests_any_group(&s->dests) && s->o.announce == NULL) {
+      fprintf(stderr, PROG ": --ttl and --iface need a multicast group, not %s\n", s->dests.d[0].addr_text);
       return -1;
     }
-  } else {
-    /* RTP from an even port, RTCP from the one above it (RFC 3550 11),
-     * so that a receiver answering "source port + 1" reaches us. */
-    int fds[2] = {-1, -1};
-    if ((rc = udppair_bind(s->addr.ss_family, fds, s->o.rtcp_mux ? 1 : 2)) < 0) {
-      fprintf(stderr, PROG ": UDP sockets: %s\n", strerror(-rc));
-      return -1;
-    }
-    uv_udp_init(&s->loop, &s->udp);
-    if ((rc = uv_udp_open(&s->udp, fds[0])) < 0) {
-      fprintf(stderr, PROG ": UDP socket: %s\n", uv_strerror(rc));
-      close(fds[0]);
-      if (fds[1] >= 0)
-        close(fds[1]);
-      return -1;
-    }
-    s->rtcp_fd = fds[1];
   }
-  if (addr_is_multicast((const struct sockaddr *)&s->addr)) {
-    uv_os_fd_t fd;
-    if (uv_fileno((uv_handle_t *)&s->udp, &fd) < 0 || mcast_setup(s, fd) < 0 ||
-        (s->rtcp_fd >= 0 && mcast_setup(s, s->rtcp_fd) < 0))
-      return -1;
-  } else if (s->o.ttl != 0 || s->o.iface != NULL) {
-    fprintf(stderr, PROG ": --ttl and --iface need a multicast group, not %s\n", s->addr_text);
+  if (dests_open(&s->dests, &s->loop, &net, PROG) < 0)
     return -1;
-  }
   s->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
   if (s->tfd < 0) {
     fprintf(stderr, PROG ": timerfd_create: %s\n", strerror(errno));
@@ -1267,7 +1317,6 @@ static int start_rtcp(struct sender *s)
   c.verbose = s->o.verbose;
   c.ssrc = s->ssrc;
   c.rand = rnd;
-  c.dest = s->addr;
   c.srtp_out = s->srtp;
   c.srtp_in = s->srtcp_in;
   c.tp = s->tp;
@@ -1275,21 +1324,45 @@ static int start_rtcp(struct sender *s)
   c.err_id = s->err_id;
   c.now_cb = rtcp_now_cb;
   c.now_arg = s;
-  rc = txrtcp_open(&s->rtcp, &s->loop, &s->udp, s->rtcp_fd, &c);
-  s->rtcp_fd = -1;   /* the RTCP handle has it now */
+  rc = dests_start_rtcp(&s->dests, &s->loop, &c);
   if (rc < 0) {
     fprintf(stderr, PROG ": RTCP socket: %s\n", uv_strerror(rc));
     return -1;
   }
   s->rtcp_on = 1;
-  if (s->o.verbose) {
+  for (int i = 0; s->o.verbose && i < s->dests.n; i++) {
+    struct dest *d = &s->dests.d[i];
     struct sockaddr_storage local;
     int len = sizeof local;
-    int port = uv_udp_getsockname(&s->udp, (struct sockaddr *)&local, &len) == 0
+    int port = uv_udp_getsockname(&d->udp, (struct sockaddr *)&local, &len) == 0
                    ? addr_port((const struct sockaddr *)&local) : -1;
-    fprintf(stderr, PROG ": RTP from port %d, RTCP from port %d to port %d%s, CNAME %s, adaptation %s\n",
-            port, s->o.rtcp_mux ? port : port + 1, addr_port((const struct sockaddr *)&s->rtcp.to),
-            s->o.rtcp_mux ? " (muxed)" : "", s->rtcp.cname, s->o.adapt ? "on" : "off");
+    fprintf(stderr, PROG ": RTP from port %d, RTCP from port %d to port %d%s%s, CNAME %s, adaptation %s\n",
+            port, s->o.rtcp_mux ? port : port + 1, addr_port((const struct sockaddr *)&d->rtcp.to),
+            s->o.rtcp_mux ? " (muxed)" : "", d->label, d->rtcp.cname,
+            !s->o.adapt ? "off" : s->dests.n > 1 ? "on (the encoder follows the worst destination)" : "on");
+  }
+  return 0;
+}
+
+/* --announce: the stream's SDP by SAP, from now until finish(). Returns 0
+ * or -1 after one line. */
+static int start_announce(struct sender *s)
+{
+  char sdp[SAP_MAX_BUILD];
+  int n = make_sdp(s, s->ssrc, s->o.announce, 1, sdp, sizeof sdp);
+
+  if (n < 0) {
+    fprintf(stderr, PROG ": --announce: the SDP: %s\n", strerror(-n));
+    return -1;
+  }
+  if (announce_start(&s->ann, &s->loop, (const struct sockaddr *)&s->o.sap, sdp, (size_t)n, s->o.ttl,
+                     s->o.iface, (uint64_t)random_u32() << 32 | random_u32(), s->out, s->err_id, PROG) < 0)
+    return -1;
+  if (s->o.verbose) {
+    char to[ADDR_TEXT_MAX];
+    fprintf(stderr, PROG ": announcing \"%s\" by SAP to %s every %d s (hash %04x)\n", s->o.announce,
+            addr_text((const struct sockaddr *)&s->o.sap, to, sizeof to), DL_SAP_INTERVAL_MS / 1000,
+            s->ann.msg.hash);
   }
   return 0;
 }
@@ -1323,6 +1396,8 @@ static int start(struct sender *s)
     return -1;
   }
   if (!s->o.no_rtcp && start_rtcp(s) < 0)
+    return -1;
+  if (s->o.announce != NULL && start_announce(s) < 0)
     return -1;
   uv_poll_start(&s->poll, UV_READABLE, tick_cb);
   start_reports(s);
@@ -1427,8 +1502,7 @@ static int teardown(struct sender *s)
   live_destroy(s->live);
   dl_srtp_destroy(s->srtp);
   dl_srtp_destroy(s->srtcp_in);
-  if (s->rtcp_fd >= 0)
-    close(s->rtcp_fd);
+  dests_close(&s->dests);
   memset(s->key, 0, sizeof s->key);
   return s->exit_code;
 }
@@ -1439,13 +1513,12 @@ int main(int argc, char **argv)
   struct txpipe_config tc;
   int rc;
 
-  parse(argc, argv, &s.o);
+  parse(argc, argv, &s.o, &s.dests);
   if (s.o.gen_key != NULL)
     return keyfile_generate(PROG, s.o.gen_key);
   if (s.o.key != NULL && (rc = keyfile_read(PROG, s.o.key, s.key)) != 0)
     return rc;
   s.tfd = -1;
-  s.rtcp_fd = -1;
   s.err_id = s.stats_id = s.trace_id = s.metrics_id = -1;
   s.exit_code = EXIT_RUNTIME;
   signal(SIGPIPE, SIG_IGN);

@@ -83,7 +83,17 @@ static void adapt(struct txrtcp *r)
   struct adapt_input in = {.loss_pct = f->loss_pct, .rtt_ms = f->rtt_ms, .rtt_min_ms = f->rtt_min_ms};
   int old_loss = r->ad.loss_perc, old_fec = r->ad.fec, old_rate = r->ad.bitrate;
   unsigned what = adapt_report(&r->ad, &in);
+  const char *to = r->cfg.label != NULL ? r->cfg.label : "";
 
+  if (r->cfg.adapt_cb != NULL) {
+    if (what == 0)
+      return;
+    say(r, "adapt%s: wants expected loss %d -> %d %%, FEC %s -> %s, bitrate %d -> %d bit/s (reported %.1f %% lost, RTT %.1f ms)",
+        to, old_loss, r->ad.loss_perc, old_fec ? "on" : "off", r->ad.fec ? "on" : "off", old_rate,
+        r->ad.bitrate, f->loss_pct, f->rtt_ms);
+    r->cfg.adapt_cb(r->cfg.adapt_arg);
+    return;
+  }
   if (what & (ADAPT_LOSS | ADAPT_FEC)) {
     if (txpipe_set_fec(r->cfg.tp, r->ad.fec, r->ad.loss_perc) == 0) {
       r->loss_perc = r->ad.loss_perc;
@@ -133,13 +143,13 @@ static void datagram(struct txrtcp *r, uint8_t *buf, size_t len, const struct so
   if ((what & RTCP_TX_REPORT) && !r->said_report) {
     char text[ADDR_TEXT_MAX];
     r->said_report = 1;
-    say(r, "receiver report from %s, SSRC %08x%s%s", addr_text(from, text, sizeof text),
+    say(r, "receiver report%s from %s, SSRC %08x%s%s", r->cfg.label != NULL ? r->cfg.label : "", addr_text(from, text, sizeof text),
         (unsigned)in.ssrc, in.has_cname ? ", CNAME " : "", in.has_cname ? in.cname : "");
   }
   if ((what & RTCP_TX_REPORT) && r->cfg.adapt)
     adapt(r);
   if (what & RTCP_TX_BYE)
-    say(r, "the receiver said BYE");
+    say(r, "the receiver%s said BYE", r->cfg.label != NULL ? r->cfg.label : "");
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -236,6 +246,27 @@ void txrtcp_json(const struct txrtcp *r, struct json *j)
   json_u64(j, "adapt_events", r->ad.events);
   json_u64(j, "encoder_loss_pct", (uint64_t)r->loss_perc);
   json_u64(j, "encoder_bitrate", (uint64_t)r->bitrate);
+  json_u64(j, "rtcp_sent", r->sent);
+  json_u64(j, "rtcp_received", r->received);
+  json_u64(j, "rtcp_invalid", r->invalid);
+  json_u64(j, "rtcp_rejected", r->rejected);
+  json_u64(j, "auth_failed", r->auth_failed);
+}
+
+void txrtcp_json_far(const struct txrtcp *r, struct json *j)
+{
+  const struct rtcp_tx_far *f = rtcp_tx_far(&r->tx);
+
+  json_num(j, "rtt_ms", f->rtt_ms, 2);
+  json_num(j, "loss_pct_reported", f->loss_pct, 2);
+  json_num(j, "jitter_ms_reported", f->jitter_ms, 2);
+  if (f->have_report)
+    json_i64(j, "lost_reported", f->cum_lost);
+  else
+    json_null(j, "lost_reported");
+  json_num(j, "far_mos", f->mos, 1);
+  json_num(j, "far_r_factor", f->r_factor, 0);
+  json_num(j, "far_latency_ms", f->have_xr ? f->latency_ms : NAN, 0);
   json_u64(j, "rtcp_sent", r->sent);
   json_u64(j, "rtcp_received", r->received);
   json_u64(j, "rtcp_invalid", r->invalid);

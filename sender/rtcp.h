@@ -40,6 +40,12 @@ struct txrtcp_config {
   struct txpipe *tp;           /* the encoder the adaptation sets */
   struct linew *out;           /* -v lines */
   int err_id;
+  /* Several destinations (sender/dests.c): each report's adaptation is
+   * only computed here (into ad) and adapt_cb is told, which sets the one
+   * encoder from every destination's; NULL: this session sets it. */
+  void (*adapt_cb)(void *arg);
+  void *adapt_arg;
+  const char *label;           /* -v lines: " (to HOST:PORT)", or "" / NULL */
   /* What has been sent, now (for the SR). */
   void (*now_cb)(void *arg, struct rtcp_tx_now *now);
   void *now_arg;
@@ -74,6 +80,11 @@ void txrtcp_bye(struct txrtcp *r, const char *reason);
 
 /* The stats keys of RTCP and the adaptation, into an open JSON object. */
 void txrtcp_json(const struct txrtcp *r, struct json *j);
+
+/* The far end's keys alone (rtt_ms, loss_pct_reported, ..., auth_failed,
+ * as txrtcp_json without the adaptation's), for one destination of
+ * several. */
+void txrtcp_json_far(const struct txrtcp *r, struct json *j);
 
 /* The encoder's FEC now (the adaptation may have turned it). */
 int txrtcp_fec(const struct txrtcp *r);

@@ -82,6 +82,25 @@ void json_obj_end(struct json *j)
   j->need_comma = 1;
 }
 
+void json_arr_begin(struct json *j, const char *k)
+{
+  key(j, k);
+  emit(j, "[");
+  j->need_comma = 0;
+}
+
+void json_elem_begin(struct json *j)
+{
+  emit(j, "%s{", j->need_comma ? "," : "");
+  j->need_comma = 0;
+}
+
+void json_arr_end(struct json *j)
+{
+  emit(j, "]");
+  j->need_comma = 1;
+}
+
 const char *json_end(struct json *j)
 {
   emit(j, "}");

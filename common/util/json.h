@@ -24,6 +24,11 @@ void json_null(struct json *j, const char *key);
 void json_str(struct json *j, const char *key, const char *s);
 void json_obj_begin(struct json *j, const char *key);
 void json_obj_end(struct json *j);
+/* An array of objects: json_arr_begin(j, "dests"), then per element
+ * json_elem_begin .. json_obj_end, then json_arr_end. */
+void json_arr_begin(struct json *j, const char *key);
+void json_elem_begin(struct json *j);
+void json_arr_end(struct json *j);
 /* Closes the object. Returns the NUL-terminated text, or NULL if it did
  * not fit. */
 const char *json_end(struct json *j);

@@ -68,6 +68,30 @@ static const char *skip_string(const char *p)
   return p + 1;
 }
 
+/* An array (the sender's "dests"): skipped whole, strings and nesting
+ * included; its elements have no name of their own for a metric. Returns
+ * the position after it, or NULL. */
+static const char *skip_array(const char *p)
+{
+  int depth = 0;
+
+  for (; *p != '\0'; p++) {
+    if (*p == '"') {
+      if ((p = skip_string(p)) == NULL)
+        return NULL;
+      p--;
+    } else if (*p == '[' || *p == '{') {
+      depth++;
+    } else if (*p == ']' || *p == '}') {
+      if (--depth == 0)
+        return *p == ']' ? p + 1 : NULL;
+      if (depth < 0)
+        return NULL;
+    }
+  }
+  return NULL;
+}
+
 static int is_counter(const char *key, const char *const *counters)
 {
   for (; counters != NULL && *counters != NULL; counters++)
@@ -132,6 +156,8 @@ static const char *read_value(const char *p, const char *name, const char *key, 
   }
   if (*p == '"')
     return skip_string(p);
+  if (*p == '[')
+    return depth == 0 ? skip_array(p) : NULL;
   if (strncmp(p, "null", 4) == 0)
     return p + 4;
   if (strncmp(p, "true", 4) == 0 || strncmp(p, "false", 5) == 0) {

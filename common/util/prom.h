@@ -6,7 +6,8 @@
  * metric named driftless_<prog>_<key>, a nested object's keys joined to
  * its own with "_" (latency_ms.p99 -> driftless_receiver_latency_ms_p99);
  * a boolean is 0 or 1; null is left out (no sample, as for a value not
- * known yet). Keys listed in `counters` (monotone counts since start) are
+ * known yet); an array (the sender's per-destination "dests") is left out
+ * whole. Keys listed in `counters` (monotone counts since start) are
  * counters, with "_total" appended; all others are gauges. Each metric has
  * one label, stream="<stream>", and a # TYPE line. The "final" key is not
  * a metric. */

@@ -68,6 +68,7 @@ def main():
     playout_corpus()
     audio_in_corpus()
     rtcp_corpus()
+    sap_corpus()
 
 
 def playout_corpus():
@@ -246,6 +247,44 @@ def rtcp_corpus():
     write("fuzz_rtcp_session", "sr_dlrr_bye_from_sender",
           bytes([0x47]) + sr(tx, []) + sdes([(tx, [cname])]) + xr(tx, [XR_DLRR]) + bye([tx], b"end"))
     write("fuzz_rtcp_session", "no_packets", bytes([0]) + rr(rx, [rblk]) + sdes([(rx, [(1, b"x")])]))
+
+
+def sdp(name=b"driftless", addr=b"239.1.2.3", port=b"5004", proto=b"RTP/AVP", pt=b"96",
+        extra=b"", nl=b"\r\n"):
+    lines = [b"v=0", b"o=- 7 7 IN IP4 " + addr, b"s=" + name, b"c=IN IP4 " + addr + b"/16", b"t=0 0",
+             b"m=audio " + port + b" " + proto + b" " + pt, b"a=rtpmap:" + pt + b" opus/48000/2",
+             b"a=fmtp:" + pt + b" useinbandfec=1", b"a=ptime:20"]
+    return nl.join(lines) + nl + extra
+
+
+def sap(payload, b0=0x20, auth=b"", ptype=b"application/sdp\0", origin=b"\x7f\0\0\x01", h=0x1234):
+    return bytes([b0, len(auth) // 4]) + struct.pack("!H", h) + origin + auth + ptype + payload
+
+
+def sap_corpus():
+    """fuzz_sap: SAP announcements as the sender sends them and as others
+    may (no type field, auth data, IPv6 origin, deletions), bare SDPs, and
+    the malformed cases of tests/unit/test_sap.c."""
+    w = lambda n, d: write("fuzz_sap", n, d)
+    w("announce", sap(sdp()))
+    w("announce_other_name", sap(sdp(name=b"Kitchen")))
+    w("announce_srtp", sap(sdp(proto=b"RTP/SAVP", extra=b"a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:" + b"A" * 40 + b"\r\n")))
+    w("deletion", sap(b"o=- 7 7 IN IP4 239.1.2.3\r\n", b0=0x24))
+    w("no_type_lf", sap(sdp(nl=b"\n"), ptype=b""))
+    w("auth_ipv6", sap(sdp(addr=b"ff0e::1"), b0=0x30, auth=b"\xaa" * 8, origin=b"\xfe\x80" + b"\0" * 13 + b"\x01"))
+    w("media_level_c", sap(b"v=0\ns=driftless\nm=video 6000 RTP/AVP 98\nm=audio 6002 RTP/AVP 111\n"
+                           b"c=IN IP4 239.9.9.9\na=rtpmap:111 OPUS/48000/2\n"))
+    w("sdp_bare", sdp())
+    w("bad_version", sap(sdp(), b0=0x40))
+    w("bad_encrypted", sap(sdp(), b0=0x22))
+    w("bad_compressed", sap(sdp(), b0=0x21))
+    w("bad_auth_len", sap(sdp(), auth=b"") [:1] + b"\x7f" + sap(sdp())[2:])
+    w("bad_type_no_nul", sap(b"", ptype=b"application/sdp"))
+    w("bad_type_other", sap(b"hello", ptype=b"text/plain\0"))
+    w("bad_no_media", sap(b"v=0\r\ns=x\r\nc=IN IP4 239.1.2.3\r\n"))
+    w("bad_port", sap(sdp(port=b"70000")))
+    w("bad_pt", sap(sdp(pt=b"300")))
+    w("bad_truncated", sap(sdp())[:6])
 
 
 if __name__ == "__main__":

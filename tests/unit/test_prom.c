@@ -7,6 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "util/json.h"
 #include "util/prom.h"
 
 static const char *const counters[] = {"received", "late", NULL};
@@ -60,6 +61,42 @@ static void test_prom_from_json__not_our_json__einval(void **state)
   assert_string_equal(out, "");
 }
 
+/* json's arrays of objects, as the sender's "dests" is written, and prom
+ * leaving them out while it reads the keys after them. */
+static void test_prom_from_json__array_of_objects__skipped(void **state)
+{
+  (void)state;
+  char buf[256], out[512];
+  struct json j;
+
+  json_begin(&j, buf, sizeof buf);
+  json_u64(&j, "sent", 3);
+  json_arr_begin(&j, "dests");
+  for (int i = 0; i < 2; i++) {
+    json_elem_begin(&j);
+    json_str(&j, "addr", i == 0 ? "127.0.0.1:5004" : "[::1]:5006 \"x]");
+    json_u64(&j, "sent", 3);
+    json_obj_begin(&j, "o");
+    json_null(&j, "n");
+    json_obj_end(&j);
+    json_obj_end(&j);
+  }
+  json_arr_end(&j);
+  json_u64(&j, "late", 1);
+  assert_string_equal(json_end(&j),
+                      "{\"sent\":3,\"dests\":[{\"addr\":\"127.0.0.1:5004\",\"sent\":3,\"o\":{\"n\":null}},"
+                      "{\"addr\":\"[::1]:5006 \\\"x]\",\"sent\":3,\"o\":{\"n\":null}}],\"late\":1}");
+  assert_true(prom_from_json(buf, "sender", "s", counters, out, sizeof out) > 0);
+  assert_string_equal(out,
+    "# TYPE driftless_sender_sent gauge\n"
+    "driftless_sender_sent{stream=\"s\"} 3\n"
+    "# TYPE driftless_sender_late_total counter\n"
+    "driftless_sender_late_total{stream=\"s\"} 1\n");
+  assert_int_equal(prom_from_json("{\"a\":[{\"b\":1}}", "p", "s", NULL, out, sizeof out), -EINVAL);
+  assert_int_equal(prom_from_json("{\"a\":[1,2", "p", "s", NULL, out, sizeof out), -EINVAL);
+  assert_int_equal(prom_from_json("{\"a\":{\"b\":[]}}", "p", "s", NULL, out, sizeof out), -EINVAL);
+}
+
 static void test_prom_from_json__small_buffer__enobufs(void **state)
 {
   (void)state;
@@ -74,6 +111,7 @@ int main(void)
     cmocka_unit_test(test_prom_from_json__counters_gauges_nested__exact_text),
     cmocka_unit_test(test_prom_from_json__label__escaped),
     cmocka_unit_test(test_prom_from_json__not_our_json__einval),
+    cmocka_unit_test(test_prom_from_json__array_of_objects__skipped),
     cmocka_unit_test(test_prom_from_json__small_buffer__enobufs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
