@@ -280,7 +280,10 @@ static int wait_period(struct alsacap *c, int starting)
     return 1;
   struct timespec ts = {0, (long)c->info.period_frames * 500000000L / c->info.rate};
   nanosleep(&ts, NULL);
-  return 0;
+  /* Then a read regardless (non-blocking: -EAGAIN when there is nothing):
+   * a plugin chain over the sound server (route, plug over pulse) moves
+   * its pointer only when it is read or polled, never by avail alone. */
+  return 1;
 }
 
 /* The gap of an overrun, from each read's lag: x = the frames the device's
