@@ -74,6 +74,8 @@
 #define DL_WAV_SYNC_MS            1000   /* WAV header rewritten this often, so a killed receiver leaves a readable file */
 #define DL_WAV_RESYNC_MS          1000   /* WAV pacing this far behind its clock counts an underrun and restarts */
 #define DL_ALSA_WAIT_MS           100    /* longest wait for the device before looking at the stop flag */
+#define DL_ALSA_STUCK_MS          5000   /* a device that takes no audio this long has failed (a sound
+                                             server starts a stream in under 2 s) */
 #define DL_SNAPSHOT_MS            50     /* playback thread publishes its counters this often */
 #define DL_IDLE_CHECK_MS          100
 

@@ -25,6 +25,7 @@ struct alsa_sink {
   snd_pcm_t *pcm;
   snd_pcm_uframes_t buffer;
   int64_t t0;                   /* first wait, CLOCK_MONOTONIC; 0 before */
+  int64_t ok_ns;                /* when a period was last ready; 0 before */
 };
 
 /* Recovers from an underrun or a suspend; counts underruns. Returns 0 or
@@ -84,6 +85,9 @@ static int alsa_wait(struct sink *s, int64_t *play_ns)
   int r;
 
   alsa_pace(a);
+  int64_t start = clock_mono_ns();
+  if (a->ok_ns == 0)
+    a->ok_ns = start;
   for (;;) {
     avail = snd_pcm_avail_update(a->pcm);
     if (avail < 0) {
@@ -94,6 +98,16 @@ static int alsa_wait(struct sink *s, int64_t *play_ns)
     }
     if (avail >= s->period)
       break;
+    int64_t now = clock_mono_ns();
+    /* A device that stopped taking audio (a sound server's stream that
+     * failed) is an error, not a wait forever. */
+    if (now - a->ok_ns > (int64_t)DL_ALSA_STUCK_MS * 1000000) {
+      snprintf(s->error, sizeof s->error, "the device took no audio for %d ms", DL_ALSA_STUCK_MS);
+      return -EIO;
+    }
+    /* Back to the caller now and then, so that it sees a stop. */
+    if (now - start > (int64_t)DL_ALSA_WAIT_MS * 1000000)
+      return -ETIMEDOUT;
     r = snd_pcm_wait(a->pcm, DL_ALSA_WAIT_MS);
     if (r == 0)
       return -ETIMEDOUT;
@@ -101,8 +115,15 @@ static int alsa_wait(struct sink *s, int64_t *play_ns)
       r = xrun_recover(a, r);
       if (r < 0)
         return r;
+    } else if (snd_pcm_avail_update(a->pcm) < s->period) {
+      /* Ready, yet no room: a plugin's poll descriptor that says so over
+       * and over (ioplug while its server starts or after its stream
+       * failed). A quarter period's sleep instead of a spin. */
+      struct timespec q = {0, (long)s->period * 250000000L / DL_RATE};
+      nanosleep(&q, NULL);
     }
   }
+  a->ok_ns = clock_mono_ns();
   if (snd_pcm_delay(a->pcm, &delay) < 0 || delay < 0)
     delay = (snd_pcm_sframes_t)a->buffer - avail;   /* what is queued, near enough */
   if (delay < 0)
