@@ -152,33 +152,6 @@ static int resolve_peer(const struct net_config *cfg, struct sockaddr_storage *p
   return r != 0 ? -1 : 0;
 }
 
-int net_join(uv_udp_t *sock, const char *group, const char *iface, const char *source)
-{
-  char text[64];
-  struct iface ifc;
-
-  /* --iface by name or by one of its addresses (shell/iface), in the form
-   * libuv takes: IPv4 an interface address, IPv6 an address whose scope
-   * names the interface, "::%eth0". */
-  if (iface != NULL) {
-    if (iface_lookup(iface, &ifc) != 0)
-      return UV_ENODEV;
-    if (strchr(group, ':') != NULL)
-      snprintf(text, sizeof text, "::%%%s", ifc.name);
-    else if (inet_ntop(AF_INET, &ifc.v4, text, sizeof text) == NULL || ifc.v4.s_addr == htonl(INADDR_ANY))
-      return UV_EADDRNOTAVAIL;   /* an interface without an IPv4 address */
-    iface = text;
-  }
-  int r = source != NULL ? uv_udp_set_source_membership(sock, group, iface, source, UV_JOIN_GROUP)
-                         : uv_udp_set_membership(sock, group, iface, UV_JOIN_GROUP);
-  /* Our reports to the group leave by the same interface (where there is
-   * no route for the group, as on a LAN without a default route, there is
-   * no other way out). */
-  if (r == 0 && iface != NULL)
-    r = uv_udp_set_multicast_interface(sock, iface);
-  return r;
-}
-
 static int bind_socket(struct net *n, uv_loop_t *loop)
 {
   const struct net_config *cfg = &n->cfg;
@@ -210,7 +183,7 @@ static int bind_socket(struct net *n, uv_loop_t *loop)
     }
   }
   if (r == 0 && group) {
-    r = net_join(&n->sock, host, cfg->iface, cfg->source);
+    r = iface_join(&n->sock, host, cfg->iface, cfg->source);
     if (r != 0) {
       report_error(cfg->rep, "%s: cannot join the group%s%s: %s", host, cfg->source ? " from " : "",
                    cfg->source ? cfg->source : "", uv_strerror(r));

@@ -62,10 +62,6 @@ int net_open(struct net *n, uv_loop_t *loop, const struct net_config *cfg);
  * (counted in overflow): the stream then ends as one that stopped. */
 void net_push_end(struct net *n, uint32_t ssrc, int have_end_ts, uint32_t end_ts);
 
-/* Loop thread: sock (bound) joins group (numeric), on the interface of
- * the local address iface (NULL: any), from source only (NULL: any).
- * Returns 0 or a libuv error. */
-int net_join(uv_udp_t *sock, const char *group, const char *iface, const char *source);
 
 /* Loop thread: no more datagrams. */
 void net_stop(struct net *n);

@@ -15,6 +15,7 @@
 #include "report.h"
 #include "rx/emodel.h"
 #include "shell/clock.h"
+#include "shell/iface.h"
 #include "shell/resolve.h"
 #include "util/addr.h"
 #include "wire/srtp.h"
@@ -250,7 +251,7 @@ int rxrtcp_open(struct rxrtcp *r, uv_loop_t *loop, uint32_t ssrc, uint64_t cname
       r->group_to = local;
     rv = uv_udp_bind(&r->sock, (const struct sockaddr *)&local, r->group ? UV_UDP_REUSEADDR : 0);
     if (rv == 0 && r->group)
-      rv = net_join(&r->sock, host, o->iface, o->source);
+      rv = iface_join(&r->sock, host, o->iface, o->source);
     if (rv == 0)
       rv = uv_udp_recv_start(&r->sock, alloc_cb, recv_cb);
     if (rv != 0) {

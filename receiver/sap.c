@@ -5,6 +5,7 @@
 
 #include "net.h"
 #include "report.h"
+#include "shell/iface.h"
 #include "shell/resolve.h"
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -85,7 +86,7 @@ int rxsap_open(struct rxsap *s, uv_loop_t *loop, const char *group, const char *
    * receiver) on this host hear it too. */
   r = uv_udp_bind(&s->sock, (const struct sockaddr *)&local, UV_UDP_REUSEADDR);
   if (r == 0)
-    r = net_join(&s->sock, group, iface, NULL);
+    r = iface_join(&s->sock, group, iface, NULL);
   if (r == 0)
     r = uv_udp_recv_start(&s->sock, alloc_cb, recv_cb);
   if (r != 0) {

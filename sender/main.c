@@ -1307,6 +1307,7 @@ static int start_rtcp(struct sender *s)
   memset(&c, 0, sizeof c);
   c.mux = s->o.rtcp_mux;
   c.interval_ms = s->o.rtcp_interval_ms;
+  c.iface = s->o.iface;
   c.adapt = s->o.adapt;
   c.ac.fec = s->o.fec;
   c.ac.loss_perc = s->o.expect_loss;

@@ -12,6 +12,7 @@
 
 #include "defaults.h"
 #include "shell/clock.h"
+#include "shell/iface.h"
 #include "shell/linew.h"
 #include "tx/txpipe.h"
 #include "util/addr.h"
@@ -115,6 +116,10 @@ static void datagram(struct txrtcp *r, uint8_t *buf, size_t len, const struct so
   unsigned what;
   int rc;
 
+  /* A group loops our own reports back: not a report on our stream (the
+   * SSRC is in the clear in SRTCP too). */
+  if (len >= 8 && ((uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 | (uint32_t)buf[6] << 8 | buf[7]) == r->cfg.ssrc)
+    return;
   /* Only the destination's host reports on our stream (a group: anyone). */
   if (!addr_same((const struct sockaddr *)&r->cfg.dest, from, 0) && !addr_is_multicast((const struct sockaddr *)&r->cfg.dest)) {
     r->rejected++;
@@ -138,6 +143,7 @@ static void datagram(struct txrtcp *r, uint8_t *buf, size_t len, const struct so
     return;
   }
   r->received++;
+  rtcp_tx_member(&r->tx, &in, clock_mono_ns());
   rtcp_tx_seen(&r->tx, len + DL_RTCP_IP_UDP_OVERHEAD);
   what = rtcp_tx_input(&r->tx, &in, clock_mono_ns(), clock_real_ns());
   if ((what & RTCP_TX_REPORT) && !r->said_report) {
@@ -173,6 +179,29 @@ static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
   datagram(r, (uint8_t *)buf->base, (size_t)nread, addr);
 }
 
+/* A group destination: the receivers report to the group's RTCP port
+ * (r->to), which our own socket (bound to our odd port) never hears; a
+ * second socket bound there (shared, as the receivers on this host share
+ * it) and joined hears them. */
+static int listen_group(struct txrtcp *r, uv_loop_t *loop)
+{
+  char host[ADDR_TEXT_MAX];
+  int rc;
+
+  rc = r->to.ss_family == AF_INET6 ? uv_ip6_name((const struct sockaddr_in6 *)&r->to, host, sizeof host)
+                                    : uv_ip4_name((const struct sockaddr_in *)&r->to, host, sizeof host);
+  if (rc != 0)
+    return rc;
+  if ((rc = uv_udp_init(loop, &r->group_sock)) < 0)
+    return rc;
+  r->group_sock.data = r;
+  r->group_open = 1;
+  if ((rc = uv_udp_bind(&r->group_sock, (const struct sockaddr *)&r->to, UV_UDP_REUSEADDR)) == 0 &&
+      (rc = iface_join(&r->group_sock, host, r->cfg.iface, NULL)) == 0)
+    rc = uv_udp_recv_start(&r->group_sock, alloc_cb, recv_cb);
+  return rc;
+}
+
 int txrtcp_open(struct txrtcp *r, uv_loop_t *loop, uv_udp_t *rtp, int fd,
                 const struct txrtcp_config *cfg)
 {
@@ -204,6 +233,8 @@ int txrtcp_open(struct txrtcp *r, uv_loop_t *loop, uv_udp_t *rtp, int fd,
     if (rc == 0)
       rc = uv_udp_recv_start(&r->sock, alloc_cb, recv_cb);
   }
+  if (rc == 0 && addr_is_multicast((const struct sockaddr *)&cfg->dest))
+    rc = listen_group(r, loop);
   if (rc < 0)
     return rc;
   memset(&tc, 0, sizeof tc);
@@ -229,7 +260,8 @@ int txrtcp_fec(const struct txrtcp *r)
   return r->fec;
 }
 
-void txrtcp_json(const struct txrtcp *r, struct json *j)
+/* How the far end hears us, from its reports. */
+static void far_keys(const struct txrtcp *r, struct json *j)
 {
   const struct rtcp_tx_far *f = rtcp_tx_far(&r->tx);
 
@@ -243,35 +275,32 @@ void txrtcp_json(const struct txrtcp *r, struct json *j)
   json_num(j, "far_mos", f->mos, 1);
   json_num(j, "far_r_factor", f->r_factor, 0);
   json_num(j, "far_latency_ms", f->have_xr ? f->latency_ms : NAN, 0);
-  json_u64(j, "adapt_events", r->ad.events);
-  json_u64(j, "encoder_loss_pct", (uint64_t)r->loss_perc);
-  json_u64(j, "encoder_bitrate", (uint64_t)r->bitrate);
+}
+
+/* The session's own counts. */
+static void count_keys(const struct txrtcp *r, struct json *j)
+{
   json_u64(j, "rtcp_sent", r->sent);
   json_u64(j, "rtcp_received", r->received);
+  json_u64(j, "rtcp_members", rtcp_tx_members(&r->tx));
   json_u64(j, "rtcp_invalid", r->invalid);
   json_u64(j, "rtcp_rejected", r->rejected);
   json_u64(j, "auth_failed", r->auth_failed);
 }
 
+void txrtcp_json(const struct txrtcp *r, struct json *j)
+{
+  far_keys(r, j);
+  json_u64(j, "adapt_events", r->ad.events);
+  json_u64(j, "encoder_loss_pct", (uint64_t)r->loss_perc);
+  json_u64(j, "encoder_bitrate", (uint64_t)r->bitrate);
+  count_keys(r, j);
+}
+
 void txrtcp_json_far(const struct txrtcp *r, struct json *j)
 {
-  const struct rtcp_tx_far *f = rtcp_tx_far(&r->tx);
-
-  json_num(j, "rtt_ms", f->rtt_ms, 2);
-  json_num(j, "loss_pct_reported", f->loss_pct, 2);
-  json_num(j, "jitter_ms_reported", f->jitter_ms, 2);
-  if (f->have_report)
-    json_i64(j, "lost_reported", f->cum_lost);
-  else
-    json_null(j, "lost_reported");
-  json_num(j, "far_mos", f->mos, 1);
-  json_num(j, "far_r_factor", f->r_factor, 0);
-  json_num(j, "far_latency_ms", f->have_xr ? f->latency_ms : NAN, 0);
-  json_u64(j, "rtcp_sent", r->sent);
-  json_u64(j, "rtcp_received", r->received);
-  json_u64(j, "rtcp_invalid", r->invalid);
-  json_u64(j, "rtcp_rejected", r->rejected);
-  json_u64(j, "auth_failed", r->auth_failed);
+  far_keys(r, j);
+  count_keys(r, j);
 }
 
 void txrtcp_status(const struct txrtcp *r, char *buf, size_t cap)

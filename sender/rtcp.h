@@ -46,6 +46,7 @@ struct txrtcp_config {
   void (*adapt_cb)(void *arg);
   void *adapt_arg;
   const char *label;           /* -v lines: " (to HOST:PORT)", or "" / NULL */
+  const char *iface;           /* --iface: a group destination's, to hear the group on */
   /* What has been sent, now (for the SR). */
   void (*now_cb)(void *arg, struct rtcp_tx_now *now);
   void *now_arg;
@@ -56,6 +57,9 @@ struct txrtcp {
   uv_udp_t sock;               /* RTCP's own socket; with mux unused */
   uv_udp_t *send_sock;         /* where RTCP goes out from */
   int sock_open;
+  uv_udp_t group_sock;         /* a group destination: its RTCP port, joined, where
+                                  the receivers report (RFC 3550 6: to the group) */
+  int group_open;
   uv_timer_t timer;
   struct sockaddr_storage to;  /* PORT+1 of the destination (PORT with mux) */
   char cname[64];

@@ -6,7 +6,10 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/socket.h>
+
+#include <uv.h>
 
 /* 1 if sa holds the address spec names (numeric, either family). */
 static int same_addr(const struct sockaddr *sa, const char *spec)
@@ -44,4 +47,30 @@ int iface_lookup(const char *spec, struct iface *out)
   }
   freeifaddrs(all);
   return out->index != 0 ? 0 : -ENODEV;
+}
+
+int iface_join(uv_udp_t *sock, const char *group, const char *iface, const char *source)
+{
+  char text[64];
+  struct iface ifc;
+
+  /* In the form libuv takes: IPv4 an interface address, IPv6 an address
+   * whose scope names the interface, "::%eth0". */
+  if (iface != NULL) {
+    if (iface_lookup(iface, &ifc) != 0)
+      return UV_ENODEV;
+    if (strchr(group, ':') != NULL)
+      snprintf(text, sizeof text, "::%%%s", ifc.name);
+    else if (ifc.v4.s_addr == htonl(INADDR_ANY) || inet_ntop(AF_INET, &ifc.v4, text, sizeof text) == NULL)
+      return UV_EADDRNOTAVAIL;   /* an interface without an IPv4 address */
+    iface = text;
+  }
+  int r = source != NULL ? uv_udp_set_source_membership(sock, group, iface, source, UV_JOIN_GROUP)
+                         : uv_udp_set_membership(sock, group, iface, UV_JOIN_GROUP);
+  /* Reports to the group leave by the same interface (where there is no
+   * route for the group, as on a LAN without a default route, there is no
+   * other way out). */
+  if (r == 0 && iface != NULL)
+    r = uv_udp_set_multicast_interface(sock, iface);
+  return r;
 }

@@ -17,4 +17,11 @@ struct iface {
 /* Returns 0, or -ENODEV when no interface has that name or address. */
 int iface_lookup(const char *spec, struct iface *out);
 
+/* Joins sock (bound, libuv's) to group ("239.1.2.3", "ff15::1") on iface
+ * (a name or address; NULL: the kernel's choice), from source only when
+ * not NULL (SSM), and makes iface the socket's way out to the group.
+ * Returns 0 or a libuv error (UV_ENODEV: no such interface). */
+struct uv_udp_s;
+int iface_join(struct uv_udp_s *sock, const char *group, const char *iface, const char *source);
+
 #endif /* DL_IFACE_H */

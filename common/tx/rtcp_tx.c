@@ -6,14 +6,29 @@
 
 #include "defaults.h"
 
-static int64_t interval(const struct rtcp_tx *t, double session_bw, double u)
+unsigned rtcp_tx_members(const struct rtcp_tx *t)
+{
+  return t->others.n >= 1 ? 1 + t->others.n : 2;
+}
+
+static int64_t interval(struct rtcp_tx *t, double session_bw, double u)
 {
   struct rtcp_interval_params p = {
-    .members = 2, .senders = 1, .we_sent = 1, .initial = t->initial,
+    .members = rtcp_tx_members(t), .senders = 1, .we_sent = 1, .initial = t->initial,
     .rtcp_bw = session_bw * DL_RTCP_BW_PERMILLE / 1000.0,
     .avg_rtcp_size = t->avg_size, .min_interval_ns = t->cfg.min_interval_ns,
   };
+  /* Td: the randomised interval at u = 1/2 undoes the compensation. */
+  t->td_ns = (int64_t)((double)rtcp_interval_ns(&p, 0.5) * (M_E - 1.5));
   return rtcp_interval_ns(&p, u);
+}
+
+void rtcp_tx_member(struct rtcp_tx *t, const struct rtcp_info *in, int64_t now_ns)
+{
+  int64_t td = t->td_ns > 0 ? t->td_ns : t->cfg.min_interval_ns;
+
+  rtcp_members_take(&t->others, in, t->cfg.ssrc, now_ns);
+  rtcp_members_expire(&t->others, now_ns, RTCP_MEMBER_TIMEOUT_INTERVALS * td);
 }
 
 static void far_reset(struct rtcp_tx_far *f)
@@ -49,6 +64,8 @@ int rtcp_tx_due(struct rtcp_tx *t, int64_t now_ns, double session_bw, double u)
 
   if (now_ns < t->next_ns)
     return 0;
+  rtcp_members_expire(&t->others, now_ns,
+                      RTCP_MEMBER_TIMEOUT_INTERVALS * (t->td_ns > 0 ? t->td_ns : t->cfg.min_interval_ns));
   next = t->prev_ns + interval(t, session_bw, u);
   if (next <= now_ns)
     return 1;

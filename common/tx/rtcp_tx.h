@@ -61,6 +61,8 @@ struct rtcp_tx {
   uint32_t prev_ext_seq;
   struct rtcp_tx_far far;
   /* The schedule. */
+  struct rtcp_members others;   /* the receivers heard (RFC 3550 6.3.2) */
+  int64_t td_ns;                /* the deterministic interval: their timeout's unit */
   int initial;
   double avg_size;
   int64_t next_ns;
@@ -73,6 +75,11 @@ void rtcp_tx_init(struct rtcp_tx *t, const struct rtcp_tx_config *cfg, int64_t n
                   double session_bw, double u);
 
 /* When the next report is due (CLOCK_MONOTONIC ns). */
+/* A parsed compound heard at now_ns (a group's receivers all report to
+ * the group): the session's members, which the interval scales by. */
+void rtcp_tx_member(struct rtcp_tx *t, const struct rtcp_info *in, int64_t now_ns);
+/* Ourselves and the receivers heard within their timeout (at least 2). */
+unsigned rtcp_tx_members(const struct rtcp_tx *t);
 int64_t rtcp_tx_next_ns(const struct rtcp_tx *t);
 
 /* The timer reached next_ns: RFC 3550 6.3.6 forward reconsideration, as

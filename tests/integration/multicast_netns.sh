@@ -6,7 +6,8 @@
 # hears every packet (received = sent) and writes a WAV aligned with the
 # input (speech, correlation >= 0.95 against the clean decode), and
 # counts the session's RTCP members (RFC 3550 6.3.2: itself, the sender and
-# the two other receivers, whose reports reach it through the group). No
+# the two other receivers, whose reports reach it through the group), as
+# the sender does (itself and three receivers, with a round trip). No
 # namespace or veth is left behind.
 # timeout: 120
 . "$(dirname "$0")/../lib.sh"
@@ -65,6 +66,11 @@ group() {
     [ "$mem" = 4 ] || fail "$tag receiver $i: rtcp_members $mem, expected 4 (itself, the sender, two others)"
     say "$tag $dst, receiver $i: received $got of $sent, corr $corr, RTCP members $mem"
   done
+  # The sender hears the group's reports too (on the group's RTCP port).
+  mem=$(stats_key "$T/$tag-tx.json" rtcp_members) rtt=$(stats_key "$T/$tag-tx.json" rtt_ms)
+  [ "$mem" = 4 ] || fail "$tag sender: rtcp_members $mem, expected 4 (itself, three receivers)"
+  [ "$rtt" != None ] || fail "$tag sender: no round trip from the group's reports"
+  say "$tag sender: RTCP members $mem, RTT $rtt ms"
 }
 
 P=$(free_rtp_port)

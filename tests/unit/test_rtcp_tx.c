@@ -146,12 +146,48 @@ static void test_rtcp_tx_input__other_ssrc__ignored(void **state)
   assert_true(isnan(rtcp_tx_far(&t)->mos));
 }
 
+/* A group's receivers all report to the group: the sender counts them
+ * (its own looped-back SR not among them), a BYE leaves, and those silent
+ * for 5 intervals time out at the next due check. */
+static void test_rtcp_tx_member__group__counts_receivers(void **state)
+{
+  (void)state;
+  struct rtcp_tx t;
+  struct rtcp_tx_config tc = {.ssrc = TX_SSRC, .cname = "tx@test"};
+  struct rtcp_info in;
+  unsigned k;
+
+  rtcp_tx_init(&t, &tc, 0, 6000, 0.5);
+  assert_int_equal(rtcp_tx_members(&t), 2);
+  memset(&in, 0, sizeof in);
+  in.ssrc = TX_SSRC;                       /* ours, looped back */
+  rtcp_tx_member(&t, &in, S);
+  assert_int_equal(rtcp_tx_members(&t), 2);
+  for (k = 0; k < 3; k++) {
+    in.ssrc = RX_SSRC + k;
+    rtcp_tx_member(&t, &in, S);
+  }
+  assert_int_equal(rtcp_tx_members(&t), 4);
+  in.ssrc = RX_SSRC;
+  in.has_bye = 1;
+  in.n_bye = 1;
+  in.bye_ssrc[0] = RX_SSRC;
+  rtcp_tx_member(&t, &in, 2 * S);
+  assert_int_equal(rtcp_tx_members(&t), 3);
+  memset(&in, 0, sizeof in);
+  in.ssrc = RX_SSRC + 1;                   /* one keeps reporting */
+  rtcp_tx_member(&t, &in, 20 * S);
+  rtcp_tx_due(&t, 27 * S, 6000, 0.5);      /* 5 x 5 s after the others' last */
+  assert_int_equal(rtcp_tx_members(&t), 2);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_rtcp_tx__round_trip__rtt_loss_and_far_quality),
     cmocka_unit_test(test_rtcp_tx_build__bye__sr_sdes_bye),
     cmocka_unit_test(test_rtcp_tx_input__other_ssrc__ignored),
+    cmocka_unit_test(test_rtcp_tx_member__group__counts_receivers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
