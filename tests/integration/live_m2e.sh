@@ -42,7 +42,7 @@ pcm.micl  { type pulse server "unix:$T/pulse/native" device "micl" }
 EOT
 # The mouth: speech with its pauses, long enough for SECS.
 sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/one.wav" || fail "sox"
-sox "$T/one.wav" "$T/one.wav" "$T/one.wav" "$T/in.wav" trim 0 "$SECS" || fail "sox"
+sox "$T/one.wav" "$T/in.wav" repeat $((SECS / 26 + 1)) trim 0 "$SECS" || fail "sox"
 
 pulse_record 2 "$T/probe.wav"
 port=$(free_rtp_port) || fail "no free port"
