@@ -180,3 +180,21 @@ pulse_record() {
   sleep 0.5
   kill -0 "$rec" 2>/dev/null || fail "parec did not start"
 }
+
+# speech_input SECONDS: $T/in.wav, the first SECONDS of the bundled speech
+# (48 kHz mono), and $T/ref.wav, its clean-path decode (tools/encdec), the
+# reference a receiver's output is judged against.
+speech_input() {
+  sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" trim 0 "$1" || fail "sox"
+  "$BUILD/tools/encdec" "$T/in.wav" "$T/ref.wav" || fail "encdec"
+}
+
+# stats_last FILE: FILE's last JSON line (a stats file), as JSON; null if none.
+stats_last() {
+  python3 -c 'import json, sys
+v = None
+for l in open(sys.argv[1]):
+    try: v = json.loads(l)
+    except ValueError: pass
+print(json.dumps(v))' "$1"
+}

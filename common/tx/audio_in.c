@@ -232,14 +232,11 @@ void audio_in_close(struct audio_in *a)
   free(a);
 }
 
-/* raw (in_channels) -> mix (channels), n frames. */
-static void mix_frames(struct audio_in *a, size_t n)
+void audio_mix(const float *raw, int ic, float *mix, int oc, size_t n)
 {
-  int ic = a->info.in_channels, oc = a->info.channels;
-
   for (size_t i = 0; i < n; i++) {
-    const float *s = a->raw + i * (size_t)ic;
-    float *d = a->mix + i * (size_t)oc;
+    const float *s = raw + i * (size_t)ic;
+    float *d = mix + i * (size_t)oc;
     if (ic == oc) {
       memcpy(d, s, sizeof(float) * (size_t)oc);
     } else if (oc == 1) {
@@ -261,6 +258,12 @@ static void mix_frames(struct audio_in *a, size_t n)
       d[1] = (s[1] + 0.5f * rest) / norm;
     }
   }
+}
+
+/* raw (in_channels) -> mix (channels), n frames. */
+static void mix_frames(struct audio_in *a, size_t n)
+{
+  audio_mix(a->raw, a->info.in_channels, a->mix, a->info.channels, n);
 }
 
 /* Fills a->outp/out_len with the next block of 48 kHz frames. Returns 0,

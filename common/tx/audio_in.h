@@ -56,4 +56,10 @@ int audio_in_rewind(struct audio_in *a);
 
 void audio_in_get_info(const struct audio_in *a, struct audio_in_info *out);
 
+/* n interleaved frames of ic channels in raw to oc (1 or 2) in mix: the
+ * average for mono; more than two channels fold the rest into both sides
+ * at half weight, normalised so that neither can clip. Pure: any thread.
+ * Used for files and for live input alike. */
+void audio_mix(const float *raw, int ic, float *mix, int oc, size_t n);
+
 #endif /* DL_AUDIO_IN_H */

@@ -25,6 +25,7 @@
 #include <speex/speex_resampler.h>
 
 #include "defaults.h"
+#include "tx/audio_in.h"
 
 #define CHUNK 256                       /* input frames converted at a time */
 #define OUT_CAP (CHUNK * 48 + 64)       /* resampler output frames per chunk (1 kHz -> 48 kHz) */
@@ -176,33 +177,10 @@ static int put_audio(struct livein *li, const float *x, size_t n, livein_frame_f
 
 /* ---- conversion ------------------------------------------------------------ */
 
-/* raw (in_channels) -> mix (channels), n frames; as tx/audio_in mixes a
- * file: more than two channels fold the rest into both sides. */
+/* raw (in_channels) -> mix (channels), n frames, as a file is mixed. */
 static void mix_frames(struct livein *li, size_t n)
 {
-  int ic = li->cfg.in_channels, oc = li->cfg.channels;
-
-  for (size_t i = 0; i < n; i++) {
-    const float *s = li->raw + i * (size_t)ic;
-    float *d = li->mix + i * (size_t)oc;
-    if (ic == oc) {
-      memcpy(d, s, sizeof(float) * (size_t)oc);
-    } else if (oc == 1) {
-      float sum = 0;
-      for (int c = 0; c < ic; c++)
-        sum += s[c];
-      d[0] = sum / (float)ic;
-    } else if (ic == 1) {
-      d[0] = d[1] = s[0];
-    } else {
-      float rest = 0;
-      for (int c = 2; c < ic; c++)
-        rest += s[c];
-      float norm = 1.0f + 0.5f * (float)(ic - 2);
-      d[0] = (s[0] + 0.5f * rest) / norm;
-      d[1] = (s[1] + 0.5f * rest) / norm;
-    }
-  }
+  audio_mix(li->raw, li->cfg.in_channels, li->mix, li->cfg.channels, n);
 }
 
 /* n (<= CHUNK) frames at the input rate, mixed, at x: resampled to the

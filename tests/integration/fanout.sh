@@ -14,15 +14,7 @@
 need sox python3
 built receiver sender tools/wavcmp tools/encdec
 S=$BUILD/sender R=$BUILD/receiver
-sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" trim 0 4 || fail "sox"
-"$BUILD/tools/encdec" "$T/in.wav" "$T/ref.wav" || fail "encdec"
-last() { python3 -c 'import json,sys
-v=None
-for l in open(sys.argv[1]):
-    try: d=json.loads(l)
-    except ValueError: continue
-    v=d
-print(json.dumps(v))' "$1"; }
+speech_input 4
 
 # run NAME SENDER_ARGS...: three receivers, one sender to all of them.
 run() {
@@ -44,7 +36,7 @@ run() {
   timeout 20 "$S" --rtcp-interval 500 --stats "$T/$name.tx.json" "$@" "$T/in.wav" "${dests[@]}" \
     2>"$T/$name.tx.err" || fail "$name: sender: $(cat "$T/$name.tx.err")"
   for p in "${pids[@]}"; do wait_exit "$p" 10 || fail "$name: a receiver exited $?"; done
-  last "$T/$name.tx.json" >"$T/$name.tx.last"
+  stats_last "$T/$name.tx.json" >"$T/$name.tx.last"
   python3 - "$T/$name.tx.last" "${ports[@]}" <<'PY' || fail "$name: sender stats: $(cat "$T/$name.tx.last")"
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -72,7 +64,7 @@ PY
 )"
   sent=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sent"])' "$T/$name.tx.last")
   for i in 0 1 2; do
-    got=$(last "$T/$name$i.json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["received"], d["auth_failed"])')
+    got=$(stats_last "$T/$name$i.json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["received"], d["auth_failed"])')
     [ "$got" = "$sent 0" ] || fail "$name: receiver $i: received, auth_failed = $got (sent $sent)"
     res=$("$BUILD/tools/wavcmp" "$T/ref.wav" "$T/$name$i.wav" --max-lag-ms 3000 --json) || fail "$name: wavcmp $i"
     corr=$(echo "$res" | python3 -c 'import json,sys; print(json.load(sys.stdin)["corr"])')

@@ -12,8 +12,7 @@
 need sox python3
 built receiver sender tools/wavcmp tools/encdec
 S=$BUILD/sender R=$BUILD/receiver
-sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" trim 0 4 || fail "sox"
-"$BUILD/tools/encdec" "$T/in.wav" "$T/ref.wav" || fail "encdec"
+speech_input 4
 
 # 1. Two receivers of one IPv4 group on one host.
 P=$(free_rtp_port)

@@ -38,8 +38,7 @@ for i in 0 1 2 3; do
 done
 on() { local h=$1; shift; ip netns exec "$N-$h" "$@"; }
 
-sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" trim 0 4 || fail "sox"
-"$BUILD/tools/encdec" "$T/in.wav" "$T/ref.wav" || fail "encdec"
+speech_input 4
 
 # group TAG HOST:PORT: one sender (h0), three receivers; --iface by name
 # (lan0 in every namespace), receiver 1's by its address instead.

@@ -20,15 +20,7 @@
 need sox python3
 built receiver sender tools/wavcmp tools/encdec
 S=$BUILD/sender R=$BUILD/receiver
-sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" trim 0 4 || fail "sox"
-"$BUILD/tools/encdec" "$T/in.wav" "$T/ref.wav" || fail "encdec"
-last() { python3 -c 'import json,sys
-v=None
-for l in open(sys.argv[1]):
-    try: d=json.loads(l)
-    except ValueError: continue
-    v=d
-print(json.dumps(v))' "$1"; }
+speech_input 4
 
 SAPG=239.195.255.$((RANDOM % 200 + 20))
 SAPP=$(free_port)
@@ -116,10 +108,10 @@ PY
 say "on the wire: $(cat "$T/why")"
 
 # 2. The receivers.
-sent=$(last "$T/tx.json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["sent"])')
-sap_sent=$(last "$T/tx.json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["sap_sent"])')
+sent=$(stats_last "$T/tx.json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["sent"])')
+sap_sent=$(stats_last "$T/tx.json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["sap_sent"])')
 [ "$sap_sent" -ge 2 ] 2>/dev/null || fail "sender sap_sent $sap_sent"
-read -r got found deleted invalid < <(last "$T/rx.json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["received"], d["sap_found"], d["sap_deleted"], d["sap_invalid"])')
+read -r got found deleted invalid < <(stats_last "$T/rx.json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["received"], d["sap_found"], d["sap_deleted"], d["sap_invalid"])')
 # It joins when the announcement comes, a moment before the first packet:
 # on a busy machine it may miss the first few (1 run in 6 here: 8-11).
 [ "$got" -le "$sent" ] && [ "$got" -ge $((sent - 25)) ] 2>/dev/null || fail "receiver --sap: received $got of $sent"
@@ -129,7 +121,7 @@ res=$("$BUILD/tools/wavcmp" "$T/ref.wav" "$T/o.wav" --max-lag-ms 3000 --json) ||
 corr=$(echo "$res" | python3 -c 'import json,sys; print(json.load(sys.stdin)["corr"])')
 python3 -c "import sys; sys.exit(0 if $corr >= 0.95 else 1)" || fail "receiver --sap: $res"
 say "receiver --sap \"$NAME\": received $got of $sent, sap_invalid $invalid, deletion seen, $res"
-read -r ogot oseen ofound < <(last "$T/other.json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["received"], d["sap_seen"], d["sap_found"])')
+read -r ogot oseen ofound < <(stats_last "$T/other.json" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["received"], d["sap_seen"], d["sap_found"])')
 [ "$ogot" = 0 ] && [ "$ofound" = False ] && [ "$oseen" -ge 1 ] ||
   fail "receiver --sap OTHER: received $ogot, sap_seen $oseen, sap_found $ofound"
 grep -q "listening on $G" "$T/other.err" && fail "receiver --sap OTHER joined $G"
