@@ -13,8 +13,7 @@
 #     same SAP group joins nothing (received 0, no "listening on" the
 #     stream's group) though it heard the announcement (sap_seen >= 1);
 #     malformed packets on the SAP group count in sap_invalid.
-#  3. VLC's SAP discovery lists it, where VLC is installed; else that part
-#     says why it is skipped.
+# VLC's discovery of it: sap_vlc.sh.
 # timeout: 90
 . "$(dirname "$0")/../lib.sh"
 need sox python3
@@ -127,18 +126,4 @@ read -r ogot oseen ofound < <(stats_last "$T/other.json" | python3 -c 'import js
 grep -q "listening on $G" "$T/other.err" && fail "receiver --sap OTHER joined $G"
 say "receiver --sap OTHER: heard $oseen announcement(s), joined nothing"
 
-# 3. VLC, where it is installed.
-if ! command -v vlc >/dev/null 2>&1 && ! command -v cvlc >/dev/null 2>&1; then
-  pass "announcement and deletion on the wire, found by name, OTHER joins nothing; VLC part skipped: vlc not installed"
-fi
-# VLC's SAP module only listens on the well-known groups; on loopback it
-# needs the announcement there, and lists what it found with -vv.
-V=$(command -v cvlc || command -v vlc)
-bg "$V" -I dummy -vv --no-audio --services-discovery sap --sap-timeout 30 vlc://quit 2>"$T/vlc.err" >/dev/null
-VLC=$!
-sleep 1
-bg "$S" --announce="$NAME vlc" --iface 127.0.0.1 --duration 5 "$T/in.wav" "$G:$P"
-sleep 4
-kill "$VLC" 2>/dev/null
-grep -q "$NAME vlc" "$T/vlc.err" || { say "vlc: $(tail -n 3 "$T/vlc.err")"; fail "VLC's SAP discovery did not list \"$NAME vlc\""; }
-pass "announcement and deletion on the wire, found by name, OTHER joins nothing, VLC lists it"
+pass "announcement and deletion on the wire, found by name, OTHER joins nothing (VLC: sap_vlc.sh)"
