@@ -138,6 +138,16 @@ static void send_report(struct rxrtcp *r, int64_t now)
   rc = uv_udp_try_send(r->o->rtcp_mux ? &r->net->sock : &r->sock, &b, 1, (const struct sockaddr *)&to);
   if (rc >= 0)
     r->sent++;
+  /* In a group, the same report also straight to where the SRs come from
+   * (unicast feedback, as RFC 5760 has it for SSM): a sender that does not
+   * listen on the group still hears us, and answers our RRT, which --sync
+   * needs for its round trip. */
+  if (r->group && r->have_sr_from) {
+    rc = uv_udp_try_send(r->o->rtcp_mux ? &r->net->sock : &r->sock, &b, 1,
+                         (const struct sockaddr *)&r->sr_from);
+    if (rc >= 0)
+      r->sent++;
+  }
 }
 
 /* --sync: a presentation delay the path and the sink cannot make is said
