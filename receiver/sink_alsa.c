@@ -84,7 +84,7 @@ static int alsa_wait(struct sink *s, int64_t *play_ns)
   int r;
 
   alsa_pace(a);
-  for (;;) {
+  for (int early = 0;; ) {
     avail = snd_pcm_avail_update(a->pcm);
     if (avail < 0) {
       r = xrun_recover(a, (int)avail);
@@ -101,6 +101,16 @@ static int alsa_wait(struct sink *s, int64_t *play_ns)
       r = xrun_recover(a, r);
       if (r < 0)
         return r;
+    } else if (++early > 4) {
+      /* Woken again and again with less than a period free (a plugin
+       * chain whose poll says ready too soon: a route PCM over PulseAudio
+       * did so): a real-time thread must not spin on it. A millisecond
+       * at a time, and after DL_ALSA_WAIT_MS a time-out, as a silent
+       * device gets, so that the caller can still stop. */
+      struct timespec ms = {0, 1000000};
+      nanosleep(&ms, NULL);
+      if (early > DL_ALSA_WAIT_MS)
+        return -ETIMEDOUT;
     }
   }
   if (snd_pcm_delay(a->pcm, &delay) < 0 || delay < 0)
