@@ -49,11 +49,15 @@ static void tell_sync(struct rxrtcp *r, int64_t now)
   if (src != r->sync_said) {
     int64_t err = sync_error_ns(&r->sync, now);
     r->sync_said = src;
-    report_verbose(r->rep, "sync: the sender's clock from %s, our wall clock %+.3f ms from it, error %s%.3f ms",
+    char e[64];
+    if (err < 0)
+      snprintf(e, sizeof e, "unknown (the transit taken as 0)");
+    else
+      snprintf(e, sizeof e, "within %.3f ms", (double)err / 1e6);
+    report_verbose(r->rep, "sync: the sender's clock from %s; our wall clock %+.3f ms from it; error %s",
                    src == SYNC_RTT ? "SRs and the round trip" : src == SYNC_SR ? "SRs (no round trip yet)"
                                                                                : "its packets' NTP times",
-                   (double)(sync_clock_offset_ns(&r->sync, now) + r->rx.mono_to_real_ns) / 1e6,
-                   err < 0 ? "unknown, transit taken as 0; " : "", err < 0 ? 0.0 : (double)err / 1e6);
+                   (double)(sync_clock_offset_ns(&r->sync, now) + r->rx.mono_to_real_ns) / 1e6, e);
   }
 }
 
