@@ -54,6 +54,7 @@
 #define DL_SYNC_PHI_PPM           15
 #define DL_SYNC_MAX_RATE_PPM      1000
 #define DL_SYNC_RATE_MIN_S        10      /* two SRs this far apart give the sender's rate */
+#define DL_SYNC_SLOPE_MIN_S       10      /* offset samples spanning this give the clocks' relative rate */
 #define DL_SILENCE_AFTER_MS       100    /* continuous loss before PLC turns to silence */
 #define DL_FADE_MS                5      /* fade into silence after concealment */
 #define DL_PLAYOUT_SLOTS          512    /* packets the playout queue holds */

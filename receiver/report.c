@@ -272,7 +272,8 @@ void report_stats(struct report *r, const struct receiver_stats *s, int final)
     /* Issue 16, --sync: the presentation delay and trim asked for; where
      * the map of the sender's clock comes from and its error bound (the
      * receiver's own estimate; null while unknown: no round trip yet); our
-     * wall clock minus the sender's as estimated; the target the sync asks
+     * wall clock minus the sender's as estimated, and our clock's rate
+     * against its (0 until the samples span 10 s); the target the sync asks
      * for, how far the path and the sink fall short of it (0: made), how
      * often it went unmet, and the heard time of the last packets minus
      * their sync instant. */
@@ -282,6 +283,7 @@ void report_stats(struct report *r, const struct receiver_stats *s, int final)
       json_str(&j, "sync_source", sync_source_name(rt->sync_source));
       json_num(&j, "sync_error_ms", rt->sync_error_ns >= 0 ? (double)rt->sync_error_ns / 1e6 : NAN, 3);
       json_num(&j, "clock_offset_ms", rt->sync_source != SYNC_NONE ? (double)rt->clock_offset_ns / 1e6 : NAN, 3);
+      json_num(&j, "clock_rate_ppm", rt->clock_rate_ppm, 2);
       json_bool(&j, "sync_met", rx->sync_on && rx->sync_short_ms == 0);
       json_num(&j, "sync_target_ms", rx->sync_target_ms, 2);
       json_num(&j, "sync_short_ms", rx->sync_short_ms, 2);

@@ -383,6 +383,7 @@ void rxrtcp_get_stats(const struct rxrtcp *r, struct rxrtcp_stats *out)
     out->sync_source = sync_get(&r->sync, now, &m);
     out->sync_error_ns = sync_error_ns(&r->sync, now);
     out->clock_offset_ns = m.valid ? sync_clock_offset_ns(&r->sync, now) + r->rx.mono_to_real_ns : 0;
+    out->clock_rate_ppm = sync_clock_rate_ppm(&r->sync);
     out->sync_maps = r->sync_maps;
   }
 }

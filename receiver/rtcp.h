@@ -48,6 +48,7 @@ struct rxrtcp_stats {
   enum sync_source sync_source;
   int64_t sync_error_ns;
   int64_t clock_offset_ns;
+  double clock_rate_ppm;       /* our monotonic clock against the sender's wall clock */
   uint64_t sync_maps;
 };
 

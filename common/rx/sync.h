@@ -108,6 +108,11 @@ int64_t sync_error_ns(const struct sync *s, int64_t now_ns);
  * sender's is this plus (realtime - mono). */
 int64_t sync_clock_offset_ns(const struct sync *s, int64_t now_ns);
 
+/* Our monotonic clock's rate against the sender's wall clock, as the
+ * offset samples show it (ppm; > 0: ours runs fast); 0 until they span
+ * DL_SYNC_SLOPE_MIN_S. */
+double sync_clock_rate_ppm(const struct sync *s);
+
 const char *sync_source_name(enum sync_source src);   /* "none", "ntp-ext", "sr", "rtt" */
 
 /* When the map says ts is heard (mono ns), ts within 2^31 ticks of its

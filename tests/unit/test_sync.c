@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
@@ -167,6 +168,35 @@ static void test_sync_target__wrap__difference(void **state)
   assert_true(sync_play_ns(&m, 0xffffff00u - 48) == 10 * S - 1 * MS);
 }
 
+/* Without NTP: our clock 50 ppm fast against the sender's, SRs every 5 s
+ * for 100 s with 0..2 ms of queueing each. The least-delayed sample alone,
+ * from long ago, would put the offset now milliseconds off; carried at the
+ * rate the samples show, it is found within 0.4 ms, and the map's rate
+ * carries the play time 10 s past the last SR. */
+static void test_sync_filter__clocks_50ppm_apart__rate_carried(void **state)
+{
+  (void)state;
+  struct sync s = make(150, 0);
+  struct sync_map m;
+  uint32_t seed = 7;
+  const double ppm = 50;
+
+  for (int k = 0; k <= 20; k++) {
+    int64_t w = WALL0 + (int64_t)k * 5 * S;
+    int64_t mono = MONO_OF(w) + (int64_t)((double)(w - WALL0) * ppm * 1e-6);
+    seed = seed * 1103515245u + 12345u;
+    sync_sr(&s, 1, w, (uint32_t)(k * 5 * DL_RATE), mono + (int64_t)((seed >> 8) % 2000000));
+  }
+  int64_t wnow = WALL0 + 100 * S, now = MONO_OF(wnow) + (int64_t)(100 * S * ppm * 1e-6);
+  int64_t est = sync_clock_offset_ns(&s, now);
+  printf("offset error %.3f ms, rate %.2f ppm\n", (double)(est - (now - wnow)) / 1e6, sync_clock_rate_ppm(&s));
+  assert_true(llabs(est - (now - wnow)) < 400000);
+  assert_true(fabs(sync_clock_rate_ppm(&s) - ppm) < 10);
+  sync_get(&s, now, &m);
+  int64_t w10 = wnow + 10 * S, mono10 = MONO_OF(w10) + (int64_t)((double)(w10 - WALL0) * ppm * 1e-6);
+  assert_true(llabs(sync_play_ns(&m, 110 * DL_RATE) - (mono10 + 150 * MS)) < 400000);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -176,6 +206,7 @@ int main(void)
     cmocka_unit_test(test_sync_ext__before_sr__maps_then_sr_takes_over),
     cmocka_unit_test(test_sync_sr__sender_rate__measured),
     cmocka_unit_test(test_sync_target__wrap__difference),
+    cmocka_unit_test(test_sync_filter__clocks_50ppm_apart__rate_carried),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
