@@ -86,7 +86,7 @@ pan() {
       for idx in $(pactl list sink-inputs 2>/dev/null | awk -v pid="\"${pid[$i]}\"" '
           /^Sink Input #/ { id = substr($3, 2) } $1 == "application.process.id" && $3 == pid { print id }'); do
         case " $seen " in *" $idx "*) continue ;; esac
-        pactl set-sink-input-volume "$idx" ${vol[$i]} && seen="$seen $idx" && echo "$idx ${pid[$i]}" >>"$3"
+        pactl set-sink-input-volume "$idx" ${vol[$i]} 2>/dev/null && seen="$seen $idx" && echo "$idx ${pid[$i]}" >>"$3"
       done
     done
     sleep 0.2
