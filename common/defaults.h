@@ -14,6 +14,12 @@
 #define DL_MIN_DYNAMIC_PT         96
 #define DL_MAX_DYNAMIC_PT         127
 #define DL_DEFAULT_PORT           5004
+/* RFC 6051 NTP-64 header extension (RFC 8285 one-byte form): its ID (the
+ * SDP says a=extmap:1 urn:ietf:params:rtp-hdrext:ntp-64), and how long
+ * after the start or a marker the sender's packets carry it, so that a
+ * receiver maps RTP time to the sender's wall clock before the first SR. */
+#define DL_RTP_EXT_NTP_ID         1
+#define DL_NTP_EXT_MS             1000
 
 /* Opus frames: 2.5 .. 60 ms per packet on our sender; a received packet may
  * carry up to 120 ms (5760 samples at 48 kHz). */
@@ -35,6 +41,20 @@
 #define DL_DEFAULT_MIN_LATENCY_MS 2      /* the estimate's part; the read block and the sink's queue come on top */
 #define DL_DEFAULT_MAX_LATENCY_MS 500
 #define DL_MAX_LATENCY_LIMIT_MS   2000
+/* --sync: the presentation delay every receiver of a stream plays at (RTP
+ * time T at the sender's wall clock W(T) + this), its range, --sync-trim's
+ * range, and the clock filter's (common/rx/sync) samples, their ageing
+ * (NTP's PHI: a sample's error bound grows by this per second of age) and
+ * the bound on a rate the sender's SRs may show against nominal. */
+#define DL_DEFAULT_SYNC_DELAY_MS  150
+#define DL_MIN_SYNC_DELAY_MS      10
+#define DL_MAX_SYNC_DELAY_MS      1900
+#define DL_MAX_SYNC_TRIM_MS       500
+#define DL_SYNC_SAMPLES           16
+#define DL_SYNC_PHI_PPM           15
+#define DL_SYNC_MAX_RATE_PPM      1000
+#define DL_SYNC_RATE_MIN_S        10      /* two SRs this far apart give the sender's rate */
+#define DL_SYNC_SLOPE_MIN_S       10      /* offset samples spanning this give the clocks' relative rate */
 #define DL_SILENCE_AFTER_MS       100    /* continuous loss before PLC turns to silence */
 #define DL_FADE_MS                5      /* fade into silence after concealment */
 #define DL_PLAYOUT_SLOTS          512    /* packets the playout queue holds */

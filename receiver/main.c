@@ -350,6 +350,7 @@ static int make_pipeline(struct receiver *r, int channels)
   rc.latency_quantile = o->latency_quantile;
   rc.min_latency_ns = (int64_t)o->min_latency_ms * 1000000;
   rc.resample = !o->no_resample;
+  rc.sync = o->sync;
   rv = rxpipe_create(&r->rx, &rc);
   if (rv < 0) {
     report_error(r->rep, "cannot set up the playout pipeline: %s", strerror(-rv));
@@ -375,6 +376,8 @@ static int start_playback(struct receiver *r)
   pb->failed_async = &r->failed_async;
   pb->ended_async = &r->ended_async;
   pb->trace = r->trace;
+  pb->trace_start = r->o.sync;
+  pb->wallclock_offset_ns = (int64_t)llround(r->o.wallclock_offset_ms * 1e6);
   if (r->o.stall_ms > 0) {
     pb->stall_at_ns = r->start_ns + (int64_t)(r->o.stall_at_s * 1e9);
     pb->stall_ns = (int64_t)(r->o.stall_ms * 1e6);
@@ -572,6 +575,7 @@ static int setup(struct receiver *r)
     .verbose = r->o.verbose, .quiet = r->o.quiet,
     .stats_path = r->o.stats_path, .trace_path = r->o.trace_path,
     .metrics_path = r->o.metrics_path, .metrics_stream = r->o.metrics_stream,
+    .sync_delay_ms = r->o.sync_delay_ms, .sync_trim_ms = r->o.sync_trim_ms,
   };
   struct net_config nc = {
     .host = r->o.host, .port = r->o.port, .peer = r->o.peer,

@@ -31,9 +31,12 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 /* Into the ring; a full ring drops it (counted). */
 static void push(struct net *n, const struct rtp_packet *pkt)
 {
-  uint8_t *slot = ring_claim(n->cfg.ring);
+  uint8_t *slot;
   int len;
 
+  if (n->cfg.rtcp != NULL && pkt->has_ntp)
+    rxrtcp_ntp_packet(n->cfg.rtcp, pkt);   /* its map goes into the ring first */
+  slot = ring_claim(n->cfg.ring);
   if (slot == NULL || (len = rtp_packet_store(pkt, slot, ring_slot_bytes(n->cfg.ring))) < 0) {
     n->overflow++;
     return;
@@ -235,6 +238,15 @@ void net_push_end(struct net *n, uint32_t ssrc, int have_end_ts, uint32_t end_ts
                            .have_end_ts = have_end_ts};
 
   if (ring_push(n->cfg.ring, &m, sizeof m, clock_mono_ns()) < 0)
+    n->overflow++;
+}
+
+void net_push_sync(struct net *n, const struct sync_map *m)
+{
+  struct playback_sync rec = {.magic = PLAYBACK_SYNC_MAGIC, .ssrc = m->ssrc, .ts = m->ts,
+                              .valid = m->valid, .play_ns = m->play_ns, .ns_per_tick = m->ns_per_tick};
+
+  if (ring_push(n->cfg.ring, &rec, sizeof rec, clock_mono_ns()) < 0)
     n->overflow++;
 }
 

@@ -62,6 +62,10 @@ int net_open(struct net *n, uv_loop_t *loop, const struct net_config *cfg);
  * (counted in overflow): the stream then ends as one that stopped. */
 void net_push_end(struct net *n, uint32_t ssrc, int have_end_ts, uint32_t end_ts);
 
+/* Loop thread: a --sync map into the ring, ahead of the packets after it. */
+struct sync_map;
+void net_push_sync(struct net *n, const struct sync_map *m);
+
 
 /* Loop thread: no more datagrams. */
 void net_stop(struct net *n);

@@ -116,6 +116,30 @@ void options_usage(FILE *f)
 "                           100..3600000 (default %d; below it only on a LAN)\n"
 "      --rtcp-mux           RTCP on the RTP port (RFC 5761), not on PORT+1\n"
 "      --no-rtcp            no RTCP at all: no reports, SRs and BYEs unheard\n"
+"      --sync               synchronized playout: the sample the sender took at\n"
+"                           its wall-clock instant W (its RTCP SRs map RTP time\n"
+"                           to its wall clock; before the first, the RFC 6051\n"
+"                           NTP time in its first packets) is heard at W +\n"
+"                           --sync-delay, so that every receiver of the stream\n"
+"                           plays the same sample at the same instant. Our\n"
+"                           clock need not agree with the sender's: its offset\n"
+"                           is estimated from the least-delayed SRs and half\n"
+"                           the least RTCP round trip (RFC 3611 RRT/DLRR), as\n"
+"                           NTP does; stats sync_source, sync_error_ms. Needs\n"
+"                           RTCP, --latency auto and the resampler. A delay\n"
+"                           shorter than the path and the sink need is said\n"
+"                           once and reported (sync_short_ms); the stream then\n"
+"                           plays that much late\n"
+"      --sync-delay MS      the presentation delay D every receiver shares,\n"
+"                           %d..%d ms (default %d); --max-latency grows to\n"
+"                           D + 100 ms unless given\n"
+"      --sync-trim MS       this receiver plays MS ms later (negative: earlier),\n"
+"                           -%d..%d, e.g. -2.9 per metre a speaker is farther\n"
+"                           from the listener, or minus a device's known delay\n"
+"                           after the sink (an amplifier's DSP)\n"
+"      --wallclock-offset-ms MS  testing: shift our idea of the wall clock (every\n"
+"                           CLOCK_REALTIME read) by MS ms, to show that --sync\n"
+"                           does not depend on aligned clocks\n"
 "      --stats FILE|-       write statistics as JSON lines to FILE (- = stderr):\n"
 "                           every --stats-interval and once at exit with\n"
 "                           \"final\":true; keys as in DESIGN.md \"Statistics\"\n"
@@ -131,7 +155,10 @@ void options_usage(FILE *f)
 "                           line: seq, ts (RTP), arrival_ns (off the socket),\n"
 "                           play_ns (its first sample reaches the sink; 0 if\n"
 "                           dropped), kind (packet, fec: recovered from the next\n"
-"                           packet, late, dup); times CLOCK_MONOTONIC ns\n"
+"                           packet, late, dup); times CLOCK_MONOTONIC ns. A\n"
+"                           line of kind start says when the sink's first frame\n"
+"                           is heard (play_ns; arrival_ns: the wall clock then,\n"
+"                           ns since 1970)\n"
 "      --stall-at SEC:MS    testing: stall the playback thread once, for MS ms,\n"
 "                           SEC s after start, to force a sink underrun (counted\n"
 "                           in underruns, recovered)\n"
@@ -149,7 +176,9 @@ void options_usage(FILE *f)
           DL_WAV_BLOCK_US / 1000, DL_WAV_SYNC_MS, DL_MAX_LATENCY_LIMIT_MS, DL_DEFAULT_LATENCY_MS,
           DL_DEFAULT_MIN_LATENCY_MS, DL_DEFAULT_LATENCY_QUANTILE, DL_DEFAULT_MAX_LATENCY_MS,
           DL_MAX_LATENCY_LIMIT_MS, DL_SILENCE_AFTER_MS, DL_MIN_DYNAMIC_PT, DL_MAX_DYNAMIC_PT, DL_SRTP_REPLAY_WINDOW,
-          DL_SAP_ADDR, DL_SAP_PORT, DL_RESTART_AFTER_MS, DL_RTCP_MIN_INTERVAL_MS, DL_DEFAULT_STATS_INTERVAL_MS);
+          DL_SAP_ADDR, DL_SAP_PORT, DL_RESTART_AFTER_MS, DL_RTCP_MIN_INTERVAL_MS, DL_MIN_SYNC_DELAY_MS,
+          DL_MAX_SYNC_DELAY_MS, DL_DEFAULT_SYNC_DELAY_MS, DL_MAX_SYNC_TRIM_MS, DL_MAX_SYNC_TRIM_MS,
+          DL_DEFAULT_STATS_INTERVAL_MS);
 }
 
 enum {
@@ -158,7 +187,7 @@ enum {
   OPT_KEY, OPT_GEN_KEY, OPT_PEER, OPT_RESTART_AFTER,
   OPT_TRACE, OPT_STALL_AT, OPT_DEVICE_BUFFER, OPT_METRICS_FILE, OPT_METRICS_STREAM,
   OPT_EXIT_ON_BYE, OPT_RTCP_INTERVAL, OPT_RTCP_MUX, OPT_NO_RTCP, OPT_IFACE, OPT_SOURCE,
-  OPT_SAP, OPT_SAP_ADDR
+  OPT_SAP, OPT_SAP_ADDR, OPT_SYNC, OPT_SYNC_DELAY, OPT_SYNC_TRIM, OPT_WALLCLOCK_OFFSET
 };
 
 /* --peer HOST[:PORT] ([V6]:PORT, or a bare V6 address): its syntax, into
@@ -212,6 +241,10 @@ static const struct option longs[] = {
   {"source", required_argument, NULL, OPT_SOURCE},
   {"sap", required_argument, NULL, OPT_SAP},
   {"sap-addr", required_argument, NULL, OPT_SAP_ADDR},
+  {"sync", no_argument, NULL, OPT_SYNC},
+  {"sync-delay", required_argument, NULL, OPT_SYNC_DELAY},
+  {"sync-trim", required_argument, NULL, OPT_SYNC_TRIM},
+  {"wallclock-offset-ms", required_argument, NULL, OPT_WALLCLOCK_OFFSET},
   {"quiet", no_argument, NULL, 'q'},
   {"verbose", no_argument, NULL, 'v'},
   {"help", no_argument, NULL, 'h'},
@@ -251,6 +284,7 @@ static int set_flag(struct options *o, int c, char *arg, int *device_set)
     break;
   case OPT_MAX_LATENCY:
     o->max_latency_ms = (int)usage_long("--max-latency", arg, 1, DL_MAX_LATENCY_LIMIT_MS, "ms");
+    o->max_latency_set = 1;
     break;
   case OPT_QUANTILE:
     o->latency_quantile = usage_double("--latency-quantile", arg, 0.5, 0.9999, "");
@@ -309,6 +343,18 @@ static int set_flag(struct options *o, int c, char *arg, int *device_set)
     o->sap_name = arg;
     break;
   case OPT_SAP_ADDR: o->sap_addr = arg; break;
+  case OPT_SYNC: o->sync = 1; break;
+  case OPT_SYNC_DELAY:
+    o->sync_delay_ms = (int)usage_long("--sync-delay", arg, DL_MIN_SYNC_DELAY_MS, DL_MAX_SYNC_DELAY_MS, "ms");
+    o->sync_delay_set = 1;
+    break;
+  case OPT_SYNC_TRIM:
+    o->sync_trim_ms = usage_double("--sync-trim", arg, -DL_MAX_SYNC_TRIM_MS, DL_MAX_SYNC_TRIM_MS, "ms");
+    o->sync_trim_set = 1;
+    break;
+  case OPT_WALLCLOCK_OFFSET:
+    o->wallclock_offset_ms = usage_double("--wallclock-offset-ms", arg, -1e7, 1e7, "ms");
+    break;
   default:
     return -1;
   }
@@ -329,6 +375,7 @@ void options_parse(int argc, char **argv, struct options *o)
   o->latency_quantile = DL_DEFAULT_LATENCY_QUANTILE;
   o->restart_after_ms = DL_RESTART_AFTER_MS;
   o->rtcp_interval_ms = DL_RTCP_MIN_INTERVAL_MS;
+  o->sync_delay_ms = DL_DEFAULT_SYNC_DELAY_MS;
 
   opterr = 0;
   while ((c = getopt_long(argc, argv, ":c:d:o:qvhV", longs, NULL)) != -1) {
@@ -387,6 +434,24 @@ void options_parse(int argc, char **argv, struct options *o)
     peer_parse(o);
   if (o->no_rtcp && (o->rtcp_mux || o->exit_on_bye))
     usage_error("--no-rtcp excludes --rtcp-mux and --exit-on-bye");
+  if (!o->sync && (o->sync_delay_set || o->sync_trim_set))
+    usage_error("%s: only with --sync", o->sync_delay_set ? "--sync-delay" : "--sync-trim");
+  if (o->sync) {
+    int need = o->sync_delay_ms + (o->sync_trim_ms > 0 ? (int)o->sync_trim_ms + 1 : 0);
+    if (o->no_rtcp)
+      usage_error("--sync needs RTCP (the sender's SRs map its clock): drop --no-rtcp");
+    if (o->latency_ms != 0)
+      usage_error("--sync sets the latency itself: drop --latency %d (or give --latency auto)", o->latency_ms);
+    if (o->no_resample)
+      usage_error("--sync steers the latency by resampling: drop --no-resample");
+    if (need > DL_MAX_LATENCY_LIMIT_MS)
+      usage_error("--sync-delay %d ms with --sync-trim %.1f ms is beyond the %d ms latency limit",
+                  o->sync_delay_ms, o->sync_trim_ms, DL_MAX_LATENCY_LIMIT_MS);
+    if (o->max_latency_set && o->max_latency_ms < need)
+      usage_error("--max-latency %d ms is below --sync-delay %d ms (and --sync-trim)", o->max_latency_ms, need);
+    if (!o->max_latency_set && o->max_latency_ms < need + 100)
+      o->max_latency_ms = need + 100 > DL_MAX_LATENCY_LIMIT_MS ? DL_MAX_LATENCY_LIMIT_MS : need + 100;
+  }
   if (!o->rtcp_mux && strcmp(o->port, "65535") == 0 && !o->no_rtcp)
     usage_error("port 65535: RTCP needs PORT+1 (give --rtcp-mux or --no-rtcp)");
 }

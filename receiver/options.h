@@ -18,6 +18,7 @@ struct options {
   int latency_ms;             /* 0: auto */
   int min_latency_ms;
   int max_latency_ms;
+  int max_latency_set;        /* --max-latency was given */
   double latency_quantile;    /* auto: the quantile of arrival delays aimed at */
   int no_resample;            /* 1: no drift compensation */
   double stall_at_s, stall_ms;  /* --stall-at (testing); stall_ms 0: none */
@@ -48,6 +49,12 @@ struct options {
   const char *sap_addr;       /* --sap-addr as given; NULL: DL_SAP_ADDR:DL_SAP_PORT */
   char sap_host[64];          /* its group */
   char sap_port[8];
+  int sync;                   /* --sync: play at the sender's wall clock + sync_delay_ms */
+  int sync_delay_ms;
+  int sync_delay_set;
+  double sync_trim_ms;        /* this receiver plays that much later (< 0: earlier) */
+  int sync_trim_set;
+  double wallclock_offset_ms; /* testing: added to every read of our wall clock */
   char host[256];             /* with --sap: set when the announcement comes */
   char port[8];
 };

@@ -98,10 +98,18 @@ static void drain_ring(struct playback *p)
 
   while ((d = ring_peek(p->ring, &len, &arrival)) != NULL) {
     struct playback_end m;
+    struct playback_sync sy;
     if (len == sizeof m) {
       memcpy(&m, d, sizeof m);   /* the sender's BYE, behind its last packets */
       if (m.magic == PLAYBACK_END_MAGIC)
         rxpipe_end(p->rx, m.ssrc, m.have_end_ts, m.end_ts);
+    } else if (len == sizeof sy) {
+      memcpy(&sy, d, sizeof sy);   /* --sync: a new estimate of the sender's clock */
+      if (sy.magic == PLAYBACK_SYNC_MAGIC) {
+        struct sync_map map = {.valid = sy.valid, .ssrc = sy.ssrc, .ts = sy.ts, .play_ns = sy.play_ns,
+                               .ns_per_tick = sy.ns_per_tick};
+        rxpipe_set_sync(p->rx, &map);
+      }
     } else if (rtp_packet_load(d, len, &pkt) == 0) {
       r = rxpipe_put(p->rx, &pkt);
       /* A full playout queue drops the packet as late (and counts it so). */
@@ -134,6 +142,13 @@ static void *playback_main(void *arg)
       p->stall_at_ns = 0;
       nanosleep(&ts, NULL);
       continue;
+    }
+    if (p->trace != NULL && p->trace_start) {
+      /* Where the sink's frame 0 lands on the clocks (trace.h "start"). */
+      struct trace_rec tr = {.kind = TRACE_START, .play_ns = play_ns,
+                             .arrival_ns = clock_real_ns() + p->wallclock_offset_ns};
+      trace_push(p->trace, &tr);
+      p->trace_start = 0;
     }
     if (sink_underruns(p->sink) != underruns) {
       underruns = sink_underruns(p->sink);

@@ -30,6 +30,22 @@ struct playback_end {
   int32_t have_end_ts;
 };
 
+/* A --sync map (rx/sync) in the ring (net_push_sync), ahead of the packets
+ * it applies to: a record of exactly this size, which neither an end
+ * marker nor a packet record is. */
+#define PLAYBACK_SYNC_MAGIC 0x53594e43u
+struct playback_sync {
+  uint32_t magic;
+  uint32_t ssrc;
+  uint32_t ts;
+  int32_t valid;
+  int64_t play_ns;
+  double ns_per_tick;
+};
+_Static_assert(sizeof(struct playback_sync) != sizeof(struct playback_end) &&
+                   sizeof(struct playback_sync) < sizeof(struct rtp_packet) + 1,
+               "ring records are told apart by their size");
+
 /* What the loop thread may read of the playback thread's state. */
 struct playback_snapshot {
   struct rxpipe_stats rx;
@@ -67,6 +83,8 @@ struct playback {
   int running;
   int realtime;               /* 1: SCHED_FIFO */
   char sched_note[128];       /* for -v */
+  int trace_start;            /* --sync: the trace gets a start line at the first frame */
+  int64_t wallclock_offset_ns;   /* --wallclock-offset-ms, for that line */
 };
 
 /* Main thread. p's set-up fields filled; allocates nothing the thread

@@ -277,6 +277,27 @@ void report_stats(struct report *r, const struct receiver_stats *s, int final)
     json_str(&j, "transit_source", rtcp_transit_source_name(rt->transit_source));
     json_num(&j, "transit_clock_ms",
              rt->rx.transit_clock_ns != INT64_MIN ? (double)rt->rx.transit_clock_ns / 1e6 : NAN, 2);
+    /* Issue 16, --sync: the presentation delay and trim asked for; where
+     * the map of the sender's clock comes from and its error bound (the
+     * receiver's own estimate; null while unknown: no round trip yet); our
+     * wall clock minus the sender's as estimated, and our clock's rate
+     * against its (0 until the samples span 10 s); the target the sync asks
+     * for, how far the path and the sink fall short of it (0: made), how
+     * often it went unmet, and the heard time of the last packets minus
+     * their sync instant. */
+    if (rt->sync_on) {
+      json_num(&j, "sync_delay_ms", r->cfg.sync_delay_ms, 1);
+      json_num(&j, "sync_trim_ms", r->cfg.sync_trim_ms, 2);
+      json_str(&j, "sync_source", sync_source_name(rt->sync_source));
+      json_num(&j, "sync_error_ms", rt->sync_error_ns >= 0 ? (double)rt->sync_error_ns / 1e6 : NAN, 3);
+      json_num(&j, "clock_offset_ms", rt->sync_source != SYNC_NONE ? (double)rt->clock_offset_ns / 1e6 : NAN, 3);
+      json_num(&j, "clock_rate_ppm", rt->clock_rate_ppm, 2);
+      json_bool(&j, "sync_met", rx->sync_on && rx->sync_short_ms == 0);
+      json_num(&j, "sync_target_ms", rx->sync_target_ms, 2);
+      json_num(&j, "sync_short_ms", rx->sync_short_ms, 2);
+      json_u64(&j, "sync_unmet", rx->sync_unmet);
+      json_num(&j, "sync_miss_ms", rx->sync_miss_ms, 3);
+    }
   }
   if (final)
     json_bool(&j, "final", 1);

@@ -33,6 +33,8 @@ struct report_config {
   const char *trace_path;       /* --trace FILE: a stream for trace.c's lines; NULL: none */
   const char *metrics_path;     /* --metrics-file: the stats in Prometheus' format; NULL: none */
   const char *metrics_stream;   /* its stream label */
+  int sync_delay_ms;            /* --sync: for the stats */
+  double sync_trim_ms;
 };
 
 struct report;

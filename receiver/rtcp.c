@@ -22,9 +22,52 @@
 
 #define TICK_MS 100   /* the report timer looks this often whether one is due */
 
+int64_t rxrtcp_real_ns(const struct options *o)
+{
+  return clock_real_ns() + (int64_t)llround(o->wallclock_offset_ms * 1e6);
+}
+
 static void both_clocks(struct rxrtcp *r)
 {
-  rtcp_rx_clock(&r->rx, clock_mono_ns(), clock_real_ns());
+  rtcp_rx_clock(&r->rx, clock_mono_ns(), rxrtcp_real_ns(r->o));
+}
+
+/* --sync: the estimate now, to the playback thread through the ring (after
+ * what it already holds, before the packets that follow); -v says where it
+ * comes from when that changes. */
+static void tell_sync(struct rxrtcp *r, int64_t now)
+{
+  struct sync_map m;
+  enum sync_source src;
+
+  if (!r->o->sync)
+    return;
+  src = sync_get(&r->sync, now, &m);
+  if (!m.valid)
+    return;
+  net_push_sync(r->net, &m);
+  r->sync_maps++;
+  if (src != r->sync_said) {
+    int64_t err = sync_error_ns(&r->sync, now);
+    r->sync_said = src;
+    char e[64];
+    if (err < 0)
+      snprintf(e, sizeof e, "unknown (the transit taken as 0)");
+    else
+      snprintf(e, sizeof e, "within %.3f ms", (double)err / 1e6);
+    report_verbose(r->rep, "sync: the sender's clock from %s; our wall clock %+.3f ms from it; error %s",
+                   src == SYNC_RTT ? "SRs and the round trip" : src == SYNC_SR ? "SRs (no round trip yet)"
+                                                                               : "its packets' NTP times",
+                   (double)(sync_clock_offset_ns(&r->sync, now) + r->rx.mono_to_real_ns) / 1e6, e);
+  }
+}
+
+void rxrtcp_ntp_packet(struct rxrtcp *r, const struct rtp_packet *pkt)
+{
+  if (r->o == NULL || r->o->no_rtcp || !r->o->sync || !pkt->has_ntp)
+    return;
+  sync_ext(&r->sync, pkt->ssrc, rtcp_ntp_to_ns(pkt->ntp), pkt->ts, pkt->arrival_ns);
+  tell_sync(r, pkt->arrival_ns);
 }
 
 /* The E-model's transit, to the playback thread. */
@@ -100,6 +143,34 @@ static void send_report(struct rxrtcp *r, int64_t now)
   rc = uv_udp_try_send(r->o->rtcp_mux ? &r->net->sock : &r->sock, &b, 1, (const struct sockaddr *)&to);
   if (rc >= 0)
     r->sent++;
+  /* In a group, the same report also straight to where the SRs come from
+   * (unicast feedback, as RFC 5760 has it for SSM): a sender that does not
+   * listen on the group still hears us, and answers our RRT, which --sync
+   * needs for its round trip. */
+  if (r->group && r->have_sr_from) {
+    rc = uv_udp_try_send(r->o->rtcp_mux ? &r->net->sock : &r->sock, &b, 1,
+                         (const struct sockaddr *)&r->sr_from);
+    if (rc >= 0)
+      r->sent++;
+  }
+}
+
+/* --sync: a presentation delay the path and the sink cannot make is said
+ * once; the stats keep telling (sync_short_ms, sync_unmet). */
+static void check_sync(struct rxrtcp *r)
+{
+  struct receiver_stats s;
+  const struct rxpipe_stats *rx = &s.pb.rx;
+
+  if (!r->o->sync || ++r->sync_check_ticks < 10)
+    return;
+  r->sync_check_ticks = 0;
+  r->snapshot(r->snapshot_arg, &s);
+  if (r->sync_unmet_said == 0 && rx->sync_on && rx->sync_short_ms > 0 && rx->sync_unmet > 0) {
+    r->sync_unmet_said = rx->sync_unmet;
+    report_error(r->rep, "--sync-delay %d ms: the path and the sink need %.1f ms more; playing that late "
+                 "(sync_short_ms in the stats)", r->o->sync_delay_ms, rx->sync_short_ms);
+  }
 }
 
 static void timer_cb(uv_timer_t *t)
@@ -109,6 +180,7 @@ static void timer_cb(uv_timer_t *t)
 
   both_clocks(r);
   tell_transit(r);
+  check_sync(r);
   if (!rtcp_rx_ready(&r->rx))
     return;
   if (rtcp_rx_next_ns(&r->rx) == 0) {
@@ -187,9 +259,16 @@ void rxrtcp_datagram(struct rxrtcp *r, uint8_t *buf, size_t len, const struct so
                      in.sr.packet_count);
     addr_copy(&r->sr_from, from);
     r->have_sr_from = 1;
+    if (r->o->sync && r->rx.have_sr)
+      sync_sr(&r->sync, r->rx.sr.ssrc, rtcp_ntp_to_ns(r->rx.sr.ntp), r->rx.sr.rtp_ts, r->rx.sr_arrival_ns);
   }
-  if (res.what & RTCP_RX_RTT)
+  if (res.what & RTCP_RX_RTT) {
     tell_transit(r);
+    if (r->o->sync)
+      sync_rtt(&r->sync, r->rx.rtt_ns, arrival_ns);
+  }
+  if (res.what & (RTCP_RX_SR | RTCP_RX_RTT))
+    tell_sync(r, arrival_ns);
   if (res.what & RTCP_RX_BYE)
     said_bye(r, &in, &res, from);
 }
@@ -232,6 +311,12 @@ int rxrtcp_open(struct rxrtcp *r, uv_loop_t *loop, uint32_t ssrc, uint64_t cname
   rc.min_interval_ns = (int64_t)o->rtcp_interval_ms * 1000000;
   rtcp_rx_init(&r->rx, &rc);
   both_clocks(r);
+  {
+    struct sync_config sc = {.delay_ns = (int64_t)o->sync_delay_ms * 1000000,
+                             .trim_ns = (int64_t)llround(o->sync_trim_ms * 1e6)};
+    sync_init(&r->sync, &sc);
+    r->sync_said = SYNC_NONE;
+  }
   if (!o->rtcp_mux) {
     const char *host = o->host[0] != '\0' ? o->host : "0.0.0.0";
     struct sockaddr_storage local;
@@ -292,4 +377,14 @@ void rxrtcp_get_stats(const struct rxrtcp *r, struct rxrtcp_stats *out)
   out->bye_received = r->bye_received;
   rtcp_rx_get_stats(&r->rx, &out->rx);
   out->transit_ns = rtcp_rx_transit(&r->rx, &out->transit_source);
+  out->sync_on = r->o->sync;
+  if (out->sync_on) {
+    int64_t now = clock_mono_ns();
+    struct sync_map m;
+    out->sync_source = sync_get(&r->sync, now, &m);
+    out->sync_error_ns = sync_error_ns(&r->sync, now);
+    out->clock_offset_ns = m.valid ? sync_clock_offset_ns(&r->sync, now) + r->rx.mono_to_real_ns : 0;
+    out->clock_rate_ppm = sync_clock_rate_ppm(&r->sync);
+    out->sync_maps = r->sync_maps;
+  }
 }

@@ -25,6 +25,7 @@
 
 #include "defaults.h"
 #include "rx/rtcp_rx.h"
+#include "rx/sync.h"
 #include "wire/rtp.h"
 
 struct net;
@@ -40,6 +41,15 @@ struct rxrtcp_stats {
   struct rtcp_rx_stats rx;
   int64_t transit_ns;
   enum rtcp_transit_source transit_source;
+  /* --sync (rx/sync): where the map comes from, its error bound (< 0:
+   * unknown), our wall clock minus the sender's as estimated, and the
+   * maps sent to the playback thread. */
+  int sync_on;
+  enum sync_source sync_source;
+  int64_t sync_error_ns;
+  int64_t clock_offset_ns;
+  double clock_rate_ppm;       /* our monotonic clock against the sender's wall clock */
+  uint64_t sync_maps;
 };
 
 struct rxrtcp {
@@ -67,6 +77,12 @@ struct rxrtcp {
   struct sockaddr_storage group_to;  /* then its PORT+1: where reports go */
   struct sockaddr_storage sr_from;   /* where the stream's SRs come from */
   uint64_t sent, received, invalid, rejected, bye_received;
+  /* --sync: the estimator, and what it told the playback thread last. */
+  struct sync sync;
+  enum sync_source sync_said;
+  uint64_t sync_maps;
+  uint64_t sync_unmet_said;    /* the playback thread's sync_unmet when we last said so */
+  int sync_check_ticks;
   uint8_t buf[DL_MAX_DATAGRAM];
 };
 
@@ -77,6 +93,14 @@ int rxrtcp_open(struct rxrtcp *r, uv_loop_t *loop, uint32_t ssrc, uint64_t cname
 
 /* Loop thread (net.c): a packet went into the ring. */
 void rxrtcp_packet(struct rxrtcp *r, const struct rtp_packet *pkt, size_t datagram_len);
+
+/* Loop thread (net.c): an admitted packet carried the RFC 6051 NTP time,
+ * before it goes into the ring (so that a map it gives is ahead of it). */
+void rxrtcp_ntp_packet(struct rxrtcp *r, const struct rtp_packet *pkt);
+
+/* Any thread: our wall clock (CLOCK_REALTIME, shifted by
+ * --wallclock-offset-ms), ns since 1970. */
+int64_t rxrtcp_real_ns(const struct options *o);
 
 /* Loop thread (net.c with --rtcp-mux): an RTCP datagram on the RTP port,
  * still SRTCP-protected with --key. buf may be changed. */

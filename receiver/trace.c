@@ -22,7 +22,7 @@ struct trace {
   int dropped_said;                /* loop thread */
 };
 
-static const char *const kind_names[] = {"packet", "fec", "late", "dup"};
+static const char *const kind_names[] = {"packet", "fec", "late", "dup", "start"};
 static const char header[] = "seq\tts\tarrival_ns\tplay_ns\tkind\n";
 
 int trace_open(struct trace **out, unsigned slots, struct linew *w, int id, const char *path)
@@ -74,7 +74,7 @@ int trace_drain(struct trace *t, int wait, char *msg, size_t cap)
       memcpy(&r, d, sizeof r);
       n = snprintf(line, sizeof line, "%u\t%" PRIu32 "\t%" PRId64 "\t%" PRId64 "\t%s\n",
                    (unsigned)r.seq, r.ts, r.arrival_ns, r.play_ns,
-                   r.kind < 4 ? kind_names[r.kind] : "?");
+                   r.kind < 5 ? kind_names[r.kind] : "?");
       if (wait)
         linew_put_wait(t->w, t->id, line, (size_t)n);
       else

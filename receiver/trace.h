@@ -19,7 +19,12 @@
  *           (seq is the recovered one's, arrival_ns 0)
  *   late    arrived after its play time (or with the queue full): dropped,
  *           play_ns 0
- *   dup     a duplicate: dropped, play_ns 0 */
+ *   dup     a duplicate: dropped, play_ns 0
+ *   start   (with --sync) the sink's first frame: play_ns is when it is
+ *           heard, arrival_ns our wall clock (CLOCK_REALTIME with
+ *           --wallclock-offset-ms, ns since 1970) read then; seq, ts 0.
+ *           With the WAV sink's known rate this maps every sample of the
+ *           file onto the clock */
 #ifndef DL_TRACE_H
 #define DL_TRACE_H
 
@@ -28,7 +33,7 @@
 
 struct linew;
 
-enum trace_kind { TRACE_PACKET, TRACE_FEC, TRACE_LATE, TRACE_DUP };
+enum trace_kind { TRACE_PACKET, TRACE_FEC, TRACE_LATE, TRACE_DUP, TRACE_START };
 
 struct trace_rec {
   int64_t arrival_ns;

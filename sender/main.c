@@ -783,6 +783,16 @@ static int encode_next(struct sender *s)
     s->have_pending = 0;
     return 1;
   }
+  /* RFC 6051: in the first second after the start or a marker, the
+   * packet tells its wall-clock time (its deadline, on the SR's mapping),
+   * so that a --sync receiver is in sync from its first packet, before
+   * the first SR. The first packet is encoded before the schedule has its
+   * start, which will be about the lead from now. */
+  if (txpipe_ntp_due(s->tp, (uint32_t)DL_RATE / 1000 * DL_NTP_EXT_MS)) {
+    int64_t now = clock_mono_ns();
+    int64_t at = s->start_ns != 0 ? pacer_next_deadline(&s->pacer) : now + (int64_t)DL_SENDER_START_LEAD_US * 1000;
+    txpipe_stamp_ntp(s->tp, rtcp_ntp_from_ns(clock_real_ns() + at - now));
+  }
   rc = txpipe_pull(s->tp, s->in, s->o.loop, s->pending, DGRAM_CAP);
   if (rc == TXPIPE_END) {
     s->have_pending = 0;

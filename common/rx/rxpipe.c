@@ -128,10 +128,24 @@ struct rxpipe {
   int64_t transit_ns;         /* the network's one-way transit, for the E-model */
   rxpipe_frame_cb cb;
   void *cb_arg;
+  /* --sync (rx/sync): the map, and the source the packets are of (a map
+   * of another is not applied); the adaptive target (what the path and the
+   * sink need), the sync target, and how far the first falls short. */
+  struct sync_map sync;
+  uint32_t cur_ssrc;
+  int have_cur_ssrc;
+  int64_t need_ns;
+  int64_t sync_target_ns;
+  int64_t sync_short_ns;
+  int sync_unmet_now;
+  uint64_t sync_unmet;
+  double sync_miss_ms;
 };
 
 static void event_cb(void *arg, const struct playout_event *ev);
 static void update_target(struct rxpipe *rp);
+static int sync_active(const struct rxpipe *rp);
+static void sync_apply(struct rxpipe *rp, uint32_t ts, int64_t expected_ns);
 
 static int64_t frames_to_ns(int64_t frames)
 {
@@ -195,6 +209,7 @@ int rxpipe_create(struct rxpipe **out, const struct rxpipe_config *cfg)
   rp->rs_delay = speex_resampler_get_input_latency(rp->rs);
   rp->ctl_latency_ms = NAN;
   rp->lat_now_ms = NAN;
+  rp->sync_miss_ms = NAN;
   *out = rp;
   return 0;
 fail:
@@ -288,8 +303,38 @@ static void update_target(struct rxpipe *rp)
       frames_to_ns(rp->block + (rp->cfg.resample ? rp->rs_delay : 0));
   if (t > rp->cfg.playout.max_latency_ns)
     t = rp->cfg.playout.max_latency_ns;
+  rp->need_ns = t;
+  if (sync_active(rp))
+    return;   /* sync_apply sets the target, per packet */
   rp->target_ns = t;
   playout_set_target(rp->po, t);   /* where a resync arms */
+}
+
+static int sync_active(const struct rxpipe *rp)
+{
+  return rp->cfg.sync && rp->sync.valid && rp->have_cur_ssrc && rp->sync.ssrc == rp->cur_ssrc;
+}
+
+/* --sync: the target that has timestamp ts heard at its sync instant,
+ * given the arrival the estimator expects for it; never below what the
+ * path and the sink need (need_ns), never above --max-latency. */
+static void sync_apply(struct rxpipe *rp, uint32_t ts, int64_t expected_ns)
+{
+  int64_t st = sync_target_ns(&rp->sync, ts, expected_ns), t = st;
+  int unmet = st < rp->need_ns;
+
+  rp->sync_target_ns = st;
+  rp->sync_short_ns = unmet ? rp->need_ns - st : 0;
+  if (unmet) {
+    t = rp->need_ns;
+    if (!rp->sync_unmet_now)
+      rp->sync_unmet++;
+  }
+  rp->sync_unmet_now = unmet;
+  if (t > rp->cfg.playout.max_latency_ns)
+    t = rp->cfg.playout.max_latency_ns;
+  rp->target_ns = t;
+  playout_set_target(rp->po, t);
 }
 
 void rxpipe_sink_gap(struct rxpipe *rp)
@@ -423,7 +468,16 @@ static void step_watch(struct rxpipe *rp, const struct rtp_packet *pkt, int put_
 
 int rxpipe_put(struct rxpipe *rp, const struct rtp_packet *pkt)
 {
-  int r = playout_put(rp->po, pkt);
+  int r;
+
+  if (rp->cfg.sync) {
+    rp->cur_ssrc = pkt->ssrc;
+    rp->have_cur_ssrc = 1;
+    /* Where the stream arms if this packet starts it: arrival + target. */
+    if (sync_active(rp) && !playout_started(rp->po))
+      sync_apply(rp, pkt->ts, pkt->arrival_ns);
+  }
+  r = playout_put(rp->po, pkt);
 
   if (r != PLAYOUT_INVALID && r != PLAYOUT_DUPLICATE && r != PLAYOUT_HELD) {
     rp->last_arrival_ns = pkt->arrival_ns;
@@ -434,9 +488,16 @@ int rxpipe_put(struct rxpipe *rp, const struct rtp_packet *pkt)
       if (playout_started(rp->po))
         step_watch(rp, pkt, r);
       update_target(rp);
+      if (sync_active(rp) && playout_started(rp->po))
+        sync_apply(rp, pkt->ts, delay_expected_arrival(rp->dm, pkt->ts));
     }
   }
   return r;
+}
+
+void rxpipe_set_sync(struct rxpipe *rp, const struct sync_map *m)
+{
+  rp->sync = *m;
 }
 
 
@@ -468,6 +529,13 @@ static void control(struct rxpipe *rp, const struct playout_frame *f, int64_t t_
   int64_t expected = rp->dm ? delay_expected_arrival(rp->dm, f->ts) : f->arrival_ns;
   int64_t lat = t_ns - expected;
   rp->ctl_latency_ms = (double)lat / 1e6;
+  if (sync_active(rp)) {
+    /* The target for this very frame: the sync map and the tracked delay
+     * both move with the clocks; their difference is what the loop holds. */
+    double miss = (double)(t_ns - sync_play_ns(&rp->sync, f->ts)) / 1e6;
+    rp->sync_miss_ms = isnan(rp->sync_miss_ms) ? miss : rp->sync_miss_ms + (miss - rp->sync_miss_ms) / 16;
+    sync_apply(rp, f->ts, expected);
+  }
   /* With time-scale modification the resampler's loop is given the target
    * no further than DL_TSM_ENGAGE_MS from its reference: larger moves are
    * made by splices (retarget), so that the ratio is not held at its bound
@@ -740,6 +808,11 @@ void rxpipe_get_stats(const struct rxpipe *rp, struct rxpipe_stats *out)
   out->quality_loss_pct = emodel_runs_loss_pct(&rp->quality);
   out->quality_burst_r = emodel_runs_burst_r(&rp->quality);
   out->frame_ms = rp->q_frame > 0 ? (double)rp->q_frame * 1000.0 / DL_RATE : NAN;
+  out->sync_on = sync_active(rp);
+  out->sync_target_ms = out->sync_on ? (double)rp->sync_target_ns / 1e6 : NAN;
+  out->sync_short_ms = out->sync_on ? (double)rp->sync_short_ns / 1e6 : NAN;
+  out->sync_miss_ms = rp->sync_miss_ms;
+  out->sync_unmet = rp->sync_unmet;
   out->tsm_splices = rp->tsm_splices;
   out->route_steps = rp->route_steps;
   out->tsm_removed_ms = (double)rp->tsm_removed * 1000.0 / DL_RATE;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "rx/playout.h"
+#include "rx/sync.h"
 
 struct rxpipe_config {
   struct playout_config playout;
@@ -30,6 +31,12 @@ struct rxpipe_config {
                              /* the upper one is playout.max_latency_ns */
   int resample;              /* 1: drift compensation (the receiver); 0: ratio 1, the
                                 decoded stage goes out as it is (tests, comparisons) */
+  /* --sync (needs latency_auto and resample): once rxpipe_set_sync gave a
+   * map, the target of a packet with timestamp T is the one that has it
+   * heard at the map's play time for T (rx/sync), or what the path and the
+   * sink need (the adaptive target) when that is more: then the sync is
+   * unmet, by sync_short_ms. */
+  int sync;
 };
 
 /* Everything the receiver reports (DESIGN.md "Statistics"); a plain copy. */
@@ -67,6 +74,13 @@ struct rxpipe_stats {
   uint64_t tsm_splices;
   double tsm_removed_ms, tsm_added_ms;
   uint64_t route_steps;      /* steps in the path's delay recognised (step_watch) */
+  /* --sync: whether a map is in use, the target it asks for (NaN before),
+   * how far short of it the path and sink fall (0: met), how often it went
+   * from met to unmet, and the last played packets' heard time minus their
+   * sync instant (an exponential mean over some packets; NaN before). */
+  int sync_on;
+  double sync_target_ms, sync_short_ms, sync_miss_ms;
+  uint64_t sync_unmet;
 };
 
 /* What happened to one frame taken out of the playout queue, for the
@@ -130,6 +144,10 @@ void rxpipe_sink_gap(struct rxpipe *rp);
 /* The network's one-way transit, for the E-model's mouth-to-ear delay
  * (0 until told: a LAN). */
 void rxpipe_set_transit(struct rxpipe *rp, int64_t transit_ns);
+
+/* --sync: the map from RTP time to when it is heard (rx/sync); a map of
+ * another SSRC than the packets' is kept but not applied. */
+void rxpipe_set_sync(struct rxpipe *rp, const struct sync_map *m);
 
 /* The sender's BYE: playout_end on the stream (see playout.h), and whether
  * a stream has ended so since the last call (playout_take_ended). */

@@ -87,7 +87,7 @@ int rtcp_tx_build(struct rtcp_tx *t, const struct rtcp_tx_now *now, int bye, con
     .packet_count = now->packets, .octet_count = now->octets,
   };
   struct rtcp_sdes_chunk sd = {.ssrc = t->cfg.ssrc, .cname = t->cname, .tool = "driftless"};
-  struct rtcp_dlrr_item d;
+  struct rtcp_dlrr_item d[RTCP_TX_MAX_RRT];
   struct rtcp_xr xr;
 
   rtcp_builder_init(&b, buf, cap);
@@ -95,12 +95,25 @@ int rtcp_tx_build(struct rtcp_tx *t, const struct rtcp_tx_now *now, int bye, con
   rtcp_builder_sdes(&b, &sd, 1);
   if (t->have_rrt) {
     /* RFC 3611 4.5: the receiver's RRT and how long we held it. */
-    d = t->rrt;
-    d.dlrr = rtcp_dlsr_from_ns(now->mono_ns - t->rrt_arrival_ns);
+    unsigned n = 0;
+    for (unsigned i = 0; i < t->n_rrts && n < RTCP_TX_MAX_RRT; i++) {
+      /* An RRT older than the reports' timeout (5 intervals at most
+       * minutes) is a receiver gone. */
+      if (now->mono_ns - t->rrts_arrival_ns[i] > (int64_t)RTCP_TX_RRT_KEEP_S * 1000000000)
+        continue;
+      d[n] = t->rrts[i];
+      d[n].dlrr = rtcp_dlsr_from_ns(now->mono_ns - t->rrts_arrival_ns[i]);
+      n++;
+    }
+    if (n == 0) {   /* all old: the last one, as before there were more */
+      d[0] = t->rrt;
+      d[0].dlrr = rtcp_dlsr_from_ns(now->mono_ns - t->rrt_arrival_ns);
+      n = 1;
+    }
     memset(&xr, 0, sizeof xr);
     xr.ssrc = t->cfg.ssrc;
-    xr.dlrr = &d;
-    xr.n_dlrr = 1;
+    xr.dlrr = d;
+    xr.n_dlrr = n;
     rtcp_builder_xr(&b, &xr);
   }
   if (bye)
@@ -161,6 +174,18 @@ unsigned rtcp_tx_input(struct rtcp_tx *t, const struct rtcp_info *in, int64_t mo
     t->rrt.ssrc = in->xr_ssrc;
     t->rrt.lrr = rtcp_ntp_middle(in->rrt_ntp);
     t->rrt_arrival_ns = mono_ns;
+    unsigned i, oldest = 0;
+    for (i = 0; i < t->n_rrts && t->rrts[i].ssrc != in->xr_ssrc; i++)
+      if (t->rrts_arrival_ns[i] < t->rrts_arrival_ns[oldest])
+        oldest = i;
+    if (i == t->n_rrts) {
+      if (t->n_rrts < RTCP_TX_MAX_RRT)
+        t->n_rrts++;
+      else
+        i = oldest;   /* full: the longest silent receiver's goes */
+    }
+    t->rrts[i] = t->rrt;
+    t->rrts_arrival_ns[i] = mono_ns;
   }
   if (in->has_voip && in->voip.ssrc == t->cfg.ssrc) {
     const struct rtcp_voip_metrics *v = &in->voip;

@@ -52,10 +52,18 @@ struct rtcp_tx_far {
 struct rtcp_tx {
   struct rtcp_tx_config cfg;
   char cname[RTCP_MAX_TEXT + 1];
-  /* A receiver's RRT to answer with a DLRR. */
+  /* A receiver's RRT to answer with a DLRR: the last one, and in a group
+   * each receiver's last (by its SSRC, up to RTCP_TX_MAX_RRT), so that every
+   * one learns its round trip (a --sync receiver needs it), not only the
+   * one that happened to report last before our SR. */
   int have_rrt;
   struct rtcp_dlrr_item rrt;   /* dlrr unset: computed when sent */
   int64_t rrt_arrival_ns;
+#define RTCP_TX_MAX_RRT 8
+#define RTCP_TX_RRT_KEEP_S 60
+  struct rtcp_dlrr_item rrts[RTCP_TX_MAX_RRT];
+  int64_t rrts_arrival_ns[RTCP_TX_MAX_RRT];
+  unsigned n_rrts;
   /* The last report block's extended highest sequence, for the interval. */
   int have_prev;
   uint32_t prev_ext_seq;

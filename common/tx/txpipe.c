@@ -19,6 +19,10 @@ struct txpipe {
   uint32_t ts;
   int talkspurt;             /* 1: the next datagram starts a talkspurt (marker) */
   int ended;                 /* txpipe_pull: the input had no more frames */
+  uint32_t marker_ts;        /* the timestamp of the last datagram with the marker */
+  int have_marker;
+  int stamp;                 /* the next datagram carries the NTP-64 element of stamp_ntp */
+  uint64_t stamp_ntp;
   struct txpipe_stats st;
 };
 
@@ -101,6 +105,7 @@ int txpipe_encode(struct txpipe *tp, const int16_t *pcm, uint8_t *buf, size_t ca
   if (tp->cfg.dtx && n <= 2) {
     tp->ts += (uint32_t)tp->cfg.frame_samples;
     tp->talkspurt = 1;
+    tp->stamp = 0;
     tp->st.dtx_frames++;
     return 0;
   }
@@ -110,9 +115,20 @@ int txpipe_encode(struct txpipe *tp, const int16_t *pcm, uint8_t *buf, size_t ca
   h.seq = tp->seq;
   h.timestamp = tp->ts;
   h.ssrc = tp->cfg.ssrc;
-  len = rtp_pack(&h, tp->payload, (size_t)n, buf, cap);
+  if (tp->stamp) {
+    uint8_t ext[RTP_EXT_NTP64_BLOCK];
+    rtp_ext_ntp64(ext, DL_RTP_EXT_NTP_ID, tp->stamp_ntp);
+    len = rtp_pack_ext(&h, RTP_EXT_ONE_BYTE, ext, sizeof ext, tp->payload, (size_t)n, buf, cap);
+    tp->stamp = 0;
+  } else {
+    len = rtp_pack(&h, tp->payload, (size_t)n, buf, cap);
+  }
   if (len < 0)
     return -ENOBUFS;
+  if (h.marker) {
+    tp->marker_ts = tp->ts;
+    tp->have_marker = 1;
+  }
   tp->seq++;
   tp->ts += (uint32_t)tp->cfg.frame_samples;
   tp->talkspurt = 0;
@@ -179,6 +195,20 @@ void txpipe_skip(struct txpipe *tp, unsigned frames)
 {
   tp->seq = (uint16_t)(tp->seq + frames);
   tp->ts += (uint32_t)frames * (uint32_t)tp->cfg.frame_samples;
+}
+
+int txpipe_ntp_due(const struct txpipe *tp, uint32_t window)
+{
+  if (tp->talkspurt || !tp->have_marker)
+    return 1;
+  int32_t since = rtp_ts_diff(tp->ts, tp->marker_ts);
+  return since >= 0 && (uint32_t)since < window;
+}
+
+void txpipe_stamp_ntp(struct txpipe *tp, uint64_t ntp)
+{
+  tp->stamp = 1;
+  tp->stamp_ntp = ntp;
 }
 
 uint32_t txpipe_next_ts(const struct txpipe *tp) { return tp->ts; }

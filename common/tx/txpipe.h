@@ -74,6 +74,15 @@ int txpipe_set_bitrate(struct txpipe *tp, int bitrate);
  * receiver takes it for a new timeline). No marker: the talkspurt goes on. */
 void txpipe_skip(struct txpipe *tp, unsigned frames);
 
+/* RFC 6051: whether the next datagram is within `window` samples of RTP
+ * time after the last marker (or carries one), where a receiver wants the
+ * sender's wall clock before an SR; and, stamped, the next datagram made
+ * carries the NTP-64 element (ID DL_RTP_EXT_NTP_ID, RFC 8285 one-byte
+ * form) with ntp, the sender's wall clock at that datagram's timestamp on
+ * the SR's mapping. Once: a DTX frame drops the stamp. */
+int txpipe_ntp_due(const struct txpipe *tp, uint32_t window);
+void txpipe_stamp_ntp(struct txpipe *tp, uint64_t ntp);
+
 /* The RTP timestamp and sequence number the next frame/datagram gets. */
 uint32_t txpipe_next_ts(const struct txpipe *tp);
 uint16_t txpipe_next_seq(const struct txpipe *tp);

@@ -39,6 +39,89 @@ int rtp_pack(const struct rtp_header *h, const uint8_t *payload, size_t payload_
   return (int)(hl + payload_len);
 }
 
+int rtp_pack_ext(const struct rtp_header *h, uint16_t profile, const uint8_t *ext, size_t ext_len,
+                 const uint8_t *payload, size_t payload_len, uint8_t *buf, size_t cap)
+{
+  unsigned cc = h->csrc_count > RTP_MAX_CSRC ? RTP_MAX_CSRC : h->csrc_count;
+  size_t hl = RTP_HEADER_LEN + 4u * cc;
+  int n;
+
+  if (ext_len % 4 != 0 || ext_len / 4 > 0xffff || (ext_len > 0 && ext == NULL))
+    return RTP_ERR_EXT;
+  if (cap < hl + 4 || cap - hl - 4 < ext_len)
+    return RTP_ERR_NOBUFS;
+  /* The header and the payload where they go, then the extension moved in
+   * between: rtp_pack writes the payload after the CSRCs. */
+  n = rtp_pack(h, NULL, 0, buf, cap);
+  if (n < 0 || cap - hl - 4 - ext_len < payload_len || hl + 4 + ext_len + payload_len > 0x7fffffff)
+    return RTP_ERR_NOBUFS;
+  buf[0] |= 0x10;
+  put16(buf + hl, profile);
+  put16(buf + hl + 2, (uint16_t)(ext_len / 4));
+  if (ext_len)
+    memcpy(buf + hl + 4, ext, ext_len);
+  if (payload_len)
+    memcpy(buf + hl + 4 + ext_len, payload, payload_len);
+  return (int)(hl + 4 + ext_len + payload_len);
+}
+
+int rtp_ext_ntp64(uint8_t *out, unsigned id, uint64_t ntp)
+{
+  if (id < 1 || id > 14)
+    return RTP_ERR_EXT;
+  out[0] = (uint8_t)(id << 4 | (RTP_EXT_NTP64_LEN - 1));
+  put32(out + 1, (uint32_t)(ntp >> 32));
+  put32(out + 5, (uint32_t)ntp);
+  out[9] = out[10] = out[11] = 0;   /* padding (ID 0) to the word */
+  return RTP_EXT_NTP64_BLOCK;
+}
+
+int rtp_ext_find(uint16_t profile, const uint8_t *data, size_t len, unsigned id,
+                 const uint8_t **val, size_t *vlen)
+{
+  size_t off = 0;
+  int two = (profile & 0xfff0u) == RTP_EXT_TWO_BYTE;
+
+  if (profile != RTP_EXT_ONE_BYTE && !two)
+    return 0;   /* a profile-specific extension: nothing we know inside */
+  if (data == NULL)
+    return 0;
+  while (off < len) {
+    unsigned eid, elen;
+
+    if (two) {
+      eid = data[off];
+      if (eid == 0) {           /* padding */
+        off++;
+        continue;
+      }
+      if (len - off < 2)
+        return RTP_ERR_EXT;
+      elen = data[off + 1];
+      off += 2;
+    } else {
+      eid = data[off] >> 4;
+      if (eid == 0) {           /* a padding byte */
+        off++;
+        continue;
+      }
+      if (eid == 15)            /* reserved: stop here (RFC 8285 4.2) */
+        return 0;
+      elen = (data[off] & 0x0fu) + 1;
+      off++;
+    }
+    if (len - off < elen)
+      return RTP_ERR_EXT;
+    if (eid == id) {
+      *val = data + off;
+      *vlen = elen;
+      return 1;
+    }
+    off += elen;
+  }
+  return 0;
+}
+
 int rtp_parse(const uint8_t *buf, size_t len, struct rtp_header *h,
               const uint8_t **payload, size_t *payload_len)
 {
@@ -59,6 +142,7 @@ int rtp_parse(const uint8_t *buf, size_t len, struct rtp_header *h,
   h->ssrc = get32(buf + 8);
   h->ext_profile = 0;
   h->ext_len = 0;
+  h->ext_data = NULL;
 
   off = RTP_HEADER_LEN;
   if (len - off < 4u * h->csrc_count)
@@ -75,6 +159,7 @@ int rtp_parse(const uint8_t *buf, size_t len, struct rtp_header *h,
     off += 4;
     if (len - off < h->ext_len)
       return RTP_ERR_EXT;
+    h->ext_data = buf + off;
     off += h->ext_len;
   }
 
@@ -151,6 +236,15 @@ int rtp_packet_parse(const uint8_t *buf, size_t len, int64_t arrival_ns, struct 
   out->pt = (uint8_t)h.payload_type;
   out->marker = (uint8_t)h.marker;
   out->arrival_ns = arrival_ns;
+  if (h.extension) {
+    const uint8_t *v;
+    size_t vlen;
+    if (rtp_ext_find(h.ext_profile, h.ext_data, h.ext_len, DL_RTP_EXT_NTP_ID, &v, &vlen) == 1 &&
+        vlen == RTP_EXT_NTP64_LEN) {
+      out->ntp = (uint64_t)get32(v) << 32 | get32(v + 4);
+      out->has_ntp = 1;
+    }
+  }
   if (r != RTP_OK)
     return r;
   r = rtp_opus_samples(payload, plen);

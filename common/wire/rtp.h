@@ -43,12 +43,46 @@ struct rtp_header {
   uint32_t csrc[RTP_MAX_CSRC];
   uint16_t ext_profile;    /* parse: when extension is set */
   size_t ext_len;          /* parse: extension data bytes (after its 4-byte header) */
+  const uint8_t *ext_data; /* parse: those bytes, inside the datagram; NULL without */
 };
 
 /* Writes the header h (version forced to 2, no padding, no extension) and
  * then the payload into buf. Returns the datagram length, or RTP_ERR_NOBUFS. */
 int rtp_pack(const struct rtp_header *h, const uint8_t *payload, size_t payload_len,
              uint8_t *buf, size_t cap);
+
+/* RFC 8285 header extensions. The one-byte form (profile 0xBEDE: a byte
+ * of ID << 4 | (length - 1), then 1..16 bytes; ID 0 is padding, ID 15
+ * ends the list) and the two-byte form (0x100 << 4 | appbits: ID byte,
+ * length byte, 0..255 bytes; ID 0 is padding). */
+#define RTP_EXT_ONE_BYTE   0xBEDEu
+#define RTP_EXT_TWO_BYTE   0x1000u   /* the top 12 bits of the profile */
+/* RFC 6051 3.3: the sender's 64-bit NTP timestamp for the packet's RTP
+ * timestamp, as an element of 8 bytes. */
+#define RTP_EXT_NTP64_LEN  8
+/* The element block rtp_ext_ntp64 writes: the element (1 + 8 bytes) padded
+ * to a 32-bit word. */
+#define RTP_EXT_NTP64_BLOCK 12
+
+/* Like rtp_pack, with a header extension: profile, then ext_len bytes of
+ * data (a multiple of 4, at most 4 * 65535). Returns the datagram length,
+ * RTP_ERR_NOBUFS, or RTP_ERR_EXT for a bad ext_len. */
+int rtp_pack_ext(const struct rtp_header *h, uint16_t profile, const uint8_t *ext, size_t ext_len,
+                 const uint8_t *payload, size_t payload_len, uint8_t *buf, size_t cap);
+
+/* Writes the one-byte-form element block for an RFC 6051 NTP-64 element
+ * with ID id (1..14) into out[RTP_EXT_NTP64_BLOCK]. Returns its length
+ * (RTP_EXT_NTP64_BLOCK), or RTP_ERR_EXT for a bad ID. */
+int rtp_ext_ntp64(uint8_t *out, unsigned id, uint64_t ntp);
+
+/* Looks up the element with ID id in an extension of the given profile
+ * (the one- or two-byte form; any other profile holds no elements we
+ * know). Every element length is checked against what is left. Returns 1
+ * with *val and *vlen set, 0 when absent (or an unknown profile), or
+ * RTP_ERR_EXT when the element list runs past the end (RFC 8285 says: then
+ * ignore the extension, not the packet). */
+int rtp_ext_find(uint16_t profile, const uint8_t *data, size_t len, unsigned id,
+                 const uint8_t **val, size_t *vlen);
 
 /* Validates and parses a datagram of len bytes. Every length is checked
  * before a byte is read. On success fills h and points *payload into buf
@@ -80,9 +114,15 @@ struct rtp_packet {
   size_t len;                /* payload bytes, 1..DL_MAX_PAYLOAD */
   const uint8_t *payload;
   int64_t arrival_ns;        /* CLOCK_MONOTONIC, stamped as it came off the socket */
+  uint64_t ntp;              /* RFC 6051 NTP-64 extension (ID DL_RTP_EXT_NTP_ID): the
+                                sender's wall clock at ts; valid when has_ntp */
+  uint8_t has_ntp;
 };
 
-/* rtp_parse, then rtp_opus_samples on the payload. Returns RTP_OK with out
+/* rtp_parse, then rtp_opus_samples on the payload; an RFC 6051 NTP-64
+ * element of ID DL_RTP_EXT_NTP_ID in a one- or two-byte-form extension
+ * sets ntp and has_ntp (a malformed extension, an element of another
+ * length, or other elements are ignored: the packet stays good). Returns RTP_OK with out
  * complete, or the first refusal. For RTP_ERR_EMPTY, RTP_ERR_OPUS and
  * RTP_ERR_TOO_LONG the datagram is valid RTP and out's header fields (ssrc,
  * ts, seq, pt, marker, arrival_ns) are filled, samples is 0: a caller that

@@ -48,6 +48,14 @@ def main():
     write("fuzz_rtp", "ext", rtp(ext=b"\x10\xab\x00\x00"))
     write("fuzz_rtp", "pad4", rtp(pad=4))
     write("fuzz_rtp", "all", rtp(csrc=(7,), ext=b"\x10\xab\x00\x00", pad=3, marker=1))
+    # RFC 8285 extensions: RFC 6051 NTP-64 (ID 1) in both forms, beside
+    # other elements, and element lists that run past the end.
+    ntp = b"\x17" + bytes(range(1, 9)) + b"\0\0\0"
+    write("fuzz_rtp", "ext_ntp64", rtp(ext=ntp, marker=1))
+    write("fuzz_rtp", "ext_ntp64_after_other", rtp(ext=b"\x21\xaa\xbb" + ntp + b"\0"))
+    write("fuzz_rtp", "ext_two_byte_ntp64", rtp(ext=b"\x01\x08" + bytes(range(1, 9)) + b"\0\0"))
+    write("fuzz_rtp", "ext_elem_past_end", rtp(ext=b"\x17\x01\x02\x03"))
+    write("fuzz_rtp", "ext_two_byte_past_end", rtp(ext=b"\x01\xc8\x01\x02"))
     write("fuzz_rtp", "bad_version", b"\x40" + rtp()[1:])
     write("fuzz_rtp", "bad_csrc15", b"\x8f" + rtp()[1:])
     write("fuzz_rtp", "bad_ext_len", rtp(ext=b"")[:14] + b"\xff\xff\xf8")

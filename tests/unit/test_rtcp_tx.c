@@ -146,6 +146,43 @@ static void test_rtcp_tx_input__other_ssrc__ignored(void **state)
   assert_true(isnan(rtcp_tx_far(&t)->mos));
 }
 
+/* A group: two receivers' RRTs, the second after the first; the SR
+ * answers both (each learns its round trip), the same receiver's newer
+ * RRT replaces its older one. */
+static void test_rtcp_tx_build__two_receivers_rrt__both_answered(void **state)
+{
+  (void)state;
+  struct rtcp_tx t;
+  struct rtcp_tx_config tc = {.ssrc = TX_SSRC, .cname = "tx@test"};
+  struct rtcp_info in, out;
+
+  rtcp_tx_init(&t, &tc, 0, 6000, 0.5);
+  memset(&in, 0, sizeof in);
+  in.has_rrt = 1;
+  in.ssrc = in.xr_ssrc = 0xaaaa;
+  in.rrt_ntp = 0x0001000200030004ull;
+  rtcp_tx_input(&t, &in, 1 * S, TX_REAL0 + 1 * S);
+  in.ssrc = in.xr_ssrc = 0xbbbb;
+  in.rrt_ntp = 0x0005000600070008ull;
+  rtcp_tx_input(&t, &in, 1 * S + 100 * MS, TX_REAL0 + 1 * S + 100 * MS);
+  in.ssrc = in.xr_ssrc = 0xaaaa;
+  in.rrt_ntp = 0x0009000a000b000cull;
+  rtcp_tx_input(&t, &in, 1 * S + 200 * MS, TX_REAL0 + 1 * S + 200 * MS);
+  sr_at(&t, 1 * S + 300 * MS, 0, &out);
+  assert_int_equal(out.n_dlrr, 2);
+  for (unsigned i = 0; i < out.n_dlrr; i++) {
+    if (out.dlrr[i].ssrc == 0xaaaa)
+      assert_int_equal(out.dlrr[i].lrr, 0x000a000bu);
+    else if (out.dlrr[i].ssrc == 0xbbbb)
+      assert_int_equal(out.dlrr[i].lrr, 0x00060007u);
+    else
+      fail();
+  }
+  /* A minute later, neither is answered still: those receivers are gone. */
+  sr_at(&t, 1 * S + 300 * MS + (int64_t)(RTCP_TX_RRT_KEEP_S + 1) * S, 0, &out);
+  assert_int_equal(out.n_dlrr, 1);   /* the last one, as before */
+}
+
 /* A group's receivers all report to the group: the sender counts them
  * (its own looped-back SR not among them), a BYE leaves, and those silent
  * for 5 intervals time out at the next due check. */
@@ -184,10 +221,11 @@ static void test_rtcp_tx_member__group__counts_receivers(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_rtcp_tx_member__group__counts_receivers),
     cmocka_unit_test(test_rtcp_tx__round_trip__rtt_loss_and_far_quality),
     cmocka_unit_test(test_rtcp_tx_build__bye__sr_sdes_bye),
+    cmocka_unit_test(test_rtcp_tx_build__two_receivers_rrt__both_answered),
     cmocka_unit_test(test_rtcp_tx_input__other_ssrc__ignored),
-    cmocka_unit_test(test_rtcp_tx_member__group__counts_receivers),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

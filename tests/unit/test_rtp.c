@@ -284,6 +284,100 @@ static void test_rtp_packet_parse__store_load__same_record(void **state)
   assert_int_equal(rtp_packet_parse(buf, 5, 7, &p), RTP_ERR_SHORT);
 }
 
+/* RFC 6051 NTP-64 in the one-byte form (RFC 8285): packed by the sender's
+ * path, found by rtp_packet_parse, the payload where it was. */
+static void test_rtp_pack_ext__ntp64__parsed_back(void **state)
+{
+  (void)state;
+  struct rtp_header h = {.payload_type = 96, .seq = 9, .timestamp = 12345, .ssrc = 0xabcdef01u};
+  uint8_t ext[RTP_EXT_NTP64_BLOCK], buf[600];
+  struct rtp_packet p;
+  uint64_t ntp = 0xe8a1b2c3d4e5f607ull;
+
+  assert_int_equal(rtp_ext_ntp64(ext, DL_RTP_EXT_NTP_ID, ntp), RTP_EXT_NTP64_BLOCK);
+  int n = rtp_pack_ext(&h, RTP_EXT_ONE_BYTE, ext, sizeof ext, opus20, (size_t)opus20_len, buf, sizeof buf);
+  assert_int_equal(n, RTP_HEADER_LEN + 4 + RTP_EXT_NTP64_BLOCK + opus20_len);
+  assert_int_equal(buf[0], 0x90);
+  assert_int_equal(rtp_packet_parse(buf, (size_t)n, 5, &p), RTP_OK);
+  assert_int_equal(p.has_ntp, 1);
+  assert_true(p.ntp == ntp);
+  assert_int_equal(p.samples, 960);
+  assert_int_equal(p.len, opus20_len);
+  assert_memory_equal(p.payload, opus20, (size_t)opus20_len);
+
+  /* Without the extension: no NTP. */
+  n = rtp_pack(&h, opus20, (size_t)opus20_len, buf, sizeof buf);
+  assert_int_equal(rtp_packet_parse(buf, (size_t)n, 5, &p), RTP_OK);
+  assert_int_equal(p.has_ntp, 0);
+
+  /* Bad arguments. */
+  assert_int_equal(rtp_ext_ntp64(ext, 0, ntp), RTP_ERR_EXT);
+  assert_int_equal(rtp_ext_ntp64(ext, 15, ntp), RTP_ERR_EXT);
+  assert_int_equal(rtp_pack_ext(&h, RTP_EXT_ONE_BYTE, ext, 5, opus20, 3, buf, sizeof buf), RTP_ERR_EXT);
+  assert_int_equal(rtp_pack_ext(&h, RTP_EXT_ONE_BYTE, ext, sizeof ext, opus20, (size_t)opus20_len, buf,
+                                RTP_HEADER_LEN + 4 + RTP_EXT_NTP64_BLOCK + (size_t)opus20_len - 1),
+                   RTP_ERR_NOBUFS);
+  assert_int_equal(rtp_pack_ext(&h, RTP_EXT_ONE_BYTE, ext, sizeof ext, opus20, 0, buf, 10), RTP_ERR_NOBUFS);
+}
+
+/* Element lists, good and malformed: what rtp_ext_find says, and that a
+ * datagram carrying each is still a good packet (the extension is ignored,
+ * not the audio). */
+static void test_rtp_ext_find__table__lengths_checked(void **state)
+{
+  (void)state;
+  static const struct {
+    const char *name;
+    uint16_t profile;
+    uint8_t data[20];
+    size_t len;
+    int want;         /* rtp_ext_find for ID 1 */
+    size_t vlen;
+    int has_ntp;      /* rtp_packet_parse finds the NTP-64 */
+  } cases[] = {
+    {"one-byte ntp", 0xBEDE, {0x17, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0}, 12, 1, 8, 1},
+    {"padding first", 0xBEDE, {0, 0, 0, 0x17, 1, 2, 3, 4, 5, 6, 7, 8}, 12, 1, 8, 1},
+    {"another id first", 0xBEDE, {0x21, 0xaa, 0xbb, 0x17, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0}, 16, 1, 8, 1},
+    {"id 1 of 4 bytes", 0xBEDE, {0x13, 1, 2, 3, 4, 0, 0, 0}, 8, 1, 4, 0},
+    {"only other ids", 0xBEDE, {0x21, 0xaa, 0xbb, 0}, 4, 0, 0, 0},
+    {"element past end", 0xBEDE, {0x17, 1, 2, 3}, 4, RTP_ERR_EXT, 0, 0},
+    {"other past end", 0xBEDE, {0x2f, 1, 2, 3}, 4, RTP_ERR_EXT, 0, 0},
+    {"id 15 stops", 0xBEDE, {0xf7, 0x17, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0}, 12, 0, 0, 0},
+    {"all padding", 0xBEDE, {0, 0, 0, 0}, 4, 0, 0, 0},
+    {"empty", 0xBEDE, {0}, 0, 0, 0, 0},
+    {"two-byte ntp", 0x1000, {1, 8, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0}, 12, 1, 8, 1},
+    {"two-byte zero-length", 0x1003, {2, 0, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8}, 12, 1, 8, 1},
+    {"two-byte no length byte", 0x1000, {0, 0, 0, 1}, 4, RTP_ERR_EXT, 0, 0},
+    {"two-byte past end", 0x1000, {1, 200, 1, 2}, 4, RTP_ERR_EXT, 0, 0},
+    {"unknown profile", 0x1234, {0x17, 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0}, 12, 0, 0, 0},
+  };
+  uint8_t buf[600];
+
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const uint8_t *v = NULL;
+    size_t vlen = 0;
+    struct rtp_header h = {.payload_type = 96, .seq = 1, .timestamp = 2, .ssrc = 3};
+    struct rtp_packet p;
+    int r = rtp_ext_find(cases[i].profile, cases[i].data, cases[i].len, 1, &v, &vlen);
+
+    if (r != cases[i].want)
+      fail_msg("%s: rtp_ext_find %d, expected %d", cases[i].name, r, cases[i].want);
+    if (r == 1) {
+      assert_int_equal(vlen, cases[i].vlen);
+      assert_true(v >= cases[i].data && v + vlen <= cases[i].data + cases[i].len);
+    }
+    int n = rtp_pack_ext(&h, cases[i].profile, cases[i].data, cases[i].len, opus20, (size_t)opus20_len,
+                         buf, sizeof buf);
+    assert_true(n > 0);
+    if (rtp_packet_parse(buf, (size_t)n, 1, &p) != RTP_OK || p.samples != 960)
+      fail_msg("%s: the packet was refused", cases[i].name);
+    if (p.has_ntp != cases[i].has_ntp)
+      fail_msg("%s: has_ntp %d", cases[i].name, p.has_ntp);
+    if (p.has_ntp)
+      assert_true(p.ntp == 0x0102030405060708ull);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -298,6 +392,8 @@ int main(void)
     cmocka_unit_test(test_rtp_ts_diff__wrap_2_32__plus_one),
     cmocka_unit_test(test_rtp_strerror__every_code__distinct_text),
     cmocka_unit_test(test_rtp_packet_parse__store_load__same_record),
+    cmocka_unit_test(test_rtp_pack_ext__ntp64__parsed_back),
+    cmocka_unit_test(test_rtp_ext_find__table__lengths_checked),
   };
   return cmocka_run_group_tests(tests, make_opus, NULL);
 }

@@ -185,6 +185,95 @@ static void test_rxpipe_drift__auto_jitter__target_covers_it(void **state)
   rxpipe_destroy(rp);
 }
 
+/* --sync in virtual time: the sender's wall clock is virtual time, the map
+ * says packet k (timestamp 12345 + 960 k, sent at k * step_tx) is heard
+ * 150 ms after it was sent. Whatever the sender's and the sink's skews, the
+ * controller must put each packet's first sample there, by resampling and
+ * splicing alone, with the adaptive target's jitter below it. */
+struct sync_obs {
+  int64_t after_ns;
+  double step_tx;
+  double max_err_ms;
+  int non_packet, started;
+};
+
+static void sync_cb(void *arg, const struct rxpipe_frame_info *fi)
+{
+  struct sync_obs *o = arg;
+  if (fi->kind == PLAYOUT_PACKET)
+    o->started = 1;
+  else if (o->started)
+    o->non_packet++;
+  if (fi->heard_ns >= o->after_ns && fi->kind == PLAYOUT_PACKET) {
+    double k = (double)(uint32_t)(fi->ts - 12345u) / 960.0;
+    double e = fabs((double)fi->heard_ns / 1e6 - (k * o->step_tx * 1e3 + 150.0));
+    if (e > o->max_err_ms)
+      o->max_err_ms = e;
+  }
+}
+
+static void check_sync(double tx_ppm, double sink_ppm)
+{
+  struct rxpipe *rp = NULL;
+  struct rxpipe_config c = {
+    .playout = {.target_ns = 60000000, .max_latency_ns = 500000000,
+                .silence_after_ns = 100000000, .late_resync_ns = 1000000000, .slots = 512},
+    .channels = 1, .latency_auto = 1, .resample = 1, .sync = 1,
+  };
+  struct sync_obs o = {.after_ns = 20000000000LL, .step_tx = 0.02 / (1 + tx_ppm * 1e-6)};
+  struct sync_map m = {.valid = 1, .ssrc = 77, .ts = 12345u, .play_ns = 150000000,
+                       .ns_per_tick = o.step_tx * 1e9 / 960};
+  struct rxpipe_stats st;
+
+  assert_int_equal(rxpipe_create(&rp, &c), 0);
+  rxpipe_set_sync(rp, &m);
+  rxpipe_set_frame_cb(rp, sync_cb, &o);
+  stream(rp, 120, tx_ppm, sink_ppm, 2);
+  rxpipe_get_stats(rp, &st);
+  printf("sync, skew %+.0f/%+.0f: max |heard - sync instant| %.3f ms, target %.1f ms, short %.1f ms\n",
+         tx_ppm, sink_ppm, o.max_err_ms, st.sync_target_ms, st.sync_short_ms);
+  assert_int_equal(st.sync_on, 1);
+  assert_true(o.max_err_ms < 0.5);
+  assert_true(st.sync_short_ms == 0);
+  assert_int_equal(st.po.late, 0);
+  assert_int_equal(o.non_packet, 0);
+  rxpipe_destroy(rp);
+}
+
+static void test_rxpipe_sync__skewed_sinks__heard_at_sync_instant(void **state)
+{
+  (void)state;
+  check_sync(0, 0);
+  check_sync(0, 300);
+  check_sync(0, -300);
+  check_sync(200, -300);
+}
+
+/* A presentation delay shorter than the path needs: the target stays
+ * where the path needs it and the shortfall is reported. */
+static void test_rxpipe_sync__delay_too_short__unmet_reported(void **state)
+{
+  (void)state;
+  struct rxpipe *rp = NULL;
+  struct rxpipe_config c = {
+    .playout = {.target_ns = 60000000, .max_latency_ns = 500000000,
+                .silence_after_ns = 100000000, .late_resync_ns = 1000000000, .slots = 512},
+    .channels = 1, .latency_auto = 1, .resample = 1, .sync = 1,
+  };
+  /* Heard 1 ms after it was sent; the path's 5 ms and jitter need more. */
+  struct sync_map m = {.valid = 1, .ssrc = 77, .ts = 12345u, .play_ns = 1000000, .ns_per_tick = 0.02e9 / 960};
+  struct rxpipe_stats st;
+
+  assert_int_equal(rxpipe_create(&rp, &c), 0);
+  rxpipe_set_sync(rp, &m);
+  stream(rp, 10, 0, 0, 2);
+  rxpipe_get_stats(rp, &st);
+  assert_true(st.sync_short_ms > 4);
+  assert_true(st.sync_unmet >= 1);
+  assert_int_equal(st.po.late, 0);
+  rxpipe_destroy(rp);
+}
+
 int main(void)
 {
   const char *s = getenv("DL_SEED");
@@ -195,6 +284,8 @@ int main(void)
     cmocka_unit_test(test_rxpipe_drift__sink_fast__latency_held_by_resampling),
     cmocka_unit_test(test_rxpipe_drift__no_compensation__latency_creeps),
     cmocka_unit_test(test_rxpipe_drift__auto_jitter__target_covers_it),
+    cmocka_unit_test(test_rxpipe_sync__skewed_sinks__heard_at_sync_instant),
+    cmocka_unit_test(test_rxpipe_sync__delay_too_short__unmet_reported),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -300,9 +300,42 @@ static void test_txpipe_set_bitrate__lower__smaller_packets(void **state)
   txpipe_destroy(tp);
 }
 
+/* RFC 6051: packets within the window after the marker are due a stamp;
+ * a stamped one carries the NTP-64 element (the receiver's parse finds
+ * it, the audio intact), the next one does not unless stamped again. */
+static void test_txpipe_stamp_ntp__window_after_marker__element_once(void **state)
+{
+  (void)state;
+  struct txpipe *tp;
+  struct txpipe_config c = cfg(1, 960);
+  int16_t pcm[960];
+  uint8_t dg[1500];
+  struct rtp_packet p;
+  int n;
+
+  assert_int_equal(txpipe_create(&tp, &c, NULL), 0);
+  assert_int_equal(txpipe_ntp_due(tp, 48000), 1);   /* the first carries the marker */
+  for (int k = 0; k < 60; k++) {
+    tone(pcm, 960, 1, k * 960L);
+    int due = txpipe_ntp_due(tp, 48000);
+    assert_int_equal(due, k < 50);
+    if (due && k % 2 == 0)
+      txpipe_stamp_ntp(tp, 0x1122334455667788ull + (uint64_t)k);
+    n = txpipe_encode(tp, pcm, dg, sizeof dg);
+    assert_true(n > 0);
+    assert_int_equal(rtp_packet_parse(dg, (size_t)n, 0, &p), RTP_OK);
+    assert_int_equal(p.samples, 960);
+    assert_int_equal(p.has_ntp, due && k % 2 == 0);
+    if (p.has_ntp)
+      assert_true(p.ntp == 0x1122334455667788ull + (uint64_t)k);
+  }
+  txpipe_destroy(tp);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_txpipe_stamp_ntp__window_after_marker__element_once),
     cmocka_unit_test(test_txpipe_create__bad_config__einval),
     cmocka_unit_test(test_txpipe_encode__every_frame_size__rtp_fields_and_toc),
     cmocka_unit_test(test_txpipe_encode__small_buffer__enobufs),
