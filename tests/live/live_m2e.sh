@@ -19,7 +19,9 @@
 # bench) runs the adaptive receiver and only reports. DL_M2E_SECONDS,
 # DL_M2E_FRAME_MS and DL_M2E_JSON (the figures as JSON, for scripts/bench)
 # set the run.
-# tags: solo
+# Not in make test (tests/live/, not tests/integration/): about one run in
+# three loses the receiver's side of the probe (few windows align), a bug
+# still open; scripts/bench runs it (section live).
 # timeout: 180
 . "$(dirname "$0")/../lib.sh"
 need sox aplay arecord python3
