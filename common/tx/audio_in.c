@@ -332,7 +332,7 @@ static int produce(struct audio_in *a)
   return 0;
 }
 
-static int16_t to_s16(float v)
+int16_t audio_to_s16(float v)
 {
   float s = v * 32768.0f;
   if (s >= 32767.0f)
@@ -355,7 +355,7 @@ int audio_in_read(struct audio_in *a, int16_t *pcm, int frames)
       const float *s = a->outp + a->out_pos * oc;
       int16_t *d = pcm + (size_t)n * oc;
       for (size_t i = 0; i < take * oc; i++)
-        d[i] = to_s16(s[i]);
+        d[i] = audio_to_s16(s[i]);
       a->out_pos += take;
       n += (int)take;
       continue;

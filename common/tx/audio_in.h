@@ -62,4 +62,7 @@ void audio_in_get_info(const struct audio_in *a, struct audio_in_info *out);
  * Used for files and for live input alike. */
 void audio_mix(const float *raw, int ic, float *mix, int oc, size_t n);
 
+/* A float sample (full scale +-1) as int16, rounded and clipped. */
+int16_t audio_to_s16(float v);
+
 #endif /* DL_AUDIO_IN_H */

@@ -142,15 +142,6 @@ static int place_zeros(struct livein *li, livein_frame_fn *fn, void *arg)
   return 0;
 }
 
-static int16_t to_s16(float v)
-{
-  float s = v * 32768.0f;
-  if (s >= 32767.0f)
-    return 32767;
-  if (s <= -32768.0f)
-    return -32768;
-  return (int16_t)lrintf(s);
-}
 
 /* n frames of 48 kHz audio at x. Returns 0 or fn's stop value. */
 static int put_audio(struct livein *li, const float *x, size_t n, livein_frame_fn *fn, void *arg)
@@ -165,7 +156,7 @@ static int put_audio(struct livein *li, const float *x, size_t n, livein_frame_f
       take = n;
     int16_t *d = li->frame + (size_t)li->fill * (size_t)ch;
     for (size_t i = 0; i < take * (size_t)ch; i++)
-      d[i] = to_s16(x[i]);
+      d[i] = audio_to_s16(x[i]);
     li->fill += (int)take;
     x += take * (size_t)ch;
     n -= take;
