@@ -4,9 +4,9 @@
 # datagram) -> receiver --latency 60 --no-resample, stats every 200 ms.
 # After the stream resumes:
 #  - the latency of the frames played (per stats interval, from the
-#    cumulative mean) is back, from 1 s after the resumption on, within 5 ms
-#    of what it was before the blackout in every interval and within 1 ms
-#    in the median, and within 6 ms of the 60 ms target (the playout's 5 ms
+#    cumulative mean) is back, from 1 s after the resumption on, within 10 ms
+#    (half a frame) of what it was before the blackout in every interval and
+#    within 2 ms in the median, and within 6 ms of the 60 ms target (the playout's 5 ms
 #    sink-period grid puts the steady latency 0..5 ms above the target, run
 #    to run: 60.2 in one run, 63.4 in another);
 #  - no backlog: the receiver never plays an old packet late (late 0, and
@@ -100,8 +100,12 @@ if best:
     check(len(after) >= 5 and worst is not None and worst <= 5.0 + 1.0,
           f"{len(after)} intervals from 1 s after the resumption, worst |latency - 60| = {worst if worst is None else round(worst, 2)} ms <= 5 (+1 of the period grid)")
     med = sorted(r["lat"] for r in after)[len(after) // 2] if after else None
-    check(worst_b is not None and worst_b <= 5.0,
-          f"from 1 s after the resumption, worst |latency - latency before| = {worst_b if worst_b is None else round(worst_b, 2)} ms <= 5")
+    # Every interval within 10 ms: half a frame, so that a backlog of even
+    # one frame (20 ms) fails; one 200 ms interval's arrivals can sit 5 ms
+    # off on a loaded machine (CI once: 5.07). The median and the audio's
+    # position are held tighter below.
+    check(worst_b is not None and worst_b <= 10.0,
+          f"from 1 s after the resumption, worst |latency - latency before| = {worst_b if worst_b is None else round(worst_b, 2)} ms <= 10")
     # The median within 2 ms: the audio's position is checked to the
     # sample below; what moves this is only when packets reach the receiver
     # through the relay, whose phase can move by a ms between the two halves
