@@ -624,7 +624,7 @@ static int setup(struct receiver *r)
     r->sap.rep = r->rep;
     r->sap.found_cb = sap_found_cb;
     r->sap.found_arg = r;
-    net_rc = rxsap_open(&r->sap, &r->loop, r->o.sap_host, r->o.sap_port, r->o.iface);
+    net_rc = rxsap_open(&r->sap, &r->loop, (const struct sockaddr *)&r->o.sap_group, r->o.iface);
   } else {
     net_rc = open_net(r);
   }

@@ -3,7 +3,7 @@
  * Main thread, before anything else runs. */
 #include "options.h"
 
-#include <arpa/inet.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -402,12 +402,14 @@ void options_parse(int argc, char **argv, struct options *o)
     usage_error("--sap-addr is where --sap listens; give --sap NAME too");
   if (o->sap_name != NULL) {
     const char *sa = o->sap_addr != NULL ? o->sap_addr : DL_SAP_ADDR ":" DL_STR(DL_SAP_PORT);
-    unsigned char bin[16];
+    int r;
     if (optind < argc)
       usage_error("--sap NAME finds the address and port: no [HOST:]PORT with it (got \"%s\")", argv[optind]);
-    if (args_hostport(sa, 0, o->sap_host, sizeof o->sap_host, o->sap_port, sizeof o->sap_port) != 0 ||
-        (inet_pton(AF_INET, o->sap_host, bin) != 1 && inet_pton(AF_INET6, o->sap_host, bin) != 1))
-      usage_error("--sap-addr: expected a numeric GROUP:PORT, got \"%s\"", sa);
+    r = args_group(sa, &o->sap_group);
+    if (r == -EDOM)
+      usage_error("--sap-addr: %s is not a multicast group", sa);
+    if (r < 0)
+      usage_error("--sap-addr: expected a numeric multicast GROUP:PORT, got \"%s\"", sa);
     if (o->metrics_stream == NULL)
       o->metrics_stream = o->sap_name;
   } else {

@@ -4,6 +4,7 @@
 #define DL_RECEIVER_OPTIONS_H
 
 #include <stdio.h>
+#include <sys/socket.h>
 
 #define PROG "receiver"
 #define EXIT_RUNTIME 1
@@ -47,8 +48,7 @@ struct options {
   const char *source;         /* --source: SSM, the one source; NULL: any */
   const char *sap_name;       /* --sap NAME: find the stream by SAP; NULL: HOST:PORT given */
   const char *sap_addr;       /* --sap-addr as given; NULL: DL_SAP_ADDR:DL_SAP_PORT */
-  char sap_host[64];          /* its group */
-  char sap_port[8];
+  struct sockaddr_storage sap_group;   /* --sap-addr, parsed */
   int sync;                   /* --sync: play at the sender's wall clock + sync_delay_ms */
   int sync_delay_ms;
   int sync_delay_set;

@@ -1,12 +1,13 @@
 /* receiver --sap (see sap.h). */
 #include "sap.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "net.h"
 #include "report.h"
 #include "shell/iface.h"
-#include "shell/resolve.h"
+#include "util/addr.h"
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
@@ -67,33 +68,31 @@ static void recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
   s->found_cb(s->found_arg, &sdp);
 }
 
-int rxsap_open(struct rxsap *s, uv_loop_t *loop, const char *group, const char *port,
-               const char *iface)
+int rxsap_open(struct rxsap *s, uv_loop_t *loop, const struct sockaddr *group, const char *iface)
 {
-  struct sockaddr_storage local;
+  char host[INET6_ADDRSTRLEN], at[ADDR_TEXT_MAX];
+  const void *bin = group->sa_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)group)->sin6_addr
+                                                 : (const void *)&((const struct sockaddr_in *)group)->sin_addr;
   int r;
 
   s->st.on = 1;
-  r = resolve_udp(group, port, RESOLVE_PASSIVE, AF_UNSPEC, &local);
-  if (r != 0) {
-    report_error(s->rep, "--sap-addr %s: cannot resolve: %s", group, resolve_strerror(r));
-    return -1;
-  }
+  inet_ntop(group->sa_family, bin, host, sizeof host);
+  addr_text(group, at, sizeof at);
   uv_udp_init(loop, &s->sock);
   s->sock.data = s;
   s->open = 1;
   /* Bound to the group and shared: other SAP listeners (VLC, another
    * receiver) on this host hear it too. */
-  r = uv_udp_bind(&s->sock, (const struct sockaddr *)&local, UV_UDP_REUSEADDR);
+  r = uv_udp_bind(&s->sock, group, UV_UDP_REUSEADDR);
   if (r == 0)
-    r = iface_join(&s->sock, group, iface, NULL);
+    r = iface_join(&s->sock, host, iface, NULL);
   if (r == 0)
     r = uv_udp_recv_start(&s->sock, alloc_cb, recv_cb);
   if (r != 0) {
-    report_error(s->rep, "SAP group %s port %s: cannot listen: %s", group, port, uv_strerror(r));
+    report_error(s->rep, "SAP group %s: cannot listen: %s", at, uv_strerror(r));
     return -1;
   }
-  report_verbose(s->rep, "SAP: listening on %s port %s for \"%s\"", group, port, s->name);
+  report_verbose(s->rep, "SAP: listening on %s for \"%s\"", at, s->name);
   return 0;
 }
 

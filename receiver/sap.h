@@ -41,11 +41,11 @@ struct rxsap {
   uint8_t buf[SAP_MAX_PACKET + 1];   /* one more: an oversized datagram is seen as such */
 };
 
-/* Loop thread (the main thread before uv_run). group: numeric, port,
- * iface: --iface (IPv4 local address; NULL: any). name, rep, found_cb and
- * found_arg set by the caller. Returns 0 or -1 after one line. */
-int rxsap_open(struct rxsap *s, uv_loop_t *loop, const char *group, const char *port,
-               const char *iface);
+/* Loop thread (the main thread before uv_run). group: the SAP group and
+ * port (args_group's), iface: --iface (a name or address; NULL: the
+ * kernel's choice). name, rep, found_cb and found_arg set by the caller.
+ * Returns 0 or -1 after one line. */
+int rxsap_open(struct rxsap *s, uv_loop_t *loop, const struct sockaddr *group, const char *iface);
 
 /* Loop thread: no more datagrams. Accepts one never opened. */
 void rxsap_stop(struct rxsap *s);

@@ -504,25 +504,13 @@ static int set_flag(struct opts *o, int c, char *arg)
 /* --sap-addr GROUP:PORT, numeric, a multicast group; or the default. */
 static void parse_sap_addr(struct opts *o)
 {
-  char host[64], port[16];
   const char *arg = o->sap_addr != NULL ? o->sap_addr : DL_SAP_ADDR ":" STR(DL_SAP_PORT);
-  struct sockaddr_in *v4 = (struct sockaddr_in *)&o->sap;
-  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&o->sap;
+  int r = args_group(arg, &o->sap);
 
-  memset(&o->sap, 0, sizeof o->sap);
-  if (args_hostport(arg, 0, host, sizeof host, port, sizeof port) < 0)
-    usage_error("--sap-addr: expected GROUP:PORT, got \"%s\"", arg);
-  if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons((uint16_t)atoi(port));
-  } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons((uint16_t)atoi(port));
-  } else {
-    usage_error("--sap-addr: expected a numeric multicast group, got \"%s\"", host);
-  }
-  if (!addr_is_multicast((const struct sockaddr *)&o->sap))
-    usage_error("--sap-addr: %s is not a multicast group", host);
+  if (r == -EDOM)
+    usage_error("--sap-addr: %s is not a multicast group", arg);
+  if (r < 0)
+    usage_error("--sap-addr: expected a numeric multicast GROUP:PORT, got \"%s\"", arg);
 }
 
 static void parse(int argc, char **argv, struct opts *o, struct dests *ds)

@@ -1,9 +1,14 @@
 #include "util/args.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+
+#include "util/addr.h"
 
 int args_long(const char *s, long min, long max, long *out)
 {
@@ -97,4 +102,25 @@ int args_hostport(const char *s, int allow_bare_port,
   if (args_long(p, 1, 65535, &v) < 0)
     return -EINVAL;
   return copy(port, port_cap, p, strlen(p));
+}
+
+int args_group(const char *s, struct sockaddr_storage *out)
+{
+  char host[64], port[8];
+  struct sockaddr_in *v4 = (struct sockaddr_in *)out;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)out;
+
+  memset(out, 0, sizeof *out);
+  if (s == NULL || args_hostport(s, 0, host, sizeof host, port, sizeof port) != 0)
+    return -EINVAL;
+  if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)atoi(port));
+  } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons((uint16_t)atoi(port));
+  } else {
+    return -EINVAL;
+  }
+  return addr_is_multicast((const struct sockaddr *)out) ? 0 : -EDOM;
 }

@@ -22,4 +22,11 @@ int args_frame_us(const char *s, int *us);
 int args_hostport(const char *s, int allow_bare_port,
                   char *host, size_t host_cap, char *port, size_t port_cap);
 
+/* A multicast GROUP:PORT with a numeric group, "239.1.2.3:9875" or
+ * "[ff15::2:7ffe]:9875" (--sap-addr), into *out. Returns 0, -EINVAL (not
+ * GROUP:PORT, or the group not a numeric address) or -EDOM (an address, but
+ * not a multicast group). */
+struct sockaddr_storage;
+int args_group(const char *s, struct sockaddr_storage *out);
+
 #endif /* DL_ARGS_H */

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -77,6 +80,37 @@ static void test_args_hostport__forms__split(void **state)
   assert_int_equal(args_hostport("host:", 0, host, sizeof host, port, sizeof port), -EINVAL);
   assert_int_equal(args_hostport("[::1]5004", 0, host, sizeof host, port, sizeof port), -EINVAL);
   assert_int_equal(args_hostport(":5004", 0, host, sizeof host, port, sizeof port), -EINVAL);
+}
+
+/* --sap-addr on both programs: a numeric multicast GROUP:PORT only. */
+static void test_args_group__numeric_multicast_only(void **state)
+{
+  struct sockaddr_storage ss;
+  const struct sockaddr_in *v4 = (const struct sockaddr_in *)&ss;
+  const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&ss;
+  static const struct { const char *s; int want; } t[] = {
+    {"239.1.2.3:9875", 0}, {"224.2.127.254:9875", 0}, {"[ff15::2:7ffe]:9875", 0},
+    {"10.0.0.1:9875", -EDOM}, {"[::1]:9875", -EDOM}, {"223.255.255.255:1", -EDOM},
+    {"239.1.2.3", -EINVAL}, {"239.1.2.3:0", -EINVAL}, {"239.1.2.3:65536", -EINVAL},
+    {"sap.mcast.net:9875", -EINVAL}, {"ff15::2:9875", -EINVAL}, {"", -EINVAL},
+    {":9875", -EINVAL},
+  };
+  (void)state;
+  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+    int r = args_group(t[i].s, &ss);
+    if (r != t[i].want)
+      fail_msg("args_group(\"%s\") = %d, want %d", t[i].s, r, t[i].want);
+  }
+  assert_int_equal(args_group(NULL, &ss), -EINVAL);
+  assert_int_equal(args_group("239.1.2.3:9875", &ss), 0);
+  assert_int_equal(v4->sin_family, AF_INET);
+  assert_int_equal(ntohs(v4->sin_port), 9875);
+  assert_int_equal(ntohl(v4->sin_addr.s_addr), 0xEF010203u);
+  assert_int_equal(args_group("[ff15::2:7ffe]:5000", &ss), 0);
+  assert_int_equal(v6->sin6_family, AF_INET6);
+  assert_int_equal(ntohs(v6->sin6_port), 5000);
+  assert_int_equal(v6->sin6_addr.s6_addr[0], 0xff);
+  assert_int_equal(v6->sin6_addr.s6_addr[15], 0xfe);
 }
 
 static void test_json__nested_null_escape__exact_text(void **state)
@@ -185,6 +219,7 @@ int main(void)
     cmocka_unit_test(test_args_double__fraction_nan__errors),
     cmocka_unit_test(test_args_frame_us__opus_sizes_only),
     cmocka_unit_test(test_args_hostport__forms__split),
+    cmocka_unit_test(test_args_group__numeric_multicast_only),
     cmocka_unit_test(test_json__nested_null_escape__exact_text),
     cmocka_unit_test(test_json__overflow__null),
     cmocka_unit_test(test_usage__bad_value__one_line_exit_2),
