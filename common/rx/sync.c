@@ -23,10 +23,11 @@ void sync_reset(struct sync *s)
 }
 
 static void add_sample(struct sync_clock_sample *buf, unsigned *n, unsigned *next, int64_t at,
-                       int64_t v)
+                       int64_t v, int sr)
 {
   buf[*next].at_ns = at;
   buf[*next].v_ns = v;
+  buf[*next].sr = sr;
   *next = (*next + 1) % DL_SYNC_SAMPLES;
   if (*n < DL_SYNC_SAMPLES)
     (*n)++;
@@ -96,37 +97,45 @@ static double fit(const struct sync_clock_sample *buf, unsigned n, const int *us
 /* How fast our clock runs against the sender's (ns per ns; > 0: ours
  * faster): without NTP two machines' clocks differ by tens of ppm, which
  * over the filter's samples would otherwise bias the least-delayed one by
- * milliseconds. The slope of the offsets against time, fitted again over
- * the lower half of the residuals (the less-delayed packets: queueing only
- * adds); 0 until the samples span DL_SYNC_SLOPE_MIN_S, within
- * DL_SYNC_MAX_RATE_PPM. */
+ * milliseconds. The slope of the SRs' offsets against time, fitted again
+ * over the lower half of the residuals (the less-delayed packets: queueing
+ * only adds); 0 until they span DL_SYNC_SLOPE_MIN_S, within
+ * DL_SYNC_MAX_RATE_PPM. Only SRs: the header extension's stamps of the
+ * first second, a cluster at one end of the span, sit as much higher as
+ * the sender was late then; fitted with them, 0.5 ms gave 50 ppm and a
+ * loaded start the bound, 1000 ppm (the offset then walked a millisecond
+ * a second until they had left the filter). */
 static double clock_slope(const struct sync *s)
 {
   double res[DL_SYNC_SAMPLES], sorted[DL_SYNC_SAMPLES], b, med;
   int use[DL_SYNC_SAMPLES];
   int64_t lo = INT64_MAX, hi = INT64_MIN;
-  unsigned n = s->n_off;
+  unsigned n = s->n_off, m = 0;
 
-  if (n < 4)
-    return 0;
   for (unsigned i = 0; i < n; i++) {
+    use[i] = s->off[i].sr;
+    if (!use[i])
+      continue;
     lo = s->off[i].at_ns < lo ? s->off[i].at_ns : lo;
     hi = s->off[i].at_ns > hi ? s->off[i].at_ns : hi;
-    use[i] = 1;
+    m++;
   }
-  if (hi - lo < (int64_t)DL_SYNC_SLOPE_MIN_S * 1000000000)
+  if (m < 4 || hi - lo < (int64_t)DL_SYNC_SLOPE_MIN_S * 1000000000)
     return 0;
   b = fit(s->off, n, use, res);
-  memcpy(sorted, res, sizeof(double) * n);
-  for (unsigned i = 1; i < n; i++)   /* insertion sort: at most DL_SYNC_SAMPLES */
+  m = 0;
+  for (unsigned i = 0; i < n; i++)
+    if (use[i])
+      sorted[m++] = res[i];
+  for (unsigned i = 1; i < m; i++)   /* insertion sort: at most DL_SYNC_SAMPLES */
     for (unsigned j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
       double x = sorted[j];
       sorted[j] = sorted[j - 1];
       sorted[j - 1] = x;
     }
-  med = sorted[(n - 1) / 2];
+  med = sorted[(m - 1) / 2];
   for (unsigned i = 0; i < n; i++)
-    use[i] = res[i] <= med;
+    use[i] = use[i] && res[i] <= med;
   b = fit(s->off, n, use, res);
   if (b > DL_SYNC_MAX_RATE_PPM * 1e-6)
     b = DL_SYNC_MAX_RATE_PPM * 1e-6;
@@ -179,7 +188,7 @@ void sync_sr(struct sync *s, uint32_t ssrc, int64_t wall_ns, uint32_t rtp_ts, in
   s->map_source = SYNC_SR;
   s->anchor_ts = rtp_ts;
   s->anchor_wall_ns = wall_ns;
-  add_sample(s->off, &s->n_off, &s->next_off, arrival_ns, arrival_ns - wall_ns);
+  add_sample(s->off, &s->n_off, &s->next_off, arrival_ns, arrival_ns - wall_ns, 1);
 }
 
 void sync_ext(struct sync *s, uint32_t ssrc, int64_t wall_ns, uint32_t ts, int64_t arrival_ns)
@@ -190,14 +199,14 @@ void sync_ext(struct sync *s, uint32_t ssrc, int64_t wall_ns, uint32_t ts, int64
     s->anchor_ts = ts;
     s->anchor_wall_ns = wall_ns;
   }
-  add_sample(s->off, &s->n_off, &s->next_off, arrival_ns, arrival_ns - wall_ns);
+  add_sample(s->off, &s->n_off, &s->next_off, arrival_ns, arrival_ns - wall_ns, 0);
 }
 
 void sync_rtt(struct sync *s, int64_t rtt_ns, int64_t now_ns)
 {
   if (rtt_ns < 0)
     return;
-  add_sample(s->rtt, &s->n_rtt, &s->next_rtt, now_ns, rtt_ns);
+  add_sample(s->rtt, &s->n_rtt, &s->next_rtt, now_ns, rtt_ns, 0);
 }
 
 /* Half the least (aged) round trip: the transit; -1 without one. The

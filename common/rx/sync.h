@@ -55,6 +55,10 @@ struct sync_map {
 struct sync_clock_sample {
   int64_t at_ns;             /* mono, when it was taken */
   int64_t v_ns;              /* a = arrival - W (offsets), or a round trip */
+  int sr;                    /* an SR's offset: W is when it was sent; an RFC 6051
+                                stamp's W is its packet's deadline, which the
+                                sender's own lateness (its first second's most)
+                                follows */
 };
 
 struct sync {

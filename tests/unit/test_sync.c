@@ -197,6 +197,32 @@ static void test_sync_filter__clocks_50ppm_apart__rate_carried(void **state)
   assert_true(llabs(sync_play_ns(&m, 110 * DL_RATE) - (mono10 + 150 * MS)) < 400000);
 }
 
+/* A loaded start: the first second's header-extension stamps (every
+ * packet's, at its deadline) reach us 8 ms later than the sender meant,
+ * then the SRs (one every 2 s: a group's scaled interval) come on time. The clocks' rate must stay
+ * about 0 while the stamps are still among the filter's samples (fitted
+ * with them it was the bound, -1000 ppm, and the offset walked 1 ms a
+ * second), and the offset stay the SRs'. */
+static void test_sync_filter__late_first_second__rate_from_srs(void **state)
+{
+  (void)state;
+  struct sync s = make(150, 0);
+  const int64_t transit = 200000;
+
+  for (int k = 0; k < 50; k++) {
+    int64_t w = WALL0 + (int64_t)k * 20 * MS;
+    sync_ext(&s, 1, w, (uint32_t)(k * 960), MONO_OF(w) + transit + 8 * MS);
+  }
+  for (int k = 1; k <= 20; k++) {
+    int64_t w = WALL0 + (int64_t)k * 2 * S, now = MONO_OF(w) + transit;
+    sync_sr(&s, 1, w, (uint32_t)(k * 2 * DL_RATE), now + (k % 3) * 50000);
+    double ppm = sync_clock_rate_ppm(&s);
+    int64_t err = sync_clock_offset_ns(&s, now) - (now - w);
+    if (fabs(ppm) > 20 || llabs(err) > 150000)
+      fail_msg("after %d SRs: rate %.1f ppm, offset %.3f ms off", k, ppm, (double)err / 1e6);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -207,6 +233,7 @@ int main(void)
     cmocka_unit_test(test_sync_sr__sender_rate__measured),
     cmocka_unit_test(test_sync_target__wrap__difference),
     cmocka_unit_test(test_sync_filter__clocks_50ppm_apart__rate_carried),
+    cmocka_unit_test(test_sync_filter__late_first_second__rate_from_srs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
