@@ -51,10 +51,10 @@ sox "$T/one.wav" "$T/in.wav" repeat $((SECS / 26 + 1)) trim 0 "$SECS" || fail "s
 pulse_record 2 "$T/probe.wav"
 port=$(free_rtp_port) || fail "no free port"
 LAT=${DL_M2E_LATENCY:-80}
-bg "$BUILD/receiver" -v -c 1 -d right --latency "$LAT" --idle-exit 2 --stats "$T/rx.jsonl" "127.0.0.1:$port" 2>"$T/rx.err"
+bg "$BUILD/receiver" -v -c 1 -d right --latency "$LAT" --idle-exit 2 --stats "$T/rx.jsonl" --stats-interval 1000 "127.0.0.1:$port" 2>"$T/rx.err"
 rx=$!
 for _ in $(seq 1 50); do grep -q 'checked at start-up\|playback thread' "$T/rx.err" && break; sleep 0.1; done
-bg "$BUILD/sender" -q -c 1 --frame-ms "$FRAME" --duration $((SECS + 2)) --stats "$T/tx.jsonl" alsa:micl \
+bg "$BUILD/sender" -q -c 1 --frame-ms "$FRAME" --duration $((SECS + 2)) --stats "$T/tx.jsonl" --stats-interval 1000 alsa:micl \
    "127.0.0.1:$port" 2>"$T/tx.err"
 tx=$!
 sleep 0.5
@@ -143,6 +143,16 @@ else:
                    "late": rx.get("late"), "concealed": rx.get("concealed")}, open(out, "w"))
     if tx.get("overruns"): bad.append("%s overruns on a clean run" % tx.get("overruns"))
 for b in bad: print("FAIL:", b)
+if bad:
+    # Which side went quiet: the capture's level and counts, the receiver's.
+    def series(p, keys):
+        for l in open(p):
+            try: d = json.loads(l)
+            except ValueError: continue
+            print("  %s t %s: %s" % (p.rsplit("/", 1)[1], d.get("t"), " ".join("%s=%s" % (k, d.get(k)) for k in keys)))
+    series(sys.argv[4], ("sent", "level_dbfs", "overruns", "capture_latency_ms"))
+    series(sys.argv[5], ("received", "played", "concealed", "late", "underruns", "latency_ctl_ms"))
+    print("  stream windows: " + " ".join("%d:%.1f/%.2f" % r for r in st))
 sys.exit(1 if bad else 0)
 PYEOF
 pass "mouth-to-ear measured from the audio, $(grep -c . "$T/stream.lags") windows"

@@ -58,25 +58,10 @@ bad --sync --no-resample -o "$T/x.wav" 127.0.0.1:5004
 bad --sync --max-latency 100 -o "$T/x.wav" 127.0.0.1:5004
 bad --sync --wallclock-offset-ms x -o "$T/x.wav" 127.0.0.1:5004
 
-# The probe: a stereo null sink "spk", ALSA's default; each receiver's
+# The probe: lib.sh's stereo null sink, ALSA's default; each receiver's
 # stream is turned to one channel once it plays. Each counts its own
 # client's delay (snd_pcm_delay) in its latency.
-need pulseaudio parec
-ls /usr/lib/*/alsa-lib/libasound_module_pcm_pulse.so >/dev/null 2>&1 ||
-  skip "ALSA pulse plugin (libasound2-plugins) not installed"
-export PULSE_RUNTIME_PATH=$T/pulse
-printf '%s\n' "enable-shm = no" "enable-memfd = no" >"$T/client.conf"
-export PULSE_CLIENTCONFIG=$T/client.conf
-pulseaudio -D --exit-idle-time=-1 --system=false -n \
-  --load="module-null-sink sink_name=spk rate=48000 channels=2" \
-  --load=module-native-protocol-unix --log-target="file:$T/pa.log" 2>>"$T/pa.log" ||
-  skip "pulseaudio would not start ($(tail -n 1 "$T/pa.log"))"
-for _ in $(seq 1 50); do [ -S "$T/pulse/native" ] && break; sleep 0.1; done
-[ -S "$T/pulse/native" ] || skip "pulseaudio socket did not appear"
-cat >"$T/.asoundrc" <<EOT
-pcm.!default { type pulse  server "unix:$T/pulse/native"  device "spk" }
-ctl.!default { type pulse  server "unix:$T/pulse/native" }
-EOT
+pulse_start 2
 
 sox "$TOP/tests/data/speech.flac" -r 48000 -c 1 -b 16 "$T/in.wav" || fail "sox"
 
@@ -109,7 +94,7 @@ run() {
   P=$(free_rtp_port) || fail "no free port"
   total=$((SETTLE + SEC + 4))
   # The recorder first: it wakes the idle null sink (TESTBED.md).
-  parec --device=spk.monitor --latency-msec=20 --file-format=wav --rate=48000 --channels=2 \
+  parec --device=nullsink.monitor --latency-msec=20 --file-format=wav --rate=48000 --channels=2 \
     --format=s16le "$T/$name.wav" &
   rec=$!
   _pids+=($rec)
