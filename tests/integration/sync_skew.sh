@@ -14,7 +14,9 @@
 # in about that, holding the error under 1 ms meanwhile) the same RTP time
 # must be heard at the same instant: p99 |offset| within 0.5 ms for every
 # pair.
-# The receivers' own figures are printed, not judged.
+# The receivers' own figures are printed, not judged. SYNC_SKEW_DELAY=MS
+# gives every receiver --sync-delay MS (scripts/bench: the smallest delay
+# that keeps late-loss 0).
 # tags: solo
 # timeout: 300
 . "$(dirname "$0")/../lib.sh"
@@ -28,7 +30,7 @@ P=$(free_rtp_port) || fail "no free port"
 SKEWS="-300 0 300"
 pids=()
 for k in $SKEWS; do
-  bg "$R" -q --sync -c 1 --iface 127.0.0.1 --rtcp-interval 1000 --duration $((DUR + 8)) --idle-exit 2 \
+  bg "$R" -q --sync ${SYNC_SKEW_DELAY:+--sync-delay "$SYNC_SKEW_DELAY"} -c 1 --iface 127.0.0.1 --rtcp-interval 1000 --duration $((DUR + 8)) --idle-exit 2 \
     -o "$T/o$k.wav" --sink-skew-ppm "$k" --trace "$T/t$k.tsv" --stats "$T/s$k.json" --stats-interval 1000 \
     "239.1.2.3:$P" 2>"$T/e$k.err"
   pids+=($!)

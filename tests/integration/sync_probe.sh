@@ -11,30 +11,28 @@
 # follows),
 # recorded once from its monitor with parec. The offset between the
 # channels, by cross-correlation over 1 s windows (tests/tools/chanoff),
-# must have p50 |offset| within 1 ms and p99 within 3 ms (the issue's
-# 1 ms at p99: see chk below), first with both receivers as they
-# are, then with one receiver's wall clock shifted by
-# --wallclock-offset-ms 250 (sync must not lean on aligned clocks). The
-# same two receivers without --sync are measured too and printed (their
-# offset is whatever their latencies happen to be: not asserted). Bad
-# input to the sync flags: one line, exit 2.
+# must have p50 |offset| within 0.5 ms and p99 within 1 ms over 60 s (the
+# issue's figure), first with both receivers as they are, then with one
+# receiver's wall clock shifted by --wallclock-offset-ms 250 (sync must not
+# lean on aligned clocks). The same two receivers without --sync are
+# measured too and printed (their offset is whatever their latencies happen
+# to be: not asserted). Bad input to the sync flags: one line, exit 2.
 #
-# SYNC_PROBE_S: seconds measured per run (default 30, to keep make test
-# within its time; SYNC_PROBE_S=60 runs the issue's full minute, about 4.5
-# minutes in all), after SYNC_SETTLE_S (25) that are not counted: the
-# null sink consumes some 250 ppm off CLOCK_MONOTONIC here (both receivers'
-# drift_ppm say so, steadily), and the drift controller's integral takes
-# about 20 s to learn that, the two up to 1.3 ms apart meanwhile (and
-# PulseAudio reports a stream's delay low for its first moments).
-# Not in make test (tests/live/, not tests/integration/): a fresh-clone CI
-# run saw one 1 s window 16 ms off (p99 16.2 ms against the 3 ms gate)
-# while other runs held p99 0.2-2.1 ms; the issue's 1 ms over 60 s is not
-# met yet. Run it by hand: bash tests/live/sync_probe.sh.
-# timeout: 360
+# SYNC_PROBE_S: seconds measured per run (default 60, about 4.5 minutes in
+# all), after SYNC_SETTLE_S (25) that are not counted: the null sink
+# consumes some 250 ppm off CLOCK_MONOTONIC here (both receivers'
+# drift_ppm say so), and the drift controller's integral takes about 20 s
+# to learn that (and PulseAudio reports a stream's delay low for its first
+# moments). SYNC_PROBE_P99_MS sets the gate (1).
+# Measured here over 60 s: p99 0.21 ms, and 0.56 ms with one wall clock
+# shifted. Before the clocks' rate was fitted to SRs alone (common/rx/sync.c)
+# it sat at its 1000 ppm bound in some runs, and p99 ranged 0.2 to 16 ms.
+# tags: solo
+# timeout: 480
 . "$(dirname "$0")/../lib.sh"
 need sox python3
 built receiver sender tools/chanoff
-SEC=${SYNC_PROBE_S:-30}
+SEC=${SYNC_PROBE_S:-60}
 SETTLE=${SYNC_SETTLE_S:-25}
 S=$BUILD/sender R=$BUILD/receiver
 
@@ -146,15 +144,9 @@ PY
   [ -z "${SYNC_PROBE_KEEP:-}" ] || cp "$T/$name".* "$SYNC_PROBE_KEEP/" 2>/dev/null
 }
 
-# chk NAME: enough windows compared, p50 |offset| within 1 ms and p99
-# within P99_LIMIT_MS (SYNC_PROBE_P99_MS, default 3). The issue asks 1 ms at
-# p99; through this PulseAudio null sink that is met in some runs and not
-# in others: the sink's apparent rate (both receivers' drift_ppm, -250 to
-# -370 here) wanders by some 100 ppm over seconds, and each receiver's
-# drift controller takes seconds to follow, the two up to about 2 ms apart
-# meanwhile. So the test holds what is robust here, and says whether the
-# 1 ms was met (WAV sinks, sync_skew.sh: p99 0.15 ms at +-300 ppm).
-P99_LIMIT_MS=${SYNC_PROBE_P99_MS:-3}
+# chk NAME: enough windows compared, p50 |offset| within 0.5 ms and p99
+# within P99_LIMIT_MS.
+P99_LIMIT_MS=${SYNC_PROBE_P99_MS:-1}
 chk() {
   python3 - "$T/$1.off" "$P99_LIMIT_MS" "$SEC" <<'PY'
 import json, sys
@@ -162,16 +154,11 @@ d = json.load(open(sys.argv[1]))
 lim, sec = float(sys.argv[2]), int(sys.argv[3])
 if d["used"] < sec * 0.6:
     sys.exit("only %d of %d windows compared" % (d["used"], d["windows"]))
-if d["p50_abs_ms"] > 1.0:
-    sys.exit("p50 |offset| %.3f ms > 1.0 ms" % d["p50_abs_ms"])
+if d["p50_abs_ms"] > 0.5:
+    sys.exit("p50 |offset| %.3f ms > 0.5 ms" % d["p50_abs_ms"])
 if d["p99_abs_ms"] > lim:
     sys.exit("p99 |offset| %.3f ms > %.1f ms" % (d["p99_abs_ms"], lim))
 PY
-}
-# issue1ms NAME: whether the issue's p99 <= 1 ms held in this run.
-issue1ms() {
-  python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
-print("met" if d["p99_abs_ms"] <= 1.0 else "NOT met")' "$T/$1.off"
 }
 
 # The right receiver's device buffer is deeper than the left's (120 ms
@@ -179,10 +166,8 @@ print("met" if d["p99_abs_ms"] <= 1.0 else "NOT met")' "$T/$1.off"
 # two rooms' would be.
 run sync --sync -- --sync --device-buffer 120
 chk sync || fail "--sync: $(chk sync 2>&1)"
-say "sync: the issue's p99 <= 1 ms: $(issue1ms sync)"
 run shifted --sync -- --sync --device-buffer 120 --wallclock-offset-ms 250
 chk shifted || fail "--sync, right receiver's wall clock +250 ms: $(chk shifted 2>&1)"
-say "shifted: the issue's p99 <= 1 ms: $(issue1ms shifted)"
 # Without --sync: each plays at its own arrival + adaptive target.
 run nosync -- --device-buffer 120
 fig() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("%.3f/%.3f" % (d["p50_abs_ms"], d["p99_abs_ms"]))' "$T/$1.off"; }
