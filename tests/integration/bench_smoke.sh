@@ -92,6 +92,16 @@ if "skipped" not in lv:
         check("live.m2e_ms.p50", x["m2e_ms"]["p50"], x["frame_ms"] + x["capture_latency_ms"], 500)
         check("live.server_direct_p50_ms", x["server_direct_p50_ms"], 0.1, 500)
         check("live.overruns", x["overruns"], 0, 0)
+sy = r["sync"]
+if "skipped" not in sy:
+    # One multicast group at 1 and 2 receivers: the stream on the wire at
+    # Opus's rate (about 50 kbit/s with headers), every receiver heard it.
+    if len(sy.get("groups", [])) != 2:
+        bad.append("sync.groups: %r" % sy.get("groups"))
+    for g in sy.get("groups", []):
+        check("sync.groups.rtp_kbps", g["rtp_kbps"], 20, 200)
+        check("sync.groups.received_min", g["received_min"], 150, 250)
+        check("sync.groups.lost", g["lost"], 0, 0)
 rows = r["jbuf"]["rows"]
 if not rows:
     bad.append("jbuf: no rows")
