@@ -19,9 +19,14 @@
 # bench) runs the adaptive receiver and only reports. DL_M2E_SECONDS,
 # DL_M2E_FRAME_MS and DL_M2E_JSON (the figures as JSON, for scripts/bench)
 # set the run.
-# Not in make test (tests/live/, not tests/integration/): about one run in
-# three loses the receiver's side of the probe (few windows align), a bug
-# still open; scripts/bench runs it (section live).
+# Solo: two sessions ago a fresh-clone CI and a local rerun each lost the
+# receiver's side of the probe (1-7 of 24 windows aligned) in about one run
+# of three, beside other PulseAudio tests in the pool; since then 17 runs in
+# a row passed here, alone, beside a full CPU load, and beside three other
+# PulseAudio tests. A failure prints both sides' per-second series, so that
+# which side went quiet is on record. scripts/bench runs it at length
+# (section live).
+# tags: solo
 # timeout: 180
 . "$(dirname "$0")/../lib.sh"
 need sox aplay arecord python3
