@@ -13,7 +13,13 @@
 # for GStreamer's own encoder (>= 0.85: Opus at 64 kbit/s stereo scores
 # about 0.94 against the original here). Those receivers run --no-resample,
 # so that each channel is compared at one lag (the drift resampler's time
-# stretch is drift_e2e's subject); the mono-at-2 case runs with it.
+# stretch is drift_e2e's subject); the mono-at-2 case runs with it. Every
+# case plays at a fixed --latency 60: the adaptive target sits at the clean
+# path's floor (issue 15), where a stall of a loaded machine makes a packet
+# late (the mono-at-2 case, once in three runs here, unloaded), and its
+# start splices pitch periods (that case scored 0.85 to 0.91 tracked
+# against the input, 0.849 once in CI, against 0.942 fixed); these cases
+# are about channels, not the adaptation (receiver_adapt, sim_adapt).
 # tags: sanitize
 # timeout: 120
 . "$(dirname "$0")/../lib.sh"
@@ -75,7 +81,7 @@ channels_match() {
 }
 
 # 1. Our sender, stereo input: a stereo stream, played stereo.
-rx ours --no-resample
+rx ours --no-resample --latency 60
 "$BUILD/sender" -q "$T/st.wav" "127.0.0.1:$port" || fail "sender failed"
 done_rx ours
 grep -q 'stream started: .*stereo' "$T/ours.err" || { cat "$T/ours.err"; fail "ours: not seen as stereo"; }
@@ -84,7 +90,7 @@ channels_match ours ref. 0.99
 # 2. GStreamer's stereo stream.
 if command -v gst-launch-1.0 >/dev/null 2>&1 && gst-inspect-1.0 opusenc >/dev/null 2>&1 &&
    gst-inspect-1.0 rtpopuspay >/dev/null 2>&1; then
-  rx gst --no-resample
+  rx gst --no-resample --latency 60
   timeout 40 gst-launch-1.0 -q filesrc location="$T/st.wav" ! wavparse ! audioconvert ! audioresample \
     ! audio/x-raw,rate=48000,channels=2 ! opusenc bitrate=64000 frame-size=20 \
     ! rtpopuspay pt=96 ssrc=3735928559 ! udpsink host=127.0.0.1 port="$port" >"$T/gst.log" 2>&1 ||
@@ -98,7 +104,7 @@ else
 fi
 
 # 3. A mono stream at --channels 2: the same signal on both channels.
-rx mono2 -c 2
+rx mono2 -c 2 --latency 60
 "$BUILD/sender" -q "$T/a.wav" "127.0.0.1:$port" || fail "sender failed"
 done_rx mono2
 [ "$(soxi -c "$T/mono2.wav")" -eq 2 ] || fail "mono2: not a stereo file"
@@ -118,7 +124,7 @@ c=$("$BUILD/tools/wavcmp" --track --max-lag-ms 3000 "$T/a.wav" "$T/mono2.L.wav" 
 awk -v c="$c" 'BEGIN { exit !(c >= 0.85) }' || fail "mono2: tracked correlation $c with the input"
 
 # 4. A mono stream at auto: a mono file.
-rx mono
+rx mono --latency 60
 "$BUILD/sender" -q "$T/a.wav" "127.0.0.1:$port" || fail "sender failed"
 done_rx mono
 [ "$(soxi -c "$T/mono.wav")" -eq 1 ] || fail "mono: $(soxi -c "$T/mono.wav") channels at auto"
