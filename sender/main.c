@@ -226,7 +226,9 @@ static void help(void)
       "                        for ffmpeg/ffplay\n"
       "                        (-protocol_whitelist file,udp,rtp -i FILE), VLC or GStreamer;\n"
       "                        with --key: RTP/SAVP and an a=crypto line holding the key\n"
-      "                        (ffmpeg: -protocol_whitelist file,udp,rtp,srtp)\n"
+      "                        (ffmpeg: -protocol_whitelist file,udp,rtp,srtp); an\n"
+      "                        a=extmap line declares the RFC 6051 clock stamp the\n"
+      "                        first packets carry, a=rtcp-mux comes with --rtcp-mux\n"
       "      --key FILE        SRTP (AES_CM_128_HMAC_SHA1_80): encrypt and authenticate\n"
       "                        every packet with the key in FILE: 30 bytes of master key\n"
       "                        and salt in base64 (40 characters), bare, as inline:KEY or\n"
@@ -1000,6 +1002,8 @@ static int make_sdp(const struct sender *s, uint32_t ssrc, const char *name, int
   p.dtx = s->o.dtx;
   p.frame_us = s->o.frame_us;
   p.ssrc = ssrc;
+  p.ntp_ext_id = DL_RTP_EXT_NTP_ID;   /* the first second's packets carry it */
+  p.rtcp_mux = s->o.rtcp_mux;
   p.session_id = (uint64_t)time(NULL);
   p.session_name = name;
   if (s->srtp != NULL && announce) {

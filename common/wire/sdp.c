@@ -44,7 +44,8 @@ int sdp_write(const struct sdp_params *p, char *buf, size_t cap)
 
   if (p == NULL || buf == NULL || cap == 0 || !clean(p->addr) || p->port < 1 ||
       p->port > 65535 || p->pt < 0 || p->pt > 127 || p->channels < 1 || p->channels > 2 ||
-      p->bitrate <= 0 || p->frame_us <= 0 || (p->crypto != NULL && !clean(p->crypto)) ||
+      p->bitrate <= 0 || p->frame_us <= 0 || p->ntp_ext_id < 0 || p->ntp_ext_id > 14 ||
+      (p->crypto != NULL && !clean(p->crypto)) ||
       (p->session_name != NULL && !clean(p->session_name)))
     return -EINVAL;
   ip = p->ipv6 ? "IP6" : "IP4";
@@ -63,6 +64,10 @@ int sdp_write(const struct sdp_params *p, char *buf, size_t cap)
     put(&o, "a=ptime:%d\r\n", p->frame_us / 1000);
   else
     put(&o, "a=ptime:%d.%d\r\n", p->frame_us / 1000, (p->frame_us % 1000) / 100);
+  if (p->ntp_ext_id != 0)
+    put(&o, "a=extmap:%d urn:ietf:params:rtp-hdrext:ntp-64\r\n", p->ntp_ext_id);
+  if (p->rtcp_mux)
+    put(&o, "a=rtcp-mux\r\n");
   if (p->ssrc != 0)
     put(&o, "a=ssrc:%" PRIu32 " cname:driftless\r\n", p->ssrc);
   if (p->crypto != NULL)

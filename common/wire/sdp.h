@@ -27,6 +27,10 @@ struct sdp_params {
   int dtx;                 /* usedtx */
   int frame_us;            /* ptime (2500 -> "2.5") */
   uint32_t ssrc;           /* a=ssrc line; 0 leaves it out */
+  int ntp_ext_id;          /* 1..14: a=extmap:ID for RFC 6051's NTP-64 header
+                              extension (RFC 8285 one-byte form), which the
+                              first packets carry; 0 leaves it out */
+  int rtcp_mux;            /* 1: a=rtcp-mux (RFC 5761: RTCP on the RTP port) */
   uint64_t session_id;     /* o= session id and version */
   int savp;                /* 1: RTP/SAVP without an a=crypto line (an
                               announcement: the key is not given out) */

@@ -68,6 +68,31 @@ static void test_sdp_write__ipv6_stereo_dtx_2_5ms__fields(void **state)
   assert_non_null(strstr(buf, "\r\na=ptime:2.5\r\n"));
   assert_null(strstr(buf, "a=ssrc"));
   assert_null(strstr(buf, "a=crypto"));
+  assert_null(strstr(buf, "a=extmap"));
+  assert_null(strstr(buf, "a=rtcp-mux"));
+}
+
+/* The RFC 6051 extension the first packets carry is declared (RFC 8285:
+ * media level, its one-byte ID), and RTCP on the RTP port (RFC 5761), so
+ * that a receiver given only the SDP looks for RTCP where it is. */
+static void test_sdp_write__extmap_and_rtcp_mux__media_lines(void **state)
+{
+  (void)state;
+  struct sdp_params p = base();
+  char buf[1024];
+  p.ntp_ext_id = 1;
+  p.rtcp_mux = 1;
+  assert_true(sdp_write(&p, buf, sizeof buf) > 0);
+  const char *m = strstr(buf, "\r\nm=audio ");
+  const char *x = strstr(buf, "\r\na=extmap:1 urn:ietf:params:rtp-hdrext:ntp-64\r\n");
+  assert_non_null(m);
+  assert_non_null(x);
+  assert_true(x > m);
+  assert_non_null(strstr(buf, "\r\na=rtcp-mux\r\n"));
+  p.ntp_ext_id = 15;   /* 15 is reserved in the one-byte form */
+  assert_int_equal(sdp_write(&p, buf, sizeof buf), -EINVAL);
+  p.ntp_ext_id = -1;
+  assert_int_equal(sdp_write(&p, buf, sizeof buf), -EINVAL);
 }
 
 static void test_sdp_write__crypto__savp_and_line(void **state)
@@ -114,6 +139,7 @@ int main(void)
     cmocka_unit_test(test_sdp_write__ipv4_mono__exact_text),
     cmocka_unit_test(test_sdp_write__ipv6_stereo_dtx_2_5ms__fields),
     cmocka_unit_test(test_sdp_write__crypto__savp_and_line),
+    cmocka_unit_test(test_sdp_write__extmap_and_rtcp_mux__media_lines),
     cmocka_unit_test(test_sdp_write__bad_params__einval_or_enobufs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
