@@ -29,7 +29,7 @@
 #include "report.h"
 #include "rtcp.h"
 #include "rx/rxpipe.h"
-#include "sap.h"
+#include "rxsap.h"
 #include "shell/clock.h"
 #include "shell/keyfile.h"
 #include "shell/notify.h"
@@ -506,7 +506,7 @@ static int open_net(struct receiver *r)
   return open_rtcp(r);
 }
 
-/* Loop thread (sap.c): the announcement named by --sap came: its address
+/* Loop thread (rxsap.c): the announcement named by --sap came: its address
  * and port are the stream's, as if given as HOST:PORT. */
 static void sap_found_cb(void *arg, const struct sdp_info *sdp)
 {

@@ -12,7 +12,7 @@
 #include "playback.h"
 #include "rtcp.h"
 #include "rx/admit.h"
-#include "sap.h"
+#include "rxsap.h"
 
 /* Everything one stats line or status line tells. */
 struct receiver_stats {
@@ -21,7 +21,7 @@ struct receiver_stats {
   uint64_t datagrams;           /* everything that came off the socket */
   uint64_t overflow;            /* dropped: the ring to the playback thread was full */
   struct rxrtcp_stats rtcp;     /* RTCP (rtcp.c) */
-  struct rxsap_stats sap;       /* --sap (sap.c) */
+  struct rxsap_stats sap;       /* --sap (rxsap.c) */
   double t_s;                   /* since start */
   int playing;                  /* a stream has started */
 };

@@ -6,8 +6,8 @@
  * never joins a group it was not told by name. Malformed or oversized
  * packets, and SDPs sdp_parse refuses, count in sap_invalid; the found
  * announcement's deletion (its origin and hash) in sap_deleted. */
-#ifndef DL_RECEIVER_SAP_H
-#define DL_RECEIVER_SAP_H
+#ifndef DL_RECEIVER_RXSAP_H
+#define DL_RECEIVER_RXSAP_H
 
 #include <stdint.h>
 #include <uv.h>
@@ -52,4 +52,4 @@ void rxsap_stop(struct rxsap *s);
 
 void rxsap_get_stats(const struct rxsap *s, struct rxsap_stats *out);
 
-#endif /* DL_RECEIVER_SAP_H */
+#endif /* DL_RECEIVER_RXSAP_H */

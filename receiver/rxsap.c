@@ -1,5 +1,5 @@
-/* receiver --sap (see sap.h). */
-#include "sap.h"
+/* receiver --sap (see rxsap.h). */
+#include "rxsap.h"
 
 #include <arpa/inet.h>
 #include <string.h>
