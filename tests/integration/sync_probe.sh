@@ -27,8 +27,9 @@
 # default: the receiver's own), SYNC_PROBE_BUF_L and _R (150, 200) the
 # receivers; SYNC_PROBE_STALL=SEC:MS stalls the left one's playback once
 # (--stall-at); SYNC_PROBE_ONLY_SYNC=1 runs the first run alone.
-# Measured here over 60 s: p99 0.21 ms, and 0.56 ms with one wall clock
-# shifted. Before the clocks' rate was fitted to SRs alone (common/rx/sync.c)
+# Measured here over 60 s at the receiver's default delay and 80/120 ms
+# buffers (make bench's form): p99 0.21 ms, and 0.56 ms with one wall clock
+# shifted; at make test's 400 ms and 150/200 ms: 0.44 and 0.33 ms. Before the clocks' rate was fitted to SRs alone (common/rx/sync.c)
 # it sat at its 1000 ppm bound in some runs, and p99 ranged 0.2 to 16 ms.
 # tags: solo
 # timeout: 480
